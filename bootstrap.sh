@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs everything crossmatrix needs on a fresh Debian machine, then runs a job:
+#   bash bootstrap.sh release [inv release options]   build, verify, run and package the matrix
+#   bash bootstrap.sh test [pytest options]           the test suite
+# Python packages go into .venv (from pyproject.toml); Debian packages through `inv setup`.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    echo "error: crossmatrix needs Python 3.11 or newer ($python is older or missing)" >&2
+    echo "  hint: set PYTHON=/path/to/python3.11" >&2
+    exit 2
+fi
+if [ ! -x .venv/bin/python ]; then
+    "$python" -m venv .venv
+fi
+stamp=.venv/.crossmatrix-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    .venv/bin/python -m pip install --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet -e '.[dev]'
+    echo "$want" > "$stamp"
+fi
+
+job=${1:-release}
+shift || true
+# System packages for the whole default matrix (tests build all of it too).
+.venv/bin/inv setup
+case "$job" in
+    release) exec .venv/bin/inv release "$@" ;;
+    test) exec .venv/bin/python -m pytest "$@" ;;
+    setup) exit 0 ;;
+    *) echo "error: unknown job '$job'" >&2; echo "  hint: bash bootstrap.sh release|test|setup" >&2; exit 2 ;;
+esac

@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+import pytest
+
+from tooling import proc
+
+
+@pytest.fixture(autouse=True)
+def _quiet_commands(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(proc, "ECHO", False)

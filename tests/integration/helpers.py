@@ -1,0 +1,56 @@
+"""Integration tests really cross-compile the sample workspace, inspect and run the binaries.
+
+They build into the repository's own target folder (so a run after the README's
+first command is incremental) and share the user's std cache (the point of it),
+but write their releases into temporary folders. The project they build is
+configured offline: rustup only for targets it already has, Debian's multiarch
+std for linux-aarch64-gnu, std built from source for the rest.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def crossmatrix(project: Path, *args: str, env: dict[str, str] | None = None,
+                timeout: float = 3000) -> Run:
+    """The console script, as a user runs it."""
+    return command([str(BIN / "crossmatrix"), "--project", str(project), *args], env=env,
+                   timeout=timeout)
+
+
+def command(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
+            timeout: float = 3000) -> Run:
+    full_env = {**os.environ, **(env or {})}
+    res = subprocess.run(list(argv), capture_output=True, text=True, env=full_env, cwd=cwd,
+                         timeout=timeout, check=False)
+    return Run(res.returncode, res.stdout, res.stderr)
+
+
+def write_project(root: Path, extra: str = "", *, workspace: Path | None = None) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(
+        "[tool.crossmatrix]\n"
+        'name = "edge-tools"\n'
+        f'workspace = "{workspace or REPO / "crates"}"\n'
+        'dist = "dist"\n'
+        "offline = true\n" + extra
+    )
+    return root
+
+

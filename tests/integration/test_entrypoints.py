@@ -1,0 +1,68 @@
+"""nox sessions and invoke tasks come from the one target table, and work."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.integration.helpers import BIN, REPO, Run, command, write_project
+from tooling.targets import TABLE
+
+pytestmark = pytest.mark.integration
+
+
+def test_nox_lists_one_build_session_per_target() -> None:
+    result = command([str(BIN / "nox"), "-l", "--json"], cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr
+    sessions = {s["session"]: s for s in json.loads(result.stdout)}
+    for target in TABLE:
+        assert f"build-{target.name}" in sessions
+        assert target.triple in sessions[f"build-{target.name}"]["description"]
+
+
+def test_nox_build_session_runs_the_pipeline(tmp_path: Path,
+                                             matrix_release: tuple[Path, Run]) -> None:
+    project = write_project(tmp_path / "p")
+    result = command([str(BIN / "nox"), "-s", "build-linux-aarch64", "--", str(project)],
+                     cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Creating virtual environment" not in result.stderr
+    dist = project / "dist" / "linux-aarch64"
+    assert command(["sha256sum", "-c", "SHA256SUMS"], cwd=dist).returncode == 0
+    assert not (project / "dist" / "linux-aarch64-gnu").exists()  # one target, in isolation
+
+
+def test_inv_lists_every_step() -> None:
+    result = command([str(BIN / "inv"), "--list"], cwd=REPO, timeout=120)
+    assert result.returncode == 0
+    for task in ("setup", "targets", "install-targets", "configure", "compile", "strip",
+                 "verify", "run", "package", "release"):
+        assert task in result.stdout
+
+
+def test_configure_lets_plain_cargo_link_and_run(tmp_path: Path) -> None:
+    """After `configure`, plain cargo uses the written linker and qemu runner."""
+    crate = tmp_path / "hello"
+    (crate / "src").mkdir(parents=True)
+    (crate / "Cargo.toml").write_text(
+        '[package]\nname = "hello"\nversion = "0.1.0"\nedition = "2021"\n')
+    (crate / "src" / "main.rs").write_text('fn main() { println!("hello from aarch64"); }\n')
+    (crate / ".cargo").mkdir()
+    (crate / ".cargo" / "config.toml").write_text("# mine\n[build]\njobs = 2\n")
+    (crate / "pyproject.toml").write_text('[tool.crossmatrix]\ntargets = ["linux-aarch64-gnu"]\n')
+    first = command([str(BIN / "crossmatrix"), "--project", str(crate), "configure"])
+    assert first.returncode == 0, first.stderr
+    text = (crate / ".cargo" / "config.toml").read_text()
+    assert text.startswith("# mine\n[build]\njobs = 2\n")
+    assert 'linker = "aarch64-linux-gnu-gcc" # crossmatrix' in text
+    second = command([str(BIN / "crossmatrix"), "--project", str(crate), "configure"])
+    assert second.returncode == 0
+    assert (crate / ".cargo" / "config.toml").read_text() == text
+    assert "already up to date" in second.stderr
+    ran = command(["/usr/bin/cargo", "run", "--target", "aarch64-unknown-linux-gnu"],
+                  cwd=crate, env={"RUSTC": "/usr/bin/rustc"})
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert "qemu-aarch64" in ran.stderr  # cargo ran it through the configured runner
+    assert "hello from aarch64" in ran.stdout

@@ -1,0 +1,68 @@
+"""Bad input and missing tools: one line naming the problem and the fix, no traceback,
+and the other targets' outputs untouched."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.integration.helpers import crossmatrix, write_project
+
+pytestmark = pytest.mark.integration
+
+
+def _no_traceback(text: str) -> None:
+    assert "Traceback" not in text
+
+
+def test_unknown_target_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p")
+    result = crossmatrix(project, "compile", "--target", "linux-sparc")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert 1 <= len(lines) <= 2
+    assert "linux-sparc" in lines[0]
+    assert "linux-" in lines[-1]  # the closest known names
+    _no_traceback(result.stderr)
+    assert not (project / "dist").exists()
+
+
+def test_bad_config_value_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "p", 'std-providr = "debian"\n')
+    result = crossmatrix(project, "targets")
+    assert result.returncode == 2
+    assert "std-providr" in result.stderr and "std-provider" in result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2
+    _no_traceback(result.stderr)
+
+
+def test_missing_linker_fails_that_target_only(tmp_path: Path) -> None:
+    project = write_project(
+        tmp_path / "p",
+        '[tool.crossmatrix.target.linux-aarch64-gnu]\nlinker = "aarch64-nowhere-linux-gnu-gcc"\n',
+    )
+    result = crossmatrix(project, "release", "--target", "linux-aarch64-gnu",
+                         "--target", "linux-x86_64-gnu")
+    assert result.returncode == 4, result.stderr[-2000:]  # some targets failed
+    # cargo's own error, then the one line saying what to do
+    assert "linker `aarch64-nowhere-linux-gnu-gcc` not found" in result.stderr
+    assert "aarch64-nowhere-linux-gnu-gcc is missing" in result.stderr
+    assert "1 of 2 targets failed: linux-aarch64-gnu" in result.stderr
+    _no_traceback(result.stderr)
+    assert (project / "dist" / "linux-x86_64-gnu" / "SHA256SUMS").is_file()
+    assert not (project / "dist" / "linux-aarch64-gnu").exists()
+
+
+def test_missing_std_shows_cargos_error_and_the_fix(tmp_path: Path) -> None:
+    # rustup only, offline: nothing can supply armv7 musl's std (unless rustup has it)
+    project = write_project(
+        tmp_path / "p", '[tool.crossmatrix.target.linux-armv7]\nstd-provider = "rustup"\n')
+    listed = crossmatrix(project, "targets", "--target", "linux-armv7", "--json")
+    if '"ready": true' in listed.stdout:
+        pytest.skip("this machine's rustup has armv7-unknown-linux-musleabihf installed")
+    result = crossmatrix(project, "compile", "--target", "linux-armv7")
+    assert result.returncode != 0
+    assert "E0463" in result.stderr  # can't find crate for `core`/`std`
+    assert "inv install-targets --target linux-armv7" in result.stderr
+    _no_traceback(result.stderr)

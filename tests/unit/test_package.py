@@ -1,0 +1,323 @@
+"""Deterministic archives, SHA256SUMS and atomic writes, on real files."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tooling import atomic, package
+from tooling.errors import StepFailed, UsageError
+
+MTIME = 1_700_000_000
+
+
+def _make_sources(root: Path, *, file_mtime: int) -> list[tuple[str, Path, int]]:
+    """Three source files with fixed contents but caller-chosen timestamps."""
+    root.mkdir(parents=True)
+    (root / "prog").write_bytes(b"\x7fELF fake binary\x00" * 100)
+    (root / "README.md").write_text("# hello\n", encoding="utf-8")
+    (root / "LICENSE").write_text("MIT\n", encoding="utf-8")
+    (root / "notes").write_text("naïve café\n", encoding="utf-8")
+    for child in root.iterdir():
+        os.utime(child, (file_mtime, file_mtime))
+    return [
+        ("prog", root / "prog", 0o755),
+        ("README.md", root / "README.md", 0o644),
+        ("doc/LICENSE", root / "LICENSE", 0o644),
+        ("doc/ünïcode.txt", root / "notes", 0o600),
+    ]
+
+
+@pytest.fixture
+def restore_tz() -> Iterator[None]:
+    saved = os.environ.get("TZ")
+    yield
+    if saved is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = saved
+    time.tzset()
+
+
+def _build_in(base: Path, umask: int, tz: str, file_mtime: int) -> bytes:
+    os.environ["TZ"] = tz
+    time.tzset()
+    old = os.umask(umask)
+    try:
+        members = _make_sources(base / "src", file_mtime=file_mtime)
+        dest = base / "out" / "demo-1.0-x86_64.tar.gz"
+        dest.parent.mkdir()
+        digest = package.write_tar_gz(dest, members, top_dir="demo-1.0-x86_64", mtime=MTIME)
+    finally:
+        os.umask(old)
+    data = dest.read_bytes()
+    assert digest == hashlib.sha256(data).hexdigest()
+    assert dest.stat().st_mode & 0o777 == 0o644
+    return data
+
+
+def test_archive_is_byte_identical_across_dirs_umask_and_tz(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, restore_tz: None
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    first = _build_in(tmp_path / "a", 0o022, "UTC", file_mtime=1_000_000)
+    monkeypatch.chdir(tmp_path / "a")
+    second = _build_in(tmp_path / "b" / "deeper", 0o077, "Asia/Kolkata", file_mtime=2_000_000)
+    assert first == second
+
+
+def test_archive_entries_sorted_with_fixed_metadata(tmp_path: Path) -> None:
+    members = _make_sources(tmp_path / "src", file_mtime=123)
+    dest = tmp_path / "demo.tar.gz"
+    package.write_tar_gz(dest, members, top_dir="demo", mtime=MTIME)
+
+    with tarfile.open(dest, "r:gz") as tar:
+        infos = tar.getmembers()
+        names = [i.name for i in infos]
+        assert names == [
+            "demo",
+            "demo/README.md",
+            "demo/doc",
+            "demo/doc/LICENSE",
+            "demo/doc/ünïcode.txt",
+            "demo/prog",
+        ]
+        assert names == sorted(names)
+        for info in infos:
+            assert (info.uid, info.gid, info.uname, info.gname) == (0, 0, "", "")
+            assert info.mtime == MTIME
+            assert "atime" not in info.pax_headers
+            assert "ctime" not in info.pax_headers
+        modes = {i.name: (i.type, i.mode) for i in infos}
+        assert modes["demo"] == (tarfile.DIRTYPE, 0o755)
+        assert modes["demo/doc"] == (tarfile.DIRTYPE, 0o755)
+        assert modes["demo/prog"] == (tarfile.REGTYPE, 0o755)
+        assert modes["demo/README.md"] == (tarfile.REGTYPE, 0o644)
+        assert modes["demo/doc/ünïcode.txt"] == (tarfile.REGTYPE, 0o600)
+        prog = tar.extractfile("demo/prog")
+        assert prog is not None
+        assert prog.read() == (tmp_path / "src" / "prog").read_bytes()
+
+
+def test_gzip_header_has_no_mtime_and_no_name(tmp_path: Path) -> None:
+    members = _make_sources(tmp_path / "src", file_mtime=123)
+    dest = tmp_path / "demo.tar.gz"
+    package.write_tar_gz(dest, members, top_dir="demo", mtime=MTIME)
+    data = dest.read_bytes()
+    assert data[:3] == b"\x1f\x8b\x08"
+    assert data[3] & 0x08 == 0  # FNAME
+    assert data[4:8] == b"\x00\x00\x00\x00"  # MTIME
+    assert gzip.decompress(data)  # and it is a valid stream
+
+
+def test_archive_rejects_bad_member_lists(tmp_path: Path) -> None:
+    src = tmp_path / "f"
+    src.write_bytes(b"x")
+    dest = tmp_path / "out.tar.gz"
+    bad: list[list[tuple[str, Path, int]]] = [
+        [("../escape", src, 0o644)],
+        [("/abs", src, 0o644)],
+        [("a//b", src, 0o644)],
+        [("a", src, 0o644), ("a", src, 0o644)],
+        [("bin", src, 0o644), ("bin/x", src, 0o644)],
+        [("a", src, 0o17777)],
+    ]
+    for members in bad:
+        with pytest.raises(UsageError):
+            package.write_tar_gz(dest, members, top_dir="top", mtime=0)
+    with pytest.raises(UsageError):
+        package.write_tar_gz(dest, [("a", src, 0o644)], top_dir="a/b", mtime=0)
+    with pytest.raises(StepFailed, match="cannot package"):
+        package.write_tar_gz(dest, [("a", tmp_path / "nope", 0o644)], top_dir="top", mtime=0)
+    with pytest.raises(StepFailed, match="not a regular file"):
+        package.write_tar_gz(dest, [("a", tmp_path, 0o644)], top_dir="top", mtime=0)
+    assert not dest.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
+
+
+def _dist(tmp_path: Path) -> tuple[Path, list[Path]]:
+    dist = tmp_path / "dist"
+    (dist / "sub").mkdir(parents=True)
+    files = [dist / "b.tar.gz", dist / "a.tar.gz", dist / "sub" / "c.json"]
+    for i, f in enumerate(files):
+        f.write_bytes(f"content {i}\n".encode())
+    return dist, files
+
+
+def test_sha256sums_format_and_real_sha256sum_accepts_it(tmp_path: Path) -> None:
+    dist, files = _dist(tmp_path)
+    out = package.write_sha256sums(dist, [files[0], Path("a.tar.gz"), files[2], files[0]])
+    assert out == dist / "SHA256SUMS"
+    lines = out.read_text(encoding="utf-8").splitlines(keepends=True)
+    assert [line.split("  ", 1)[1] for line in lines] == [
+        "a.tar.gz\n",
+        "b.tar.gz\n",
+        "sub/c.json\n",
+    ]
+    expected = hashlib.sha256(b"content 0\n").hexdigest()
+    assert lines[1] == f"{expected}  b.tar.gz\n"
+    assert package.check_sha256sums(dist) == []
+
+    sha256sum = shutil.which("sha256sum")
+    if sha256sum is None:
+        pytest.skip("coreutils sha256sum not installed")
+    result = subprocess.run(
+        [sha256sum, "-c", "--strict", "SHA256SUMS"],
+        cwd=dist,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sha256sums_rejects_files_outside_directory(tmp_path: Path) -> None:
+    dist, _ = _dist(tmp_path)
+    outside = tmp_path / "elsewhere"
+    outside.write_bytes(b"x")
+    with pytest.raises(UsageError):
+        package.write_sha256sums(dist, [outside])
+
+
+def test_check_sha256sums_reports_problems(tmp_path: Path) -> None:
+    dist, files = _dist(tmp_path)
+    assert package.check_sha256sums(dist) == ["SHA256SUMS: missing"]
+    package.write_sha256sums(dist, files)
+
+    files[0].write_bytes(b"tampered\n")
+    files[2].unlink()
+    assert package.check_sha256sums(dist) == ["b.tar.gz: checksum mismatch", "sub/c.json: missing"]
+
+    sums = dist / "SHA256SUMS"
+    with sums.open("a", encoding="utf-8") as fh:
+        fh.write("not a checksum line\n")
+        fh.write(f"{'0' * 64}  ../etc/passwd\n")
+    problems = package.check_sha256sums(dist)
+    assert problems[2].startswith("SHA256SUMS line 4: malformed")
+    assert problems[3].startswith("SHA256SUMS line 5: unsafe name")
+
+    sums.write_text("", encoding="utf-8")
+    assert package.check_sha256sums(dist) == ["SHA256SUMS: no checksum lines"]
+
+
+def test_atomic_write_replaces_and_leaves_no_temp(tmp_path: Path) -> None:
+    target = tmp_path / "state.json"
+    target.write_text("old", encoding="utf-8")
+    old = os.umask(0o077)
+    try:
+        atomic.write_json(target, {"b": 1, "a": "é"})
+    finally:
+        os.umask(old)
+    assert target.read_text(encoding="utf-8") == '{\n  "a": "é",\n  "b": 1\n}\n'
+    assert json.loads(target.read_text(encoding="utf-8")) == {"a": "é", "b": 1}
+    assert target.stat().st_mode & 0o777 == 0o644
+    atomic.write_text(target, "new\n")
+    assert target.read_bytes() == b"new\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
+
+
+def test_atomic_write_failure_keeps_old_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "keep.txt"
+    target.write_bytes(b"old contents")
+
+    def boom(src: object, dst: object) -> None:
+        raise OSError("simulated crash before rename")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError, match="simulated"):
+        atomic.write_bytes(target, b"new contents")
+    with pytest.raises(OSError, match="simulated"):
+        package.write_tar_gz(target, [], top_dir="top", mtime=0)
+    assert target.read_bytes() == b"old contents"
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_copy_file_sets_mode_and_sha256_file_streams(tmp_path: Path) -> None:
+    src = tmp_path / "bin"
+    payload = os.urandom(3 << 20)
+    src.write_bytes(payload)
+    src.chmod(0o600)
+    dest = tmp_path / "stage" / "bin"
+    dest.parent.mkdir()
+    atomic.copy_file(src, dest, 0o755)
+    assert dest.read_bytes() == payload
+    assert dest.stat().st_mode & 0o777 == 0o755
+    assert atomic.sha256_file(dest) == hashlib.sha256(payload).hexdigest()
+
+
+def test_clean_stale_temps(tmp_path: Path) -> None:
+    (tmp_path / ".out.tar.gz.abc123.tmp").write_bytes(b"half")
+    (tmp_path / "keep.tmp").write_bytes(b"not ours")
+    (tmp_path / ".keep").write_bytes(b"not a temp")
+    (tmp_path / ".dir.tmp").mkdir()
+    removed = atomic.clean_stale_temps(tmp_path)
+    assert removed == [tmp_path / ".out.tar.gz.abc123.tmp"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".dir.tmp", ".keep", "keep.tmp"]
+    assert atomic.clean_stale_temps(tmp_path / "missing") == []
+    fresh = tmp_path / ".fresh.tmp"
+    fresh.write_bytes(b"")
+    assert atomic.clean_stale_temps(tmp_path, older_than=3600) == []
+    assert fresh.exists()
+
+
+def test_source_date_epoch_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1234567890")
+    assert package.source_date_epoch(tmp_path) == 1234567890
+    fullwidth_12 = "\uff11\uff12"  # str.isdigit() says yes; date +%s never prints these
+    for bad in ["yesterday", "-5", "1.5", " 12", fullwidth_12, "99999999999999999999"]:
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", bad)
+        with pytest.raises(UsageError) as info:
+            package.source_date_epoch(tmp_path)
+        assert repr(bad) in info.value.message
+        assert "\n" not in info.value.message
+
+
+def test_source_date_epoch_falls_back_to_zero(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    assert package.source_date_epoch(tmp_path) == 0  # not a repository
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert package.source_date_epoch(tmp_path) == 0  # no git at all
+
+
+def test_source_date_epoch_from_head_commit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git not installed")
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.invalid",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.invalid",
+        "GIT_AUTHOR_DATE": "@1500000000 +0000",
+        "GIT_COMMITTER_DATE": "@1600000000 +0000",
+    }
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run([git, "init", "-q", str(repo)], env=env, check=True)
+    assert package.source_date_epoch(repo) == 0  # no commits yet
+    subprocess.run(
+        [git, "-C", str(repo), "commit", "-q", "--allow-empty", "-m", "x"], env=env, check=True
+    )
+    assert package.source_date_epoch(repo) == 1600000000

@@ -1,0 +1,148 @@
+"""Std provider selection, with fake compilers (no cargo, no rustup calls)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pytest
+
+from tooling import proc, sysroot, toolchain
+from tooling.config import Project, TargetSettings
+from tooling.errors import ToolMissing, UsageError
+from tooling.proc import Result
+from tooling.targets import by_name
+
+
+def _compiler(kind: str, root: Path) -> toolchain.Compiler:
+    return toolchain.Compiler(
+        kind=kind,  # type: ignore[arg-type]
+        rustc=root / "bin" / "rustc", cargo=root / "bin" / "cargo", release="1.96.0",
+        commit_hash=f"{kind}-hash", host="x86_64-unknown-linux-gnu", sysroot=root,
+        verbose_version=f"rustc 1.96.0 ({kind})\nrelease: 1.96.0\n",
+    )
+
+
+def _std(root: Path, triple: str) -> None:
+    lib = root / "lib" / "rustlib" / triple / "lib"
+    lib.mkdir(parents=True, exist_ok=True)
+    (lib / "libstd-0123.rlib").write_bytes(b"")
+
+
+def _src(root: Path) -> None:
+    std = root / "lib" / "rustlib" / "src" / "rust" / "library" / "std"
+    std.mkdir(parents=True)
+    (std / "Cargo.toml").write_text("[package]\n")
+
+
+@dataclass
+class World:
+    """A rustup and a Debian compiler as folders; rustup cannot download anything."""
+
+    rustup: toolchain.Compiler
+    debian: toolchain.Compiler
+    calls: list[list[str]] = field(default_factory=list)
+
+    def asked_rustup_to_add(self) -> bool:
+        return any(c[:3] == ["rustup", "target", "add"] for c in self.calls)
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
+    w = World(_compiler("rustup", tmp_path / "rustup"), _compiler("debian", tmp_path / "debian"))
+    monkeypatch.setattr(toolchain, "rustup_compiler", lambda ws: w.rustup)
+    monkeypatch.setattr(toolchain, "debian_compiler", lambda: w.debian)
+
+    def fake_run(argv: list[str], **kw: object) -> Result:
+        w.calls.append(list(argv))
+        return Result(tuple(argv), 1, "", "error: could not download: no network")
+
+    monkeypatch.setattr(proc, "run", fake_run)
+    return w
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return Project(root=tmp_path, workspace=tmp_path, dist=tmp_path / "dist",
+                   targets=("linux-aarch64",), cache_dir=tmp_path / "cache")
+
+
+def test_installed_rustup_target_wins(world: World,
+                                      project: Project) -> None:
+    _std(world.rustup.sysroot, "aarch64-unknown-linux-gnu")
+    _std(world.debian.sysroot, "aarch64-unknown-linux-gnu")
+    plan = toolchain.plan(project, by_name()["linux-aarch64-gnu"])
+    assert plan.provider == "rustup"
+    assert plan.compiler.kind == "rustup"
+    assert plan.rustflags == ()
+
+
+def test_debian_multiarch_std_when_rustup_cannot_add(world: World,
+                                                     project: Project) -> None:
+    _std(world.debian.sysroot, "aarch64-unknown-linux-gnu")
+    plan = toolchain.plan(project, by_name()["linux-aarch64-gnu"], install=True)
+    assert plan.provider == "debian"
+    assert plan.compiler.kind == "debian"
+    assert world.asked_rustup_to_add()
+
+
+def test_offline_project_never_asks_rustup(world: World,
+                                           project: Project) -> None:
+    _std(world.debian.sysroot, "aarch64-unknown-linux-gnu")
+    plan = toolchain.plan(replace(project, offline=True), by_name()["linux-aarch64-gnu"],
+                          install=True)
+    assert plan.provider == "debian"
+    assert not world.asked_rustup_to_add()
+
+
+def test_musl_falls_to_build_std_with_a_cached_sysroot_path(
+        world: World, project: Project) -> None:
+    _src(world.debian.sysroot)
+    plan = toolchain.plan(project, by_name()["linux-aarch64"])
+    assert plan.provider == "build-std"
+    assert not plan.ready
+    assert plan.sysroot is not None and plan.sysroot.parent == project.cache_dir / "sysroots"
+    assert plan.rustflags == ("--sysroot", str(plan.sysroot))
+    # once the entry carries its marker it is ready, and reused as is
+    plan.sysroot.mkdir(parents=True)
+    (plan.sysroot / sysroot.MARKER).write_text("{}")
+    assert toolchain.plan(project, by_name()["linux-aarch64"]).ready
+
+
+def test_debian_has_no_riscv64_std_so_build_std(world: World,
+                                                project: Project) -> None:
+    _src(world.debian.sysroot)
+    assert toolchain.plan(project, by_name()["linux-riscv64-gnu"]).provider == "build-std"
+
+
+def test_forced_provider_from_config(world: World,
+                                     project: Project) -> None:
+    _std(world.rustup.sysroot, "aarch64-unknown-linux-gnu")
+    _std(world.debian.sysroot, "aarch64-unknown-linux-gnu")
+    forced = replace(project, per_target={"linux-aarch64-gnu": TargetSettings(
+        std_provider="debian")})
+    assert toolchain.plan(forced, by_name()["linux-aarch64-gnu"]).provider == "debian"
+
+
+def test_forcing_debian_for_musl_is_bad_input(world: World,
+                                              project: Project) -> None:
+    with pytest.raises(UsageError, match="cannot serve aarch64-unknown-linux-musl"):
+        toolchain.plan(replace(project, std_provider="debian"), by_name()["linux-aarch64"])
+
+
+def test_no_provider_says_what_to_install(world: World,
+                                          project: Project) -> None:
+    with pytest.raises(ToolMissing) as caught:
+        toolchain.plan(project, by_name()["linux-armv7"], install=True)
+    assert "armv7-unknown-linux-musleabihf" in caught.value.message
+    assert caught.value.hint is not None and "inv setup --target linux-armv7" in caught.value.hint
+
+
+def test_sysroot_key_follows_compiler_triple_and_flags(tmp_path: Path) -> None:
+    a = _compiler("debian", tmp_path)
+    b = replace(a, commit_hash="other")
+    triple = "aarch64-unknown-linux-musl"
+    assert sysroot.key(a, triple) == sysroot.key(a, triple)
+    assert sysroot.key(a, triple) != sysroot.key(b, triple)
+    assert sysroot.key(a, triple) != sysroot.key(a, "x86_64-unknown-linux-musl")
+    assert sysroot.key(a, triple) != sysroot.key(a, triple, ("-Ctarget-cpu=cortex-a53",))

@@ -1,0 +1,135 @@
+"""Atomic file writes: a reader sees the old file or the new one, never half of one.
+
+Every writer here fills a temporary file *in the destination's directory*
+(``.<name>.<random>.tmp``), flushes and fsyncs it, gives it an explicit mode
+(not one that depends on the umask), and then moves it over the destination
+with ``os.replace``. An exception removes the temporary file and leaves the old
+destination untouched; a crash leaves at most a stray ``.tmp`` that
+:func:`clean_stale_temps` removes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+StrPath = str | os.PathLike[str]
+
+#: Mode given to files written by this module unless told otherwise.
+DEFAULT_MODE = 0o644
+
+_TEMP_PREFIX = "."
+_TEMP_SUFFIX = ".tmp"
+_CHUNK = 1 << 20
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename in ``directory`` durable; best effort (not every OS can)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def open_atomic(path: StrPath, mode: int = DEFAULT_MODE) -> Iterator[IO[bytes]]:
+    """Yield a binary file that replaces ``path`` when the ``with`` block ends cleanly.
+
+    If the block raises, the temporary file is removed and ``path`` is untouched.
+    """
+    dest = Path(path)
+    directory = dest.parent
+    # Keep the temp name within NAME_MAX even for a long destination name.
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f"{_TEMP_PREFIX}{dest.name[:200]}.", suffix=_TEMP_SUFFIX, dir=directory
+    )
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+            os.fchmod(fh.fileno(), mode)
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(directory)
+
+
+def write_bytes(path: StrPath, data: bytes, mode: int = DEFAULT_MODE) -> None:
+    """Atomically make ``path`` contain exactly ``data``."""
+    with open_atomic(path, mode) as fh:
+        fh.write(data)
+
+
+def write_text(path: StrPath, text: str, mode: int = DEFAULT_MODE) -> None:
+    """Atomically write ``text`` as UTF-8, with no newline translation."""
+    write_bytes(path, text.encode("utf-8"), mode)
+
+
+def write_json(path: StrPath, obj: Any, mode: int = DEFAULT_MODE) -> None:
+    """Atomically write ``obj`` as JSON: sorted keys, indent 2, UTF-8, trailing newline."""
+    text = json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    write_text(path, text, mode)
+
+
+def copy_file(src: StrPath, dest: StrPath, mode: int) -> None:
+    """Atomically copy the contents of ``src`` to ``dest`` and give it ``mode``.
+
+    Only the bytes are copied: not the owner, timestamps or extended attributes.
+    """
+    with open(src, "rb") as fin, open_atomic(dest, mode) as fout:
+        shutil.copyfileobj(fin, fout, _CHUNK)
+
+
+def sha256_file(path: StrPath) -> str:
+    """The SHA-256 hex digest of the file at ``path``, read in chunks."""
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+def clean_stale_temps(directory: StrPath, *, older_than: float = 0.0) -> list[Path]:
+    """Remove the ``.*.tmp`` files a crashed writer left in ``directory``.
+
+    ``older_than`` (seconds) spares temp files modified more recently than
+    that, so a writer still running in another process is not disturbed.
+    Returns the removed paths, sorted; a missing directory is not an error.
+    """
+    root = Path(directory)
+    try:
+        entries = list(os.scandir(root))
+    except FileNotFoundError:
+        return []
+    now = time.time()
+    removed: list[Path] = []
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(_TEMP_PREFIX) and name.endswith(_TEMP_SUFFIX)):
+            continue
+        if len(name) <= len(_TEMP_PREFIX) + len(_TEMP_SUFFIX):
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            if older_than > 0 and now - entry.stat(follow_symlinks=False).st_mtime < older_than:
+                continue
+            os.unlink(entry.path)
+        except FileNotFoundError:
+            continue
+        removed.append(root / name)
+    return sorted(removed)

@@ -1,0 +1,114 @@
+"""Talking to cargo: ``cargo metadata`` for the workspace, one ``cargo build`` per target
+with JSON messages, artifact paths taken from those messages (never guessed)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tooling import proc
+from tooling.errors import StepFailed
+
+
+@dataclass(frozen=True, kw_only=True)
+class Workspace:
+    root: Path
+    target_dir: Path
+    name: str  #: used in archive names: the root package's name, else the folder's
+    version: str
+    members: tuple[str, ...]
+    binaries: tuple[tuple[str, str], ...]  #: (package, bin target) for every workspace bin
+
+
+@functools.cache
+def metadata(workspace: Path, cargo: str = "cargo") -> Workspace:
+    res = proc.run([cargo, "metadata", "--format-version", "1", "--no-deps", "--offline"],
+                   cwd=workspace, echo=False, check=False)
+    if not res.ok:
+        res = proc.run([cargo, "metadata", "--format-version", "1", "--no-deps"],
+                       cwd=workspace, echo=False, what="cargo metadata",
+                       hint=f"is {workspace} a cargo workspace?")
+    data: dict[str, Any] = json.loads(res.stdout)
+    packages = data["packages"]
+    member_ids = set(data["workspace_members"])
+    members = [p for p in packages if p["id"] in member_ids]
+    root = Path(data["workspace_root"])
+    root_pkg = next((p for p in members if Path(p["manifest_path"]).parent == root), None)
+    first = root_pkg or (members[0] if members else None)
+    bins = tuple(
+        (p["name"], t["name"]) for p in members for t in p["targets"] if "bin" in t["kind"]
+    )
+    return Workspace(
+        root=root,
+        target_dir=Path(data["target_directory"]),
+        name=(root_pkg["name"] if root_pkg else root.name),
+        version=(first["version"] if first else "0.0.0"),
+        members=tuple(sorted(p["name"] for p in members)),
+        binaries=bins,
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Artifact:
+    package: str
+    name: str  #: the bin target's name
+    path: Path
+    fresh: bool
+
+
+def parse_messages(stdout: str) -> tuple[list[Artifact], bool]:
+    """Executables from cargo's ``compiler-artifact`` messages, and build success."""
+    artifacts: list[Artifact] = []
+    success = False
+    for line in stdout.splitlines():
+        if not line.startswith("{"):
+            continue
+        msg = json.loads(line)
+        reason = msg.get("reason")
+        if reason == "compiler-artifact" and msg.get("executable"):
+            if "bin" not in msg["target"]["kind"]:
+                continue
+            package = msg.get("package_id", "")
+            artifacts.append(Artifact(
+                package=_package_name(package) or msg["target"]["name"],
+                name=msg["target"]["name"],
+                path=Path(msg["executable"]),
+                fresh=bool(msg.get("fresh")),
+            ))
+        elif reason == "build-finished":
+            success = bool(msg.get("success"))
+    return artifacts, success
+
+
+def _package_name(package_id: str) -> str:
+    # "path+file:///x/crates/edge-agent#0.1.0" or "registry+...#name@1.0" or old "name 0.1.0 (...)"
+    if "#" in package_id:
+        tail = package_id.rsplit("#", 1)[1]
+        if "@" in tail:
+            return tail.split("@", 1)[0]
+        return package_id.rsplit("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return package_id.split(" ", 1)[0]
+
+
+def build(argv: list[str], *, env: dict[str, str], cwd: Path, hint: str) -> list[Artifact]:
+    res = proc.stream(argv, env=env, cwd=cwd, what="cargo build", hint=hint, check=False)
+    artifacts, success = parse_messages(res.stdout)
+    if not res.ok or not success:
+        raise StepFailed(f"cargo build failed with exit code {res.returncode}", hint) from (
+            _Tail(res.stderr)
+        )
+    if not artifacts:
+        raise StepFailed("cargo built no executables",
+                         "does the workspace have [[bin]] targets? see `packages` in the config")
+    return artifacts
+
+
+class _Tail(Exception):
+    """Carries cargo's stderr so error diagnosis can read it."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text[-4000:])
+        self.text = text

@@ -1,0 +1,150 @@
+"""The invoke tasks: every pipeline step on its own, and ``release`` for all of them.
+
+Each task takes ``--target`` (repeatable; a name, a triple, a glob or ``tag:NAME``;
+default: the project's matrix) and is also reachable as ``crossmatrix <task>
+--project PATH`` for any cargo workspace.
+"""
+
+from __future__ import annotations
+
+import functools
+import json as _json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from invoke.collection import Collection
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import task
+
+from tooling import console, targets
+from tooling.config import Project, load
+from tooling.errors import CrossmatrixError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+TARGET_HELP = {"target": "target name, triple, glob or tag:NAME (repeatable; default: the matrix)"}
+
+
+def boundary(func: F) -> F:
+    """Turn crossmatrix errors into one message and an exit code, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CrossmatrixError as exc:
+            console.err().print(exc.render(), markup=False, highlight=False)
+            raise Exit(code=exc.exit_code) from None
+        except KeyboardInterrupt:
+            console.err().print("interrupted", markup=False)
+            raise Exit(code=130) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _project(c: Context) -> Project:
+    path = c.config.get("crossmatrix", {}).get("project")
+    return load(path)
+
+
+def _selected(c: Context, target: list[str]) -> tuple[Project, list[targets.Target]]:
+    project = _project(c)
+    return project, targets.select(target, project.targets)
+
+
+def _steps(c: Context, target: list[str], steps: tuple[str, ...]) -> None:
+    from tooling import pipeline
+
+    project, chosen = _selected(c, target)
+    pipeline.run_matrix(project, chosen, steps)
+
+
+@task(iterable=["target"], help={**TARGET_HELP, "dry_run": "print what would be installed"})
+@boundary
+def setup(c: Context, target: list[str], dry_run: bool = False) -> None:
+    """Install the Debian packages the targets need (architectures, cross gcc, qemu, std)."""
+    from tooling import system
+
+    project, chosen = _selected(c, target)
+    system.setup(chosen, project, dry_run=dry_run)
+
+
+@task(iterable=["target"], help={**TARGET_HELP, "json": "print JSON instead of a table"})
+@boundary
+def targets_(c: Context, target: list[str], json: bool = False) -> None:
+    """The target table: name, triple, std provider, linker, runner, and whether it is ready."""
+    from tooling import readiness
+
+    project, chosen = _selected(c, target)
+    rows = [readiness.row(project, t) for t in chosen]
+    if json:
+        console.out().print(_json.dumps(rows, indent=2), markup=False)
+    else:
+        readiness.print_table(rows)
+
+
+@task(iterable=["target"], help=TARGET_HELP)
+@boundary
+def install_targets(c: Context, target: list[str]) -> None:
+    """Provide each target's std: rustup, Debian's multiarch std, or build-std into the cache."""
+    _steps(c, target, ("install-targets",))
+
+
+@task(iterable=["target"], help=TARGET_HELP)
+@boundary
+def configure(c: Context, target: list[str]) -> None:
+    """Write linker, runner and rustflags into .cargo/config.toml, keeping your own keys."""
+    from tooling import configure as configure_mod
+
+    project, chosen = _selected(c, target)
+    configure_mod.write(project, chosen)
+
+
+@task(iterable=["target"], help=TARGET_HELP)
+@boundary
+def compile(c: Context, target: list[str]) -> None:
+    """Build the workspace's binaries for each target (one cargo call per target)."""
+    _steps(c, target, ("compile",))
+
+
+@task(iterable=["target"], help=TARGET_HELP)
+@boundary
+def strip(c: Context, target: list[str]) -> None:
+    """Strip the built binaries with a strip for their architecture; report sizes."""
+    _steps(c, target, ("strip",))
+
+
+@task(iterable=["target"], help=TARGET_HELP)
+@boundary
+def verify(c: Context, target: list[str]) -> None:
+    """Check each binary: architecture, static or dynamic, highest GLIBC version, stripped."""
+    _steps(c, target, ("verify",))
+
+
+@task(name="run", iterable=["target"], help=TARGET_HELP)
+@boundary
+def run_(c: Context, target: list[str]) -> None:
+    """Smoke-test each binary under qemu (natively for the host): it must print its triple."""
+    _steps(c, target, ("run",))
+
+
+@task(iterable=["target"], help=TARGET_HELP)
+@boundary
+def package(c: Context, target: list[str]) -> None:
+    """Write dist/<name>/: a deterministic .tar.gz, SHA256SUMS and build_info.json."""
+    _steps(c, target, ("package",))
+
+
+@task(iterable=["target"], help=TARGET_HELP)
+@boundary
+def release(c: Context, target: list[str]) -> None:
+    """compile, strip, verify, run and package each target (std is provided on the way)."""
+    from tooling import pipeline
+
+    _steps(c, target, pipeline.RELEASE)
+
+
+ns = Collection(setup, install_targets, configure, compile, strip, verify, run_, package, release)
+ns.add_task(targets_, name="targets")
+ns.configure({"crossmatrix": {"project": None}})

@@ -1,0 +1,218 @@
+"""The project being built: where its workspace is, and its ``[tool.crossmatrix]`` settings.
+
+Layers, lowest first: built-in defaults, the project's ``[tool.crossmatrix]``,
+its per-target tables ``[tool.crossmatrix.target.<name>]``, ``CROSSMATRIX_*``
+environment variables, then command-line options. Every key is validated;
+an unknown key fails with a suggestion.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from tooling import targets as targets_mod
+from tooling.errors import ConfigError
+
+STD_PROVIDERS = ("auto", "rustup", "debian", "build-std")
+#: A linker setting is one of these, or the name or path of a linker program.
+LINKERS = ("zig", "gcc")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetSettings:
+    """Per-target overrides; ``None`` means "use the project-wide value"."""
+
+    linker: str | None = None
+    std_provider: str | None = None
+    rustflags: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Project:
+    root: Path  #: the folder whose pyproject.toml holds the settings
+    name: str | None = None  #: archive name prefix (default: from cargo metadata)
+    workspace: Path  #: the cargo workspace (folder of its Cargo.toml)
+    dist: Path
+    targets: tuple[str, ...]  #: the default matrix
+    profile: str = "release"
+    packages: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
+    std_provider: str = "auto"
+    offline: bool = False  #: never ask rustup to download a target
+    cache_dir: Path
+    smoke_args: tuple[str, ...] = ("--version",)
+    smoke_expect_triple: bool = True
+    per_target: Mapping[str, TargetSettings] = field(default_factory=dict)
+
+    def settings_for(self, target: targets_mod.Target) -> TargetSettings:
+        return self.per_target.get(target.name) or self.per_target.get(target.triple) or (
+            TargetSettings()
+        )
+
+    def linker_for(self, target: targets_mod.Target) -> str:
+        return self.settings_for(target).linker or target.linker
+
+    def std_provider_for(self, target: targets_mod.Target) -> str:
+        return self.settings_for(target).std_provider or self.std_provider
+
+
+_TOP_KEYS = {
+    "name", "workspace", "dist", "targets", "profile", "packages", "features", "std-provider",
+    "offline", "cache-dir", "smoke-args", "smoke-expect-triple", "target",
+}
+_TARGET_KEYS = {"linker", "std-provider", "rustflags", "env"}
+
+
+def default_cache_dir() -> Path:
+    if env := os.environ.get("CROSSMATRIX_CACHE_DIR"):
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "crossmatrix"
+
+
+def _unknown(keys: set[str], allowed: set[str], where: str) -> None:
+    for key in sorted(keys - allowed):
+        close = difflib.get_close_matches(key, sorted(allowed), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(sorted(allowed))}"
+        raise ConfigError(f"unknown key {key!r} in {where}", hint)
+
+
+def _str(value: Any, key: str, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}: {key} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _strs(value: Any, key: str, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: {key} must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _bool(value: Any, key: str, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: {key} must be true or false, got {value!r}")
+    return value
+
+
+def _choice(value: Any, key: str, where: str, allowed: tuple[str, ...]) -> str:
+    text = _str(value, key, where)
+    if text not in allowed:
+        raise ConfigError(f"{where}: {key} = {text!r} is not one of {', '.join(allowed)}")
+    return text
+
+
+def _target_settings(name: str, table: Any, where: str) -> TargetSettings:
+    here = f"{where}.target.{name}"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{here} must be a table")
+    _unknown(set(table), _TARGET_KEYS, here)
+    targets_mod.resolve(name)  # an unknown target name is an error, with suggestions
+    env = table.get("env", {})
+    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+        raise ConfigError(f"{here}: env must be a table of strings")
+    return TargetSettings(
+        linker=_str(table["linker"], "linker", here) if "linker" in table else None,
+        std_provider=(
+            _choice(table["std-provider"], "std-provider", here, STD_PROVIDERS)
+            if "std-provider" in table else None
+        ),
+        rustflags=_strs(table.get("rustflags", []), "rustflags", here),
+        env=dict(env),
+    )
+
+
+def from_table(root: Path, table: Mapping[str, Any], where: str) -> Project:
+    """Build a validated :class:`Project` from a ``[tool.crossmatrix]`` table."""
+    _unknown(set(table), _TOP_KEYS, where)
+    workspace = root / _str(table.get("workspace", "."), "workspace", where)
+    if not (workspace / "Cargo.toml").is_file():
+        raise ConfigError(
+            f"no Cargo.toml in {workspace}",
+            f"set workspace = \"<folder with Cargo.toml>\" in {where}",
+        )
+    names = _strs(table.get("targets", [t.name for t in targets_mod.TABLE]), "targets", where)
+    for name in names:
+        targets_mod.resolve(name)
+    cache = table.get("cache-dir")
+    per_target_table = table.get("target", {})
+    if not isinstance(per_target_table, dict):
+        raise ConfigError(f"{where}.target must be a table of per-target tables")
+    project = Project(
+        root=root,
+        name=_str(table["name"], "name", where) if "name" in table else None,
+        workspace=workspace.resolve(),
+        dist=(root / _str(table.get("dist", "dist"), "dist", where)).resolve(),
+        targets=names,
+        profile=_str(table.get("profile", "release"), "profile", where),
+        packages=_strs(table.get("packages", []), "packages", where),
+        features=_strs(table.get("features", []), "features", where),
+        std_provider=_choice(table.get("std-provider", "auto"), "std-provider", where,
+                             STD_PROVIDERS),
+        offline=_bool(table.get("offline", False), "offline", where),
+        cache_dir=(Path(_str(cache, "cache-dir", where)).expanduser() if cache
+                   else default_cache_dir()),
+        smoke_args=_strs(table.get("smoke-args", ["--version"]), "smoke-args", where),
+        smoke_expect_triple=_bool(table.get("smoke-expect-triple", True),
+                                  "smoke-expect-triple", where),
+        per_target={k: _target_settings(k, v, where) for k, v in per_target_table.items()},
+    )
+    return apply_env(project)
+
+
+def apply_env(project: Project) -> Project:
+    changes: dict[str, Any] = {}
+    if "CROSSMATRIX_CACHE_DIR" in os.environ:
+        changes["cache_dir"] = default_cache_dir()
+    if (value := os.environ.get("CROSSMATRIX_OFFLINE")) is not None:
+        if value not in ("0", "1", "true", "false"):
+            raise ConfigError(f"CROSSMATRIX_OFFLINE={value!r} must be 0, 1, true or false")
+        changes["offline"] = value in ("1", "true")
+    if (value := os.environ.get("CROSSMATRIX_STD_PROVIDER")) is not None:
+        changes["std_provider"] = _choice(value, "CROSSMATRIX_STD_PROVIDER", "environment",
+                                          STD_PROVIDERS)
+    return replace(project, **changes) if changes else project
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` with a pyproject.toml or Cargo.toml."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file() or (folder / "Cargo.toml").is_file():
+            return folder
+    raise ConfigError(f"no pyproject.toml or Cargo.toml at or above {start}",
+                      "run from a cargo workspace, or pass --project PATH")
+
+
+def load(project: Path | str | None = None) -> Project:
+    """Load the project at ``project`` (default: ``CROSSMATRIX_PROJECT`` or the current folder)."""
+    given = project or os.environ.get("CROSSMATRIX_PROJECT")
+    if given is not None:
+        root = Path(given).expanduser()
+        if not root.exists():
+            raise ConfigError(f"project path {str(given)!r} does not exist",
+                              "pass --project with a folder holding Cargo.toml or pyproject.toml")
+        root = root.resolve()
+        if root.is_file():
+            root = root.parent
+    else:
+        root = find_root(Path.cwd())
+    pyproject = root / "pyproject.toml"
+    table: Mapping[str, Any] = {}
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{pyproject} is not valid TOML: {exc}") from exc
+        tool = data.get("tool", {}).get("crossmatrix", {})
+        if not isinstance(tool, dict):
+            raise ConfigError(f"[tool.crossmatrix] in {pyproject} must be a table")
+        table = tool
+    return from_table(root, table, f"[tool.crossmatrix] of {pyproject}")

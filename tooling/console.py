@@ -1,0 +1,37 @@
+"""One rich console for the whole tool (stderr for logs, stdout for results)."""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@functools.cache
+def err() -> Console:
+    """Progress, commands run and warnings: stderr, so stdout stays parseable."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+@functools.cache
+def out() -> Console:
+    """Results: tables, JSON."""
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=True)
+
+
+def step(target: str, message: str) -> None:
+    err().print(f"[bold cyan]{target}[/] {message}")
+
+
+def info(message: str) -> None:
+    err().print(message)
+
+
+def warn(message: str) -> None:
+    err().print(f"[yellow]warning:[/] {message}")

@@ -1,0 +1,17 @@
+"""What the nox sessions call: the release pipeline for one target, errors as session errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tooling import pipeline, targets
+from tooling.config import load
+from tooling.errors import CrossmatrixError
+
+
+def release(session: Any, name: str) -> None:
+    try:
+        project = load(session.posargs[0] if session.posargs else None)
+        pipeline.run_matrix(project, targets.resolve(name), pipeline.RELEASE)
+    except CrossmatrixError as exc:
+        session.error(exc.render())

@@ -1,0 +1,50 @@
+"""``inv targets``: for each target, where its std would come from and whether it is ready."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tooling import console, linkers, proc, runner, strip, toolchain
+from tooling.config import Project
+from tooling.errors import CrossmatrixError
+from tooling.targets import Target
+
+
+def row(project: Project, target: Target) -> dict[str, Any]:
+    missing: list[str] = []
+    try:
+        plan = toolchain.plan(project, target)
+        std = plan.describe()
+        if not plan.ready:
+            missing.append("std (inv install-targets)")
+    except CrossmatrixError as exc:
+        std = "none"
+        missing.append(f"std ({exc.message})")
+    link = linkers.plan(target, project.linker_for(target), project.cache_dir)
+    if not link.present():
+        missing.append(f"linker {link.linker}")
+    run_with = runner.describe(target)
+    if run_with != "native" and not proc.which(runner.prefix(target)[0]):
+        missing.append(runner.prefix(target)[0])
+    try:
+        strip.find_strip(target)
+    except CrossmatrixError:
+        missing.append("strip")
+    return {
+        "name": target.name, "triple": target.triple, "linkage": target.linkage,
+        "std": std, "linker": link.kind, "runner": run_with,
+        "ready": not missing, "missing": missing, "tags": list(target.tags),
+    }
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    table = Table(title="crossmatrix targets")
+    for column in ("name", "triple", "linkage", "std provider", "linker", "runner", "ready"):
+        table.add_column(column)
+    for r in rows:
+        ready = "[green]yes[/]" if r["ready"] else "[red]no[/]: " + "; ".join(r["missing"])
+        table.add_row(r["name"], r["triple"], r["linkage"], r["std"], r["linker"], r["runner"],
+                      ready)
+    console.out().print(table)

@@ -1,0 +1,88 @@
+"""``inv setup``: the Debian packages the selected targets need, installed idempotently."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tooling import console, proc
+from tooling.config import Project
+from tooling.errors import ToolMissing
+from tooling.linkers import gcc_plan
+from tooling.targets import Target
+
+#: The offline std providers: Debian's compiler, and std's source for build-std.
+STD_PACKAGES = ("rustc-web", "cargo-web", "rust-web-src")
+
+
+@dataclass(frozen=True)
+class Needs:
+    arches: tuple[str, ...]  #: foreign Debian architectures to enable
+    packages: tuple[str, ...]
+
+
+def needs(targets: Sequence[Target], project: Project) -> Needs:
+    arches: list[str] = []
+    packages: list[str] = ["file", "binutils", *STD_PACKAGES]
+    for target in targets:
+        native = target.runs_natively()
+        if not native:
+            packages += ["qemu-user", f"binutils-{target.arch.gnu_prefix}"]
+        if project.linker_for(target) == "gcc":
+            packages += gcc_plan(target).packages
+        if target.debian_std_possible and not native:
+            arches.append(target.arch.deb_arch)
+            packages.append(f"libstd-rust-web-dev:{target.arch.deb_arch}")
+        if target.libc == "gnu" and not native:
+            # the target's glibc, for running and for ldd under qemu
+            packages.append(f"libc6-dev-{target.arch.deb_arch}-cross")
+    return Needs(tuple(dict.fromkeys(arches)), tuple(dict.fromkeys(packages)))
+
+
+def is_installed(package: str) -> bool:
+    res = proc.run(["dpkg-query", "-W", "-f=${Status}", package], check=False, echo=False)
+    return res.ok and "install ok installed" in res.stdout
+
+
+def foreign_arches() -> set[str]:
+    res = proc.run(["dpkg", "--print-foreign-architectures"], check=False, echo=False)
+    return set(res.stdout.split())
+
+
+def _sudo() -> list[str]:
+    if os.geteuid() == 0:
+        return []
+    if proc.which("sudo"):
+        return ["sudo"]
+    raise ToolMissing("installing packages needs root", "run `inv setup` as root or install sudo")
+
+
+def setup(targets: Sequence[Target], project: Project, *, dry_run: bool = False) -> list[str]:
+    """Enable architectures and install what is missing; return what was (or would be) done."""
+    wanted = needs(targets, project)
+    if proc.which("dpkg-query") is None:
+        raise ToolMissing("inv setup installs Debian packages, and this is not a Debian system",
+                          "install the equivalents of: " + " ".join(wanted.packages))
+    done: list[str] = []
+    new_arches = [a for a in wanted.arches if a not in foreign_arches()]
+    missing = [p for p in wanted.packages if not is_installed(p)]
+    if not new_arches and not missing:
+        console.info(f"setup: all {len(wanted.packages)} packages already installed")
+        return done
+    for arch in new_arches:
+        done.append(f"dpkg --add-architecture {arch}")
+    if missing:
+        done.append("apt-get install " + " ".join(missing))
+    for line in done:
+        console.info(f"setup: {line}")
+    if dry_run:
+        return done
+    sudo = _sudo()
+    for arch in new_arches:
+        proc.run([*sudo, "dpkg", "--add-architecture", arch])
+    env = proc.child_env({"DEBIAN_FRONTEND": "noninteractive"})
+    proc.run([*sudo, "apt-get", "update", "-qq"], env=env, what="apt-get update")
+    proc.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+             env=env, what="apt-get install", capture=False)
+    return done

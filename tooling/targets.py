@@ -1,0 +1,225 @@
+"""The target table: defined once, read by the tasks, the nox sessions and the CI matrix.
+
+A target is a row of data; code asks the row (``target.qemu``,
+``target.is_static``) instead of branching on names. A raw Rust triple is
+accepted wherever a name is: a triple of a table row resolves to that row, any
+other Linux triple of a known architecture becomes an ad-hoc target.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import functools
+import platform
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from tooling.errors import UsageError
+
+Libc = Literal["musl", "gnu"]
+Linkage = Literal["static", "dynamic"]
+LinkerKind = Literal["zig", "gcc"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Arch:
+    """What one CPU architecture means to each tool that touches it."""
+
+    rust: str  #: the architecture part of the Rust triple
+    deb_arch: str  #: Debian's name (dpkg --add-architecture, pkg:arch)
+    gnu_prefix: str  #: prefix of Debian's cross gcc and binutils, and /usr/<prefix> sysroot
+    qemu: str  #: qemu-user binary
+    elf_machine: str  #: pyelftools' e_machine name
+    elf_class: Literal[32, 64]
+    endian: Literal["little", "big"]
+    float_abi: str | None  #: "hard" (ARM EABI hard-float) or "double" (RISC-V LP64D)
+    zig_arch: str
+    zig_flags: tuple[str, ...] = ()  #: what cargo-zigbuild passes for this arch
+    gnu_loader: str  #: the glibc dynamic loader, relative to the sysroot
+    host_machines: tuple[str, ...] = ()  #: platform.machine() values that run it natively
+
+
+ARCHES: dict[str, Arch] = {
+    a.rust: a
+    for a in (
+        Arch(
+            rust="x86_64", deb_arch="amd64", gnu_prefix="x86_64-linux-gnu", qemu="qemu-x86_64",
+            elf_machine="EM_X86_64", elf_class=64, endian="little", float_abi=None,
+            zig_arch="x86_64", gnu_loader="lib64/ld-linux-x86-64.so.2",
+            host_machines=("x86_64", "amd64"),
+        ),
+        Arch(
+            rust="aarch64", deb_arch="arm64", gnu_prefix="aarch64-linux-gnu", qemu="qemu-aarch64",
+            elf_machine="EM_AARCH64", elf_class=64, endian="little", float_abi=None,
+            zig_arch="aarch64", gnu_loader="lib/ld-linux-aarch64.so.1",
+            host_machines=("aarch64", "arm64"),
+        ),
+        Arch(
+            rust="armv7", deb_arch="armhf", gnu_prefix="arm-linux-gnueabihf", qemu="qemu-arm",
+            elf_machine="EM_ARM", elf_class=32, endian="little", float_abi="hard",
+            zig_arch="arm", zig_flags=("-mcpu=generic+v7a+vfp3-d32+thumb2-neon",),
+            gnu_loader="lib/ld-linux-armhf.so.3", host_machines=("armv7l",),
+        ),
+        Arch(
+            rust="riscv64gc", deb_arch="riscv64", gnu_prefix="riscv64-linux-gnu",
+            qemu="qemu-riscv64", elf_machine="EM_RISCV", elf_class=64, endian="little",
+            float_abi="double", zig_arch="riscv64", zig_flags=("-mcpu=generic_rv64+m+a+f+d+c",),
+            gnu_loader="lib/ld-linux-riscv64-lp64d.so.1", host_machines=("riscv64",),
+        ),
+        Arch(
+            rust="i686", deb_arch="i386", gnu_prefix="i686-linux-gnu", qemu="qemu-i386",
+            elf_machine="EM_386", elf_class=32, endian="little", float_abi=None,
+            zig_arch="x86", gnu_loader="lib/ld-linux.so.2", host_machines=("i686", "i386"),
+        ),
+    )
+}
+
+#: Debian architectures whose ``libstd-rust-web-dev:<arch>`` the archive carries
+#: (Debian 12's release architectures; riscv64 is not one of them).
+DEBIAN_STD_ARCHES = frozenset({"amd64", "arm64", "armhf", "armel", "i386", "ppc64el", "s390x"})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Target:
+    name: str
+    triple: str
+    arch: Arch
+    libc: Libc
+    linkage: Linkage
+    linker: LinkerKind  #: default linker; config may override
+    tags: tuple[str, ...] = field(default=())
+    in_table: bool = True
+
+    @property
+    def os(self) -> str:
+        return "linux"
+
+    @property
+    def is_static(self) -> bool:
+        return self.linkage == "static"
+
+    @property
+    def env_key(self) -> str:
+        """The triple as cargo spells it in ``CARGO_TARGET_<T>_*`` variables."""
+        return self.triple.upper().replace("-", "_").replace(".", "_")
+
+    @property
+    def cc_key(self) -> str:
+        """The triple as the ``cc`` crate reads it in ``CC_<t>`` variables."""
+        return self.triple.replace("-", "_")
+
+    @property
+    def abi_suffix(self) -> str:
+        """gnu / gnueabihf / musl / musleabihf: the last part of the triple."""
+        return self.triple.rsplit("-", 1)[-1]
+
+    @property
+    def zig_target(self) -> str:
+        env = self.abi_suffix
+        return f"{self.arch.zig_arch}-linux-{env}"
+
+    @property
+    def gcc(self) -> str:
+        return f"{self.arch.gnu_prefix}-gcc"
+
+    @property
+    def gnu_sysroot(self) -> str:
+        """Where Debian's ``libc6-dev-<arch>-cross`` puts the target's glibc."""
+        return f"/usr/{self.arch.gnu_prefix}"
+
+    @property
+    def debian_std_possible(self) -> bool:
+        return self.libc == "gnu" and self.arch.deb_arch in DEBIAN_STD_ARCHES
+
+    def runs_natively(self, machine: str | None = None) -> bool:
+        return (machine or platform.machine()) in self.arch.host_machines
+
+
+def _row(name: str, triple: str, libc: Libc, linker: LinkerKind, *extra_tags: str) -> Target:
+    arch = ARCHES[triple.split("-", 1)[0]]
+    linkage: Linkage = "static" if libc == "musl" else "dynamic"
+    tags = ("linux", libc, linkage, arch.rust, *extra_tags)
+    return Target(name=name, triple=triple, arch=arch, libc=libc, linkage=linkage,
+                  linker=linker, tags=tags)
+
+
+#: The matrix. Session names, task arguments and CI matrices all come from here.
+TABLE: tuple[Target, ...] = (
+    _row("linux-x86_64", "x86_64-unknown-linux-musl", "musl", "zig"),
+    _row("linux-aarch64", "aarch64-unknown-linux-musl", "musl", "zig"),
+    _row("linux-armv7", "armv7-unknown-linux-musleabihf", "musl", "zig"),
+    _row("linux-x86_64-gnu", "x86_64-unknown-linux-gnu", "gnu", "gcc"),
+    _row("linux-aarch64-gnu", "aarch64-unknown-linux-gnu", "gnu", "gcc"),
+    _row("linux-riscv64-gnu", "riscv64gc-unknown-linux-gnu", "gnu", "gcc"),
+)
+
+_ABIS: dict[str, Libc] = {"gnu": "gnu", "gnueabihf": "gnu", "musl": "musl", "musleabihf": "musl"}
+
+
+@functools.cache
+def by_name() -> dict[str, Target]:
+    return {t.name: t for t in TABLE}
+
+
+def from_triple(triple: str) -> Target | None:
+    """A table row with this triple, or an ad-hoc target for a known Linux triple."""
+    for t in TABLE:
+        if t.triple == triple:
+            return t
+    parts = triple.split("-")
+    if len(parts) != 4 or parts[1] != "unknown" or parts[2] != "linux":
+        return None
+    arch = ARCHES.get(parts[0])
+    libc = _ABIS.get(parts[3])
+    if arch is None or libc is None:
+        return None
+    if (parts[3].endswith("eabihf")) != (arch.float_abi == "hard"):
+        return None
+    linker: LinkerKind = "zig" if libc == "musl" else "gcc"
+    linkage: Linkage = "static" if libc == "musl" else "dynamic"
+    return Target(name=triple, triple=triple, arch=arch, libc=libc, linkage=linkage,
+                  linker=linker, tags=("linux", libc, linkage, arch.rust), in_table=False)
+
+
+def known_names() -> list[str]:
+    return [t.name for t in TABLE] + [t.triple for t in TABLE]
+
+
+def resolve(spec: str) -> list[Target]:
+    """One ``--target`` value: a name, a triple, a glob over names, or ``tag:NAME``."""
+    spec = spec.strip()
+    if spec in by_name():
+        return [by_name()[spec]]
+    if spec.startswith("tag:"):
+        tag = spec[4:]
+        found = [t for t in TABLE if tag in t.tags]
+        if found:
+            return found
+        tags = sorted({tag for t in TABLE for tag in t.tags})
+        raise UsageError(f"no target has tag {tag!r}", f"known tags: {', '.join(tags)}")
+    if any(ch in spec for ch in "*?["):
+        found = [t for t in TABLE if fnmatch.fnmatchcase(t.name, spec)]
+        if found:
+            return found
+        raise UsageError(f"target pattern {spec!r} matches no target",
+                         f"known targets: {', '.join(t.name for t in TABLE)}")
+    adhoc = from_triple(spec)
+    if adhoc is not None:
+        return [adhoc]
+    close = difflib.get_close_matches(spec, known_names(), n=3, cutoff=0.5)
+    hint = f"did you mean {' or '.join(close)}?" if close else ""
+    hint += (" " if hint else "") + "`inv targets` lists the table; a Linux Rust triple also works"
+    raise UsageError(f"unknown target {spec!r}", hint)
+
+
+def select(specs: Sequence[str] | None, default: Iterable[str] | None = None) -> list[Target]:
+    """Resolve repeated ``--target`` values (or the default list) to unique targets, in order."""
+    chosen = list(specs) if specs else list(default or (t.name for t in TABLE))
+    result: list[Target] = []
+    for spec in chosen:
+        for target in resolve(spec):
+            if target not in result:
+                result.append(target)
+    return result
