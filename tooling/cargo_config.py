@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
+from tomlkit.container import OutOfOrderTableProxy
 from tomlkit.items import Table
 
 from tooling import atomic, console
@@ -22,12 +23,19 @@ MARK = "crossmatrix"
 
 def _owned(item: Any) -> bool:
     trivia = getattr(item, "trivia", None)
-    return trivia is not None and MARK in (trivia.comment or "")
+    return trivia is not None and (trivia.comment or "").strip() == f"# {MARK}"
+
+
+def _plain(value: Any) -> Any:
+    """TOML has arrays, not tuples: compare and write tuples as lists."""
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _same(item: Any, value: Any) -> bool:
     unwrapped = item.unwrap() if hasattr(item, "unwrap") else item
-    return bool(unwrapped == value)
+    return bool(unwrapped == _plain(value))
 
 
 def update(path: Path, settings: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -42,18 +50,20 @@ def update(path: Path, settings: Mapping[str, Mapping[str, Any]]) -> list[str]:
         raise ConfigError(f"{path} is not valid TOML: {exc}",
                           "fix or remove it, then run `inv configure` again") from exc
     changes: list[str] = []
+    if not settings:
+        return changes
     target_table = doc.get("target")
     if target_table is None:
         target_table = tomlkit.table(is_super_table=True)
         doc["target"] = target_table
-    if not isinstance(target_table, Table):
+    if not isinstance(target_table, Table | OutOfOrderTableProxy):
         raise ConfigError(f"{path}: `target` must be a table")
     for triple, keys in settings.items():
         table = target_table.get(triple)
         if table is None:
             table = tomlkit.table()
             target_table[triple] = table
-        if not isinstance(table, Table):
+        if not isinstance(table, Table | OutOfOrderTableProxy):
             raise ConfigError(f"{path}: target.{triple} must be a table")
         for key, value in keys.items():
             if key in table:
@@ -65,7 +75,7 @@ def update(path: Path, settings: Mapping[str, Mapping[str, Any]]) -> list[str]:
                     continue
                 if _same(current, value):
                     continue
-            item = tomlkit.item(value)
+            item = tomlkit.item(_plain(value))
             item.comment(MARK)
             table[key] = item
             changes.append(f"target.{triple}.{key} = {value!r}")

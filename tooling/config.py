@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from tooling import targets as targets_mod
-from tooling.errors import ConfigError
+from tooling.errors import ConfigError, UsageError
 
 STD_PROVIDERS = ("auto", "rustup", "debian", "build-std")
 #: A linker setting is one of these, or the name or path of a linker program.
@@ -50,6 +50,8 @@ class Project:
     smoke_args: tuple[str, ...] = ("--version",)
     smoke_expect_triple: bool = True
     per_target: Mapping[str, TargetSettings] = field(default_factory=dict)
+    #: CROSSMATRIX_STD_PROVIDER or a command-line option: beats every table
+    std_provider_override: str | None = None
 
     def settings_for(self, target: targets_mod.Target) -> TargetSettings:
         return self.per_target.get(target.name) or self.per_target.get(target.triple) or (
@@ -60,6 +62,8 @@ class Project:
         return self.settings_for(target).linker or target.linker
 
     def std_provider_for(self, target: targets_mod.Target) -> str:
+        if self.std_provider_override:
+            return self.std_provider_override
         return self.settings_for(target).std_provider or self.std_provider
 
 
@@ -109,12 +113,19 @@ def _choice(value: Any, key: str, where: str, allowed: tuple[str, ...]) -> str:
     return text
 
 
+def _known_target(name: str, where: str) -> None:
+    try:
+        targets_mod.resolve(name)
+    except UsageError as exc:
+        raise ConfigError(f"{where}: {exc.message}", exc.hint) from None
+
+
 def _target_settings(name: str, table: Any, where: str) -> TargetSettings:
     here = f"{where}.target.{name}"
     if not isinstance(table, dict):
         raise ConfigError(f"{here} must be a table")
     _unknown(set(table), _TARGET_KEYS, here)
-    targets_mod.resolve(name)  # an unknown target name is an error, with suggestions
+    _known_target(name, here)
     env = table.get("env", {})
     if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
         raise ConfigError(f"{here}: env must be a table of strings")
@@ -140,8 +151,8 @@ def from_table(root: Path, table: Mapping[str, Any], where: str) -> Project:
         )
     names = _strs(table.get("targets", [t.name for t in targets_mod.TABLE]), "targets", where)
     for name in names:
-        targets_mod.resolve(name)
-    cache = table.get("cache-dir")
+        _known_target(name, f"{where}: targets")
+    cache = _str(table["cache-dir"], "cache-dir", where) if "cache-dir" in table else None
     per_target_table = table.get("target", {})
     if not isinstance(per_target_table, dict):
         raise ConfigError(f"{where}.target must be a table of per-target tables")
@@ -157,8 +168,7 @@ def from_table(root: Path, table: Mapping[str, Any], where: str) -> Project:
         std_provider=_choice(table.get("std-provider", "auto"), "std-provider", where,
                              STD_PROVIDERS),
         offline=_bool(table.get("offline", False), "offline", where),
-        cache_dir=(Path(_str(cache, "cache-dir", where)).expanduser() if cache
-                   else default_cache_dir()),
+        cache_dir=(root / Path(cache).expanduser()).resolve() if cache else default_cache_dir(),
         smoke_args=_strs(table.get("smoke-args", ["--version"]), "smoke-args", where),
         smoke_expect_triple=_bool(table.get("smoke-expect-triple", True),
                                   "smoke-expect-triple", where),
@@ -176,8 +186,8 @@ def apply_env(project: Project) -> Project:
             raise ConfigError(f"CROSSMATRIX_OFFLINE={value!r} must be 0, 1, true or false")
         changes["offline"] = value in ("1", "true")
     if (value := os.environ.get("CROSSMATRIX_STD_PROVIDER")) is not None:
-        changes["std_provider"] = _choice(value, "CROSSMATRIX_STD_PROVIDER", "environment",
-                                          STD_PROVIDERS)
+        changes["std_provider_override"] = _choice(value, "CROSSMATRIX_STD_PROVIDER",
+                                                   "environment", STD_PROVIDERS)
     return replace(project, **changes) if changes else project
 
 

@@ -1,0 +1,592 @@
+"""tooling.config: loading and validating ``[tool.crossmatrix]``, per-target tables, env layers.
+
+Every test builds a real project folder in ``tmp_path``: a ``Cargo.toml`` and,
+where the test needs one, a ``pyproject.toml``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tooling import config
+from tooling.config import Project, TargetSettings
+from tooling.errors import ConfigError, UsageError
+from tooling.targets import TABLE, by_name, from_triple
+
+ENV_VARS = (
+    "CROSSMATRIX_CACHE_DIR",
+    "CROSSMATRIX_OFFLINE",
+    "CROSSMATRIX_STD_PROVIDER",
+    "CROSSMATRIX_PROJECT",
+)
+
+MakeProject = Callable[..., Path]
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No ``CROSSMATRIX_*`` variable of the caller's shell leaks into a test."""
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    yield
+
+
+@pytest.fixture
+def make_project(tmp_path: Path) -> MakeProject:
+    """Create ``tmp_path/project`` with a cargo workspace and an optional pyproject."""
+
+    def make(pyproject: str | None = None, *, workspace: str | None = "crates") -> Path:
+        root = tmp_path / "project"
+        root.mkdir(exist_ok=True)
+        if workspace is not None:
+            ws = root / workspace
+            ws.mkdir(parents=True, exist_ok=True)
+            (ws / "Cargo.toml").write_text("[workspace]\nmembers = []\n", encoding="utf-8")
+        if pyproject is not None:
+            (root / "pyproject.toml").write_text(pyproject, encoding="utf-8")
+        return root
+
+    return make
+
+
+def _short(exc: UsageError) -> str:
+    """The rendered error, after checking it is at most two lines."""
+    rendered = exc.render()
+    assert len(rendered.splitlines()) <= 2, rendered
+    return rendered
+
+
+def _load_error(root: Path) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
+        config.load(root)
+    assert info.value.exit_code == 2
+    _short(info.value)
+    return info.value
+
+
+FULL = """\
+[project]
+name = "example"
+
+[tool.crossmatrix]
+name = "edge-tools"
+workspace = "crates"
+dist = "out/dist"
+targets = ["linux-aarch64", "linux-armv7*", "tag:gnu"]
+profile = "dist"
+packages = ["cli", "daemon"]
+features = ["tls"]
+std-provider = "rustup"
+offline = true
+cache-dir = "/var/cache/cm"
+smoke-args = ["--help"]
+smoke-expect-triple = false
+
+[tool.crossmatrix.target.linux-aarch64]
+linker = "gcc"
+rustflags = ["-C", "target-cpu=cortex-a53"]
+env = { FOO = "bar" }
+
+[tool.crossmatrix.target.linux-riscv64-gnu]
+std-provider = "build-std"
+"""
+
+
+# --- reading values ---------------------------------------------------------------------
+
+
+def test_load_reads_all_values(make_project: MakeProject) -> None:
+    root = make_project(FULL)
+    project = config.load(root)
+    assert project.root == root.resolve()
+    assert project.name == "edge-tools"
+    assert project.workspace == (root / "crates").resolve()
+    assert project.dist == (root / "out" / "dist").resolve()
+    assert project.targets == ("linux-aarch64", "linux-armv7*", "tag:gnu")
+    assert project.profile == "dist"
+    assert project.packages == ("cli", "daemon")
+    assert project.features == ("tls",)
+    assert project.std_provider == "rustup"
+    assert project.offline is True
+    assert project.cache_dir == Path("/var/cache/cm")
+    assert project.smoke_args == ("--help",)
+    assert project.smoke_expect_triple is False
+    assert set(project.per_target) == {"linux-aarch64", "linux-riscv64-gnu"}
+    aarch64 = project.per_target["linux-aarch64"]
+    assert aarch64 == TargetSettings(
+        linker="gcc", rustflags=("-C", "target-cpu=cortex-a53"), env={"FOO": "bar"}
+    )
+    assert project.per_target["linux-riscv64-gnu"].std_provider == "build-std"
+
+
+def test_paths_are_relative_to_project_root_not_cwd(
+    make_project: MakeProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\ndist = "dist"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    project = config.load(root)
+    assert project.workspace == (root / "crates").resolve()
+    assert project.dist == (root / "dist").resolve()
+    assert project.workspace.is_absolute()
+    assert project.dist.is_absolute()
+
+
+def test_relative_cache_dir_is_relative_to_project_root(
+    make_project: MakeProject, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\ncache-dir = "cache"\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    project = config.load(root)
+    assert project.cache_dir == (root / "cache").resolve()
+
+
+def test_load_accepts_pyproject_file_path(make_project: MakeProject) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\nname = "x"\n')
+    project = config.load(root / "pyproject.toml")
+    assert project.root == root.resolve()
+    assert project.name == "x"
+
+
+def test_load_from_crossmatrix_project_env(
+    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\nname = "from-env"\n')
+    monkeypatch.setenv("CROSSMATRIX_PROJECT", str(root))
+    assert config.load().name == "from-env"
+
+
+def test_load_finds_root_from_cwd(
+    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_project('[tool.crossmatrix]\nname = "found"\n', workspace=".")
+    (root / "src" / "bin").mkdir(parents=True)
+    monkeypatch.chdir(root / "src" / "bin")
+    project = config.load()
+    assert project.root == root.resolve()
+    assert project.name == "found"
+
+
+def test_nearest_cargo_toml_is_the_root(
+    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\nname = "outer"\n')
+    monkeypatch.chdir(root / "crates")
+    project = config.load()  # crates/ holds a Cargo.toml: it is the nearest root
+    assert project.root == (root / "crates").resolve()
+    assert project.name is None
+
+
+def test_defaults_without_pyproject(make_project: MakeProject, tmp_path: Path) -> None:
+    root = make_project(None, workspace=".")
+    project = config.load(root)
+    assert project.root == root.resolve()
+    assert project.workspace == root.resolve()
+    assert project.dist == (root / "dist").resolve()
+    assert project.targets == tuple(t.name for t in TABLE)
+    assert len(project.targets) == 6
+    assert project.name is None
+    assert project.profile == "release"
+    assert project.packages == ()
+    assert project.features == ()
+    assert project.std_provider == "auto"
+    assert project.offline is False
+    assert project.cache_dir == tmp_path / "xdg-cache" / "crossmatrix"
+    assert project.smoke_args == ("--version",)
+    assert project.smoke_expect_triple is True
+    assert dict(project.per_target) == {}
+
+
+def test_defaults_with_pyproject_without_table(make_project: MakeProject) -> None:
+    root = make_project('[project]\nname = "x"\n', workspace=".")
+    project = config.load(root)
+    assert project.targets == tuple(t.name for t in TABLE)
+    assert project.std_provider == "auto"
+
+
+def test_from_table_directly(make_project: MakeProject) -> None:
+    root = make_project(None)
+    project = config.from_table(root, {"workspace": "crates", "targets": ["tag:musl"]}, "here")
+    assert project.targets == ("tag:musl",)
+    assert project.workspace == (root / "crates").resolve()
+
+
+# --- validation errors ------------------------------------------------------------------
+
+
+def test_unknown_top_key_suggests_targets(make_project: MakeProject) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\ntargts = ["linux-x86_64"]\n')
+    exc = _load_error(root)
+    assert "targts" in exc.message
+    assert exc.hint is not None
+    assert "targets" in exc.hint
+    assert "did you mean" in exc.hint
+
+
+def test_unknown_top_key_without_close_match_lists_allowed(make_project: MakeProject) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\nzzzzzz = 1\n')
+    exc = _load_error(root)
+    assert "zzzzzz" in exc.message
+    assert exc.hint is not None
+    assert "targets" in exc.hint
+    assert "std-provider" in exc.hint
+
+
+def test_unknown_per_target_key(make_project: MakeProject) -> None:
+    root = make_project(
+        '[tool.crossmatrix]\nworkspace = "crates"\n'
+        '[tool.crossmatrix.target.linux-aarch64]\nlinkr = "gcc"\n'
+    )
+    exc = _load_error(root)
+    assert "linkr" in exc.message
+    assert "linux-aarch64" in exc.message
+    assert exc.hint is not None
+    assert "linker" in exc.hint
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "expected"),
+    [
+        ('targets = "linux-aarch64"', "targets", "list of strings"),
+        ('offline = "yes"', "offline", "true or false"),
+        ("packages = [1]", "packages", "list of strings"),
+        ('features = "tls"', "features", "list of strings"),
+        ("name = 3", "name", "non-empty string"),
+        ('name = ""', "name", "non-empty string"),
+        ("dist = []", "dist", "non-empty string"),
+        ("smoke-expect-triple = 1", "smoke-expect-triple", "true or false"),
+        ('smoke-args = "--version"', "smoke-args", "list of strings"),
+        ("cache-dir = 5", "cache-dir", "non-empty string"),
+        ('target = "linux-aarch64"', "target", "table"),
+    ],
+)
+def test_wrong_types(make_project: MakeProject, line: str, key: str, expected: str) -> None:
+    root = make_project(f'[tool.crossmatrix]\nworkspace = "crates"\n{line}\n')
+    exc = _load_error(root)
+    assert key in exc.message
+    assert expected in exc.message
+
+
+@pytest.mark.parametrize("value", ["false", '""'])
+def test_falsy_cache_dir_is_rejected(make_project: MakeProject, value: str) -> None:
+    root = make_project(f'[tool.crossmatrix]\nworkspace = "crates"\ncache-dir = {value}\n')
+    _load_error(root)
+
+
+@pytest.mark.parametrize(
+    ("table", "line"),
+    [
+        ("linux-aarch64", "linker = 1"),
+        ("linux-aarch64", 'rustflags = "-Ctarget-cpu=native"'),
+        ("linux-aarch64", "env = { A = 1 }"),
+        ("linux-aarch64", 'env = "A=1"'),
+    ],
+)
+def test_wrong_per_target_types(make_project: MakeProject, table: str, line: str) -> None:
+    root = make_project(
+        f'[tool.crossmatrix]\nworkspace = "crates"\n[tool.crossmatrix.target.{table}]\n{line}\n'
+    )
+    exc = _load_error(root)
+    assert table in exc.message
+
+
+def test_per_target_entry_that_is_not_a_table(make_project: MakeProject) -> None:
+    root = make_project(
+        '[tool.crossmatrix]\nworkspace = "crates"\n'
+        '[tool.crossmatrix.target]\nlinux-aarch64 = "gcc"\n'
+    )
+    exc = _load_error(root)
+    assert "linux-aarch64" in exc.message
+    assert "table" in exc.message
+
+
+def test_std_provider_rejected_naming_allowed_values(make_project: MakeProject) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\nstd-provider = "magic"\n')
+    exc = _load_error(root)
+    assert "magic" in exc.message
+    for allowed in config.STD_PROVIDERS:
+        assert allowed in exc.message
+
+
+def test_per_target_std_provider_rejected(make_project: MakeProject) -> None:
+    root = make_project(
+        '[tool.crossmatrix]\nworkspace = "crates"\n'
+        '[tool.crossmatrix.target.linux-armv7]\nstd-provider = "magic"\n'
+    )
+    exc = _load_error(root)
+    assert "magic" in exc.message
+    assert "build-std" in exc.message
+
+
+@pytest.mark.parametrize("value", config.STD_PROVIDERS)
+def test_every_std_provider_accepted(make_project: MakeProject, value: str) -> None:
+    root = make_project(f'[tool.crossmatrix]\nworkspace = "crates"\nstd-provider = "{value}"\n')
+    assert config.load(root).std_provider == value
+
+
+def test_per_target_table_for_unknown_target_suggests(make_project: MakeProject) -> None:
+    root = make_project(
+        '[tool.crossmatrix]\nworkspace = "crates"\n'
+        '[tool.crossmatrix.target.linux-aarch65]\nlinker = "gcc"\n'
+    )
+    with pytest.raises(UsageError) as info:
+        config.load(root)
+    exc = info.value
+    assert exc.exit_code == 2
+    assert "linux-aarch65" in exc.message
+    assert exc.hint is not None
+    assert "linux-aarch64" in exc.hint
+    _short(exc)
+
+
+def test_unknown_name_in_targets_list_suggests(make_project: MakeProject) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\ntargets = ["linux-sparc"]\n')
+    with pytest.raises(UsageError) as info:
+        config.load(root)
+    assert "linux-sparc" in info.value.message
+    assert info.value.hint is not None
+    assert "did you mean" in info.value.hint
+    _short(info.value)
+
+
+def test_workspace_without_cargo_toml(make_project: MakeProject) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "nothing-here"\n')
+    (root / "nothing-here").mkdir()
+    exc = _load_error(root)
+    assert "Cargo.toml" in exc.message
+    assert "nothing-here" in exc.message
+    assert exc.hint is not None
+    assert "workspace" in exc.hint
+
+
+def test_missing_workspace_folder(make_project: MakeProject) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "missing"\n')
+    exc = _load_error(root)
+    assert "Cargo.toml" in exc.message
+
+
+def test_project_without_any_cargo_toml(make_project: MakeProject) -> None:
+    root = make_project('[tool.crossmatrix]\nname = "x"\n', workspace=None)
+    exc = _load_error(root)
+    assert "Cargo.toml" in exc.message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[tool.crossmatrix\nworkspace = 'crates'\n",
+        "[tool.crossmatrix]\nworkspace = = 'crates'\n",
+        "[tool.crossmatrix]\nname = 'a'\nname = 'b'\n",
+    ],
+)
+def test_invalid_toml_is_a_config_error(make_project: MakeProject, text: str) -> None:
+    root = make_project(text)
+    exc = _load_error(root)
+    assert "pyproject.toml" in exc.message
+    assert "not valid TOML" in exc.message
+    assert isinstance(exc.__cause__, Exception)
+
+
+def test_tool_crossmatrix_not_a_table(make_project: MakeProject) -> None:
+    root = make_project('[tool]\ncrossmatrix = "yes"\n')
+    exc = _load_error(root)
+    assert "[tool.crossmatrix]" in exc.message
+
+
+def test_project_path_that_does_not_exist(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "project"
+    exc = _load_error(missing)
+    assert str(missing) in exc.message
+    assert exc.hint is not None
+    assert "--project" in exc.hint
+
+
+def test_no_root_above_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    if any((p / "pyproject.toml").is_file() or (p / "Cargo.toml").is_file()
+           for p in (empty, *empty.parents)):
+        pytest.skip("a pyproject.toml or Cargo.toml sits above the temporary folder")
+    monkeypatch.chdir(empty)
+    with pytest.raises(ConfigError) as info:
+        config.load()
+    assert info.value.hint is not None
+    assert "--project" in info.value.hint
+    _short(info.value)
+
+
+def test_config_error_is_a_usage_error() -> None:
+    exc = ConfigError("bad", "fix it")
+    assert isinstance(exc, UsageError)
+    assert exc.exit_code == 2
+    assert exc.render() == "error: bad\n  hint: fix it"
+    assert ConfigError("bad").render() == "error: bad"
+
+
+# --- environment layer ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "expected"), [("1", True), ("true", True),
+                                                  ("0", False), ("false", False)])
+def test_env_offline(
+    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch, value: str, expected: bool
+) -> None:
+    root = make_project(
+        f'[tool.crossmatrix]\nworkspace = "crates"\noffline = {str(not expected).lower()}\n'
+    )
+    monkeypatch.setenv("CROSSMATRIX_OFFLINE", value)
+    assert config.load(root).offline is expected
+
+
+def test_env_offline_invalid(make_project: MakeProject, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\n')
+    monkeypatch.setenv("CROSSMATRIX_OFFLINE", "maybe")
+    exc = _load_error(root)
+    assert "CROSSMATRIX_OFFLINE" in exc.message
+    assert "maybe" in exc.message
+
+
+def test_env_std_provider(make_project: MakeProject, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\nstd-provider = "rustup"\n')
+    monkeypatch.setenv("CROSSMATRIX_STD_PROVIDER", "build-std")
+    project = config.load(root)
+    assert project.std_provider == "rustup"  # the file's value stays what the file says
+    assert project.std_provider_override == "build-std"
+    assert project.std_provider_for(by_name()["linux-x86_64"]) == "build-std"
+
+
+def test_env_std_provider_invalid(
+    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\n')
+    monkeypatch.setenv("CROSSMATRIX_STD_PROVIDER", "magic")
+    exc = _load_error(root)
+    assert "CROSSMATRIX_STD_PROVIDER" in exc.message
+    assert "magic" in exc.message
+
+
+def test_env_std_provider_overrides_per_target_table(
+    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_project(
+        '[tool.crossmatrix]\nworkspace = "crates"\n'
+        '[tool.crossmatrix.target.linux-aarch64-gnu]\nstd-provider = "debian"\n'
+    )
+    monkeypatch.setenv("CROSSMATRIX_STD_PROVIDER", "build-std")
+    project = config.load(root)
+    assert project.std_provider_for(by_name()["linux-aarch64-gnu"]) == "build-std"
+
+
+def test_env_cache_dir(
+    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\ncache-dir = "/from/config"\n')
+    monkeypatch.setenv("CROSSMATRIX_CACHE_DIR", str(tmp_path / "env-cache"))
+    assert config.load(root).cache_dir == tmp_path / "env-cache"
+
+
+def test_env_cache_dir_expands_user(
+    make_project: MakeProject, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    root = make_project(None, workspace=".")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("CROSSMATRIX_CACHE_DIR", "~/cm-cache")
+    assert config.load(root).cache_dir == tmp_path / "home" / "cm-cache"
+
+
+def test_config_cache_dir_used_without_env(make_project: MakeProject) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\ncache-dir = "/from/config"\n')
+    assert config.load(root).cache_dir == Path("/from/config")
+
+
+def test_env_unset_keeps_project(make_project: MakeProject) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\noffline = true\n')
+    project = config.load(root)
+    assert config.apply_env(project) is project
+
+
+# --- per-target settings ------------------------------------------------------------------
+
+
+def test_linker_defaults_come_from_the_table(make_project: MakeProject) -> None:
+    project = config.load(make_project(None, workspace="."))
+    for target in TABLE:
+        assert project.settings_for(target) == TargetSettings()
+        assert project.linker_for(target) == target.linker
+        assert project.std_provider_for(target) == "auto"
+
+
+def test_per_target_linker_override(make_project: MakeProject) -> None:
+    sdk_gcc = "/opt/sdk/bin/aarch64-buildroot-linux-gnu-gcc"
+    root = make_project(
+        '[tool.crossmatrix]\nworkspace = "crates"\nstd-provider = "rustup"\n'
+        "[tool.crossmatrix.target.linux-x86_64]\n"
+        'linker = "gcc"\n'
+        "[tool.crossmatrix.target.linux-aarch64-gnu]\n"
+        f'linker = "{sdk_gcc}"\n'
+        'std-provider = "debian"\n'
+    )
+    project = config.load(root)
+    assert project.linker_for(by_name()["linux-x86_64"]) == "gcc"
+    assert project.linker_for(by_name()["linux-aarch64-gnu"]) == sdk_gcc
+    assert project.linker_for(by_name()["linux-armv7"]) == "zig"  # no table: the row's default
+    assert project.std_provider_for(by_name()["linux-aarch64-gnu"]) == "debian"
+    assert project.std_provider_for(by_name()["linux-x86_64"]) == "rustup"
+
+
+def test_settings_for_table_keyed_by_triple(make_project: MakeProject) -> None:
+    root = make_project(
+        '[tool.crossmatrix]\nworkspace = "crates"\n'
+        "[tool.crossmatrix.target.aarch64-unknown-linux-gnu]\n"
+        'linker = "aarch64-linux-gnu-gcc-12"\n'
+        'rustflags = ["-C", "target-cpu=neoverse-n1"]\n'
+    )
+    project = config.load(root)
+    row = by_name()["linux-aarch64-gnu"]
+    settings = project.settings_for(row)
+    assert settings.linker == "aarch64-linux-gnu-gcc-12"
+    assert settings.rustflags == ("-C", "target-cpu=neoverse-n1")
+    assert project.linker_for(row) == "aarch64-linux-gnu-gcc-12"
+    assert project.settings_for(by_name()["linux-aarch64"]) == TargetSettings()
+
+
+def test_settings_for_ad_hoc_triple(make_project: MakeProject) -> None:
+    triple = "armv7-unknown-linux-gnueabihf"
+    root = make_project(
+        '[tool.crossmatrix]\nworkspace = "crates"\n'
+        f'targets = ["{triple}"]\n'
+        f'[tool.crossmatrix.target.{triple}]\nlinker = "zig"\n'
+    )
+    project = config.load(root)
+    target = from_triple(triple)
+    assert target is not None
+    assert project.targets == (triple,)
+    assert project.linker_for(target) == "zig"
+
+
+def test_settings_for_prefers_name_over_triple(make_project: MakeProject) -> None:
+    root = make_project(
+        '[tool.crossmatrix]\nworkspace = "crates"\n'
+        '[tool.crossmatrix.target.linux-aarch64-gnu]\nlinker = "by-name"\n'
+        '[tool.crossmatrix.target.aarch64-unknown-linux-gnu]\nlinker = "by-triple"\n'
+    )
+    assert config.load(root).linker_for(by_name()["linux-aarch64-gnu"]) == "by-name"
+
+
+def test_project_is_frozen(make_project: MakeProject) -> None:
+    project: Project = config.load(make_project(None, workspace="."))
+    with pytest.raises(AttributeError):
+        project.offline = True  # type: ignore[misc]
+
+
+def test_default_cache_dir_honours_xdg(tmp_path: Path) -> None:
+    assert config.default_cache_dir() == tmp_path / "xdg-cache" / "crossmatrix"
+    assert os.environ["XDG_CACHE_HOME"] == str(tmp_path / "xdg-cache")
