@@ -25,8 +25,9 @@ class Workspace:
 
 @functools.cache
 def metadata(workspace: Path, cargo: str = "cargo") -> Workspace:
+    hint = "install Rust with rustup, or Debian's cargo-web (`inv setup`)"
     res = proc.run([cargo, "metadata", "--format-version", "1", "--no-deps", "--offline"],
-                   cwd=workspace, echo=False, check=False)
+                   cwd=workspace, echo=False, check=False, hint=hint)
     if not res.ok:
         res = proc.run([cargo, "metadata", "--format-version", "1", "--no-deps"],
                        cwd=workspace, echo=False, what="cargo metadata",

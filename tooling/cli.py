@@ -14,14 +14,14 @@ from tooling.commands import ns
 class CrossmatrixProgram(Program):
     def core_args(self) -> list[Any]:
         args: list[Any] = super().core_args()
-        return [*args, Argument(names=("project", "p"), kind=str,
+        return [*args, Argument(names=("project",), kind=str,
                                 help="the cargo workspace to build (default: the current folder)")]
 
     def update_config(self, merge: bool = True) -> None:
         super().update_config(merge=False)
         project = self.args["project"].value
         if project:
-            self.config.crossmatrix.project = project
+            self.config.load_overrides({"crossmatrix": {"project": project}}, merge=False)
         if merge:
             self.config.merge()
 

@@ -34,6 +34,21 @@ def test_nox_build_session_runs_the_pipeline(tmp_path: Path,
     assert not (project / "dist" / "linux-aarch64-gnu").exists()  # one target, in isolation
 
 
+def test_nox_tags_select_from_the_table() -> None:
+    result = command([str(BIN / "nox"), "-l", "--json", "-t", "musl"], cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr
+    chosen = {s["session"] for s in json.loads(result.stdout)}
+    assert chosen == {f"build-{t.name}" for t in TABLE if t.libc == "musl"}
+
+
+def test_setup_is_idempotent_after_bootstrap() -> None:
+    """bootstrap.sh ran `inv setup`; a second run has nothing left to install."""
+    result = command([str(BIN / "inv"), "setup", "--dry-run"], cwd=REPO, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "already installed" in result.stderr
+    assert "apt-get install" not in result.stderr
+
+
 def test_inv_lists_every_step() -> None:
     result = command([str(BIN / "inv"), "--list"], cwd=REPO, timeout=120)
     assert result.returncode == 0

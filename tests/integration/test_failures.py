@@ -3,11 +3,12 @@ and the other targets' outputs untouched."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import crossmatrix, write_project
+from tests.integration.helpers import Run, crossmatrix, write_project
 
 pytestmark = pytest.mark.integration
 
@@ -65,4 +66,20 @@ def test_missing_std_shows_cargos_error_and_the_fix(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "E0463" in result.stderr  # can't find crate for `core`/`std`
     assert "inv install-targets --target linux-armv7" in result.stderr
+    _no_traceback(result.stderr)
+
+
+def test_missing_strip_tool_exits_3_with_what_to_install(
+        tmp_path: Path, matrix_release: tuple[Path, Run]) -> None:
+    project, _ = matrix_release  # linux-aarch64 is compiled; now hide every strip
+    only_cargo = tmp_path / "bin"
+    only_cargo.mkdir()
+    cargo = shutil.which("cargo")
+    assert cargo is not None
+    (only_cargo / "cargo").symlink_to(cargo)
+    result = crossmatrix(project, "strip", "--target", "linux-aarch64",
+                         env={"PATH": str(only_cargo)})
+    assert result.returncode == 3, result.stderr
+    assert "no strip for aarch64 binaries" in result.stderr
+    assert "inv setup --target linux-aarch64" in result.stderr
     _no_traceback(result.stderr)

@@ -80,6 +80,22 @@ def test_providers_are_the_offline_ones_and_recorded(matrix_release: tuple[Path,
     _, result = matrix_release
     for name, provider in providers.items():
         assert f"{name} std: {provider}" in result.stderr  # printed, not only recorded
+        assert f"{name} compiler: rustc " in result.stderr
+
+
+def test_release_leaves_the_projects_files_alone(matrix_release: tuple[Path, Run]) -> None:
+    project, result = matrix_release
+    assert result.returncode == 0
+    assert sorted(p.name for p in project.iterdir()) == ["dist", "pyproject.toml"]
+
+
+def test_packaging_again_gives_the_same_bytes(matrix_release: tuple[Path, Run]) -> None:
+    project, _ = matrix_release
+    dist = project / "dist" / "linux-aarch64"
+    before = (dist / "SHA256SUMS").read_bytes()
+    again = crossmatrix(project, "package", "--target", "linux-aarch64")
+    assert again.returncode == 0, again.stderr
+    assert (dist / "SHA256SUMS").read_bytes() == before
 
 
 def test_build_std_sysroot_is_reused_not_rebuilt(matrix_release: tuple[Path, Run],
