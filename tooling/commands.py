@@ -50,7 +50,7 @@ def _project(c: Context) -> Project:
 
 def _selected(c: Context, target: list[str]) -> tuple[Project, list[targets.Target]]:
     project = _project(c)
-    return project, targets.select(target, project.targets)
+    return project, project.select(target)
 
 
 def _steps(c: Context, target: list[str], steps: tuple[str, ...]) -> None:
@@ -115,11 +115,20 @@ def strip(c: Context, target: list[str]) -> None:
     _steps(c, target, ("strip",))
 
 
-@task(iterable=["target"], help=TARGET_HELP)
+@task(iterable=["target"], help={
+    **TARGET_HELP, "glibc": "also fail when a binary needs a GLIBC_x.y above this (e.g. 2.31)"})
 @boundary
-def verify(c: Context, target: list[str]) -> None:
+def verify(c: Context, target: list[str], glibc: str | None = None) -> None:
     """Check each binary: architecture, static or dynamic, highest GLIBC version, stripped."""
-    _steps(c, target, ("verify",))
+    from tooling import pipeline
+
+    if glibc is None:
+        _steps(c, target, ("verify",))
+        return
+    targets.glibc_version(glibc)
+    project, chosen = _selected(c, target)
+    pipeline.run_matrix(project, chosen,
+                        [lambda build: pipeline.verify_target(build, glibc_floor=glibc)])
 
 
 @task(name="run", iterable=["target"], help=TARGET_HELP)

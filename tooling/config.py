@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ class TargetSettings:
 
     linker: str | None = None
     std_provider: str | None = None
+    glibc: str | None = None
     rustflags: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
 
@@ -45,6 +46,7 @@ class Project:
     packages: tuple[str, ...] = ()
     features: tuple[str, ...] = ()
     std_provider: str = "auto"
+    glibc: str | None = None  #: glibc floor for every gnu target
     offline: bool = False  #: never ask rustup to download a target
     cache_dir: Path
     smoke_args: tuple[str, ...] = ("--version",)
@@ -59,7 +61,29 @@ class Project:
         )
 
     def linker_for(self, target: targets_mod.Target) -> str:
-        return self.settings_for(target).linker or target.linker
+        configured = self.settings_for(target).linker
+        if target.glibc and configured not in (None, "zig"):
+            raise ConfigError(
+                f"{target.name}: a glibc floor ({target.glibc}) needs the zig linker, "
+                f"but linker = {configured!r} is configured",
+                "remove that linker setting, or the floor",
+            )
+        return configured or target.linker
+
+    def glibc_for(self, target: targets_mod.Target) -> str | None:
+        if target.libc != "gnu":
+            return None
+        return target.glibc or self.settings_for(target).glibc or self.glibc
+
+    def select(self, specs: Sequence[str] | None) -> list[targets_mod.Target]:
+        """The targets named by ``specs`` (default: the matrix), with configured glibc floors."""
+        chosen = []
+        for target in targets_mod.select(specs, self.targets):
+            floor = self.glibc_for(target)
+            if floor and not target.glibc:
+                target = targets_mod.with_floor(target, floor, rename=False)
+            chosen.append(target)
+        return chosen
 
     def std_provider_for(self, target: targets_mod.Target) -> str:
         if self.std_provider_override:
@@ -68,10 +92,10 @@ class Project:
 
 
 _TOP_KEYS = {
-    "name", "workspace", "dist", "targets", "profile", "packages", "features", "std-provider",
-    "offline", "cache-dir", "smoke-args", "smoke-expect-triple", "target",
+    "name", "workspace", "glibc", "dist", "targets", "profile", "packages", "features",
+    "std-provider", "offline", "cache-dir", "smoke-args", "smoke-expect-triple", "target",
 }
-_TARGET_KEYS = {"linker", "std-provider", "rustflags", "env"}
+_TARGET_KEYS = {"linker", "std-provider", "rustflags", "env", "glibc"}
 
 
 def default_cache_dir() -> Path:
@@ -113,6 +137,15 @@ def _choice(value: Any, key: str, where: str, allowed: tuple[str, ...]) -> str:
     return text
 
 
+def _floor(value: Any, where: str) -> str:
+    text = _str(value, "glibc", where)
+    try:
+        targets_mod.glibc_version(text)
+    except UsageError as exc:
+        raise ConfigError(f"{where}: {exc.message}", exc.hint) from None
+    return text
+
+
 def _known_target(name: str, where: str) -> None:
     try:
         targets_mod.resolve(name)
@@ -136,6 +169,7 @@ def _target_settings(name: str, table: Any, where: str) -> TargetSettings:
             if "std-provider" in table else None
         ),
         rustflags=_strs(table.get("rustflags", []), "rustflags", here),
+        glibc=_floor(table["glibc"], here) if "glibc" in table else None,
         env=dict(env),
     )
 
@@ -168,6 +202,7 @@ def from_table(root: Path, table: Mapping[str, Any], where: str) -> Project:
         std_provider=_choice(table.get("std-provider", "auto"), "std-provider", where,
                              STD_PROVIDERS),
         offline=_bool(table.get("offline", False), "offline", where),
+        glibc=_floor(table["glibc"], where) if "glibc" in table else None,
         cache_dir=(root / Path(cache).expanduser()).resolve() if cache else default_cache_dir(),
         smoke_args=_strs(table.get("smoke-args", ["--version"]), "smoke-args", where),
         smoke_expect_triple=_bool(table.get("smoke-expect-triple", True),

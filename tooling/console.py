@@ -25,13 +25,19 @@ def out() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
 def step(target: str, message: str) -> None:
-    err().print(f"[bold cyan]{target}[/] {message}")
+    err().print(f"[bold cyan]{_escape(target)}[/] {_escape(message)}")
 
 
 def info(message: str) -> None:
-    err().print(message)
+    err().print(message, markup=False)
 
 
 def warn(message: str) -> None:
-    err().print(f"[yellow]warning:[/] {message}")
+    err().print(f"[yellow]warning:[/] {_escape(message)}")

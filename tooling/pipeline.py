@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Callable, Sequence
@@ -110,6 +111,10 @@ def _diagnose(build: Build, plan: toolchain.StdPlan | None,
     target = build.target
 
     def hint(stderr: str) -> str:
+        missing_symbol = re.search(r"undefined symbol: ([A-Za-z_][A-Za-z0-9_@.]*)", stderr)
+        if target.glibc and missing_symbol:
+            return (f"{missing_symbol[1]} is not in glibc {target.glibc}: raise the floor "
+                    f"(e.g. {target.triple}.2.28) or stop calling it")
         if "E0463" in stderr or "can't find crate for `core`" in stderr or (
                 "can't find crate for `std`" in stderr):
             return (f"std for {target.triple} is missing: run `inv install-targets --target "
@@ -214,8 +219,10 @@ def strip_target(build: Build) -> dict[str, Any]:
 # --- verify ------------------------------------------------------------------------------
 
 def verify_target(build: Build, *, glibc_floor: str | None = None) -> dict[str, Any]:
+    """Check the stripped binaries; ``glibc_floor`` (default: the target's) bounds GLIBC_x.y."""
     from tooling import inspect
 
+    glibc_floor = glibc_floor or build.target.glibc
     stripped = build.require("strip", "verify")
     results: dict[str, Any] = {}
     problems: list[str] = []
@@ -321,6 +328,9 @@ def package_target(build: Build) -> Path:
         "os": target.os, "arch": target.arch.rust, "libc": target.libc, "linkage": target.linkage,
         "compiler": {"version": compiled["compiler"], "kind": compiled["compiler_kind"],
                      "commit": compiled["compiler_commit"]},
+        "glibc_floor": target.glibc,
+        "highest_glibc": max((a["highest_glibc"] for a in artifacts if a["highest_glibc"]),
+                             key=_version_key, default=None),
         "std_provider": compiled["std_provider"], "std_source": compiled["std_reason"],
         "std_sysroot": compiled["sysroot"],
         "linker": compiled["linker"], "linker_program": compiled["linker_program"],
@@ -337,6 +347,10 @@ def package_target(build: Build) -> Path:
     console.step(target.name, f"package: {build.dist / archive.name} ({size:,} bytes)")
     build.record("package", {"archive": str(build.dist / archive.name), "sha256": archive_sha})
     return build.dist
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
 
 
 def _swap_into_place(new: Path, final: Path) -> None:
@@ -364,14 +378,15 @@ STEP_FUNCTIONS: dict[str, StepFn] = {
 RELEASE = ("compile", "strip", "verify", "run", "package")
 
 
-def run_matrix(project: Project, targets: Sequence[Target], steps: Sequence[str]) -> None:
+def run_matrix(project: Project, targets: Sequence[Target],
+               steps: Sequence[str | StepFn]) -> None:
     """Run ``steps`` for each target; one target's failure does not stop the others."""
     failures: list[tuple[Target, CrossmatrixError]] = []
     for target in targets:
         build = Build(project, target)
         try:
             for step in steps:
-                STEP_FUNCTIONS[step](build)
+                (STEP_FUNCTIONS[step] if isinstance(step, str) else step)(build)
         except CrossmatrixError as exc:
             if len(targets) == 1:
                 raise

@@ -12,8 +12,9 @@ import difflib
 import fnmatch
 import functools
 import platform
+import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from tooling.errors import UsageError
@@ -91,6 +92,7 @@ class Target:
     linker: LinkerKind  #: default linker; config may override
     tags: tuple[str, ...] = field(default=())
     in_table: bool = True
+    glibc: str | None = None  #: glibc floor ("2.17"): link against that version, verify it held
 
     @property
     def os(self) -> str:
@@ -117,8 +119,8 @@ class Target:
 
     @property
     def zig_target(self) -> str:
-        env = self.abi_suffix
-        return f"{self.arch.zig_arch}-linux-{env}"
+        target = f"{self.arch.zig_arch}-linux-{self.abi_suffix}"
+        return f"{target}.{self.glibc}" if self.glibc else target
 
     @property
     def gcc(self) -> str:
@@ -187,9 +189,40 @@ def known_names() -> list[str]:
     return [t.name for t in TABLE] + [t.triple for t in TABLE]
 
 
+#: Rust's std needs at least this glibc (since Rust 1.64).
+MIN_GLIBC = (2, 17)
+_FLOOR = re.compile(r"^(?P<base>.+)\.(?P<version>\d+\.\d+)$")
+
+
+def glibc_version(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d+)\.(\d+)", text)
+    if match is None:
+        raise UsageError(f"glibc floor {text!r} is not a version like 2.17")
+    major, minor = int(match[1]), int(match[2])
+    if (major, minor) < MIN_GLIBC or major != 2:
+        raise UsageError(f"glibc floor {text} is below what Rust's std needs",
+                         "use 2.17 or newer (Rust's std needs glibc 2.17)")
+    return major, minor
+
+
+def with_floor(target: Target, floor: str, *, rename: bool) -> Target:
+    """``target`` linked against glibc ``floor`` (gnu targets only)."""
+    if target.libc != "gnu":
+        raise UsageError(f"a glibc floor ({floor}) applies to gnu targets, not {target.name}",
+                         "musl targets are static and need no glibc at all")
+    glibc_version(floor)
+    name = f"{target.name}.{floor}" if rename else target.name
+    return replace(target, name=name, glibc=floor, linker="zig",
+                   tags=(*[t for t in target.tags if not t.startswith("glibc")], f"glibc{floor}"))
+
+
 def resolve(spec: str) -> list[Target]:
-    """One ``--target`` value: a name, a triple, a glob over names, or ``tag:NAME``."""
+    """One ``--target`` value: a name, a triple, a glob over names, or ``tag:NAME``;
+    a name or triple may end in a glibc floor: ``linux-aarch64-gnu.2.17``."""
     spec = spec.strip()
+    floor = _FLOOR.match(spec)
+    if floor and not any(ch in spec for ch in "*?[") and not spec.startswith("tag:"):
+        return [with_floor(t, floor["version"], rename=True) for t in resolve(floor["base"])]
     if spec in by_name():
         return [by_name()[spec]]
     if spec.startswith("tag:"):

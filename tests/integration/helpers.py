@@ -42,6 +42,23 @@ def command(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path
     return Run(res.returncode, res.stdout, res.stderr)
 
 
+#: Every provider exercised whatever this machine's rustup holds: Debian's multiarch std
+#: for linux-aarch64-gnu, std built from source for the musl targets and riscv64, and
+#: rustup (offline: only what it already has) for the host.
+FORCED_PROVIDERS = """
+[tool.crossmatrix.target.linux-aarch64-gnu]
+std-provider = "debian"
+[tool.crossmatrix.target.linux-aarch64]
+std-provider = "build-std"
+[tool.crossmatrix.target.linux-armv7]
+std-provider = "build-std"
+[tool.crossmatrix.target.linux-x86_64]
+std-provider = "build-std"
+[tool.crossmatrix.target.linux-riscv64-gnu]
+std-provider = "build-std"
+"""
+
+
 def write_project(root: Path, extra: str = "", *, workspace: Path | None = None) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     (root / "pyproject.toml").write_text(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import BIN, REPO, Run, command, write_project
+from tests.integration.helpers import BIN, FORCED_PROVIDERS, REPO, Run, command, write_project
 from tooling.targets import TABLE
 
 pytestmark = pytest.mark.integration
@@ -24,7 +24,7 @@ def test_nox_lists_one_build_session_per_target() -> None:
 
 def test_nox_build_session_runs_the_pipeline(tmp_path: Path,
                                              matrix_release: tuple[Path, Run]) -> None:
-    project = write_project(tmp_path / "p")
+    project = write_project(tmp_path / "p", FORCED_PROVIDERS)
     result = command([str(BIN / "nox"), "-s", "build-linux-aarch64", "--", str(project)],
                      cwd=REPO)
     assert result.returncode == 0, result.stderr[-3000:]
