@@ -2,6 +2,7 @@
 # Installs everything crossmatrix needs on a fresh Debian machine, then runs a job:
 #   bash bootstrap.sh release [inv release options]   build, verify, run and package the matrix
 #   bash bootstrap.sh test [pytest options]           the test suite
+#   bash bootstrap.sh setup [--target NAME ...]       only install (CI jobs)
 # Python packages go into .venv (from pyproject.toml); Debian packages through `inv setup`.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -25,11 +26,11 @@ fi
 
 job=${1:-release}
 shift || true
-# System packages for the whole default matrix (tests build all of it too).
-.venv/bin/inv setup
+# System packages: for the whole default matrix (the tests build all of it), or for the
+# targets named after `setup` (a CI job building one target).
 case "$job" in
-    release) exec .venv/bin/inv release "$@" ;;
-    test) exec .venv/bin/python -m pytest "$@" ;;
-    setup) exit 0 ;;
+    release) .venv/bin/inv setup && exec .venv/bin/inv release "$@" ;;
+    test) .venv/bin/inv setup && exec .venv/bin/python -m pytest "$@" ;;
+    setup) exec .venv/bin/inv setup "$@" ;;
     *) echo "error: unknown job '$job'" >&2; echo "  hint: bash bootstrap.sh release|test|setup" >&2; exit 2 ;;
 esac

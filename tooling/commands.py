@@ -19,7 +19,7 @@ from invoke.tasks import task
 
 from tooling import console, targets
 from tooling.config import Project, load
-from tooling.errors import CrossmatrixError
+from tooling.errors import CrossmatrixError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -154,6 +154,70 @@ def release(c: Context, target: list[str]) -> None:
     _steps(c, target, pipeline.RELEASE)
 
 
-ns = Collection(setup, install_targets, configure, compile, strip, verify, run_, package, release)
+@task(iterable=["target", "tag"], help={
+    **TARGET_HELP, "name": "keep targets whose name matches this glob",
+    "tag": "keep targets with this tag (repeatable: all must match)"})
+@boundary
+def ci_matrix(c: Context, target: list[str], name: str | None = None,
+              tag: list[str] | None = None) -> None:
+    """Print the build matrix as JSON: one entry per build session (name, triple, tags, runner)."""
+    from tooling import ci
+
+    project = _project(c)
+    rows = ci.matrix(project, target or None, name, tag or [])
+    console.out().print(_json.dumps(rows, indent=2), markup=False, soft_wrap=True)
+
+
+@task(iterable=["target"], help={
+    **TARGET_HELP, "provider": "github or gitlab",
+    "out": "where to write (default: the usual path)"})
+@boundary
+def ci_generate(c: Context, target: list[str], provider: str = "github",
+                out: str | None = None) -> None:
+    """Write the CI pipeline: one job per target (nox -s build-NAME), then a merge job."""
+    from pathlib import Path
+
+    from tooling import ci
+
+    project = _project(c)
+    if provider not in ci.PROVIDERS:
+        raise UsageError(f"unknown CI provider {provider!r}",
+                         f"use --provider {' or --provider '.join(ci.PROVIDERS)}")
+    path = ci.generate(project, provider, ci.matrix(project, target or None),
+                       Path(out) if out else None)
+    console.info(f"ci-generate: wrote {path}")
+
+
+@task(iterable=["dir"], help={
+    "dir": "a dist folder to merge (repeatable; or list them after --)",
+    "out": "the merged release folder (default: release)"})
+@boundary
+def merge(c: Context, dir: list[str], out: str = "release") -> None:
+    """Merge per-target dist folders into one release: `inv merge --out release -- DIR...`."""
+    import shlex
+    from pathlib import Path
+
+    from tooling import merge as merge_mod
+
+    folders = [Path(arg) for arg in [*dir, *shlex.split(c.remainder)]]
+    if not folders:
+        raise UsageError("inv merge needs the dist folders to merge",
+                         "inv merge --out release -- a/dist b/dist c/dist")
+    merge_mod.merge(folders, Path(out))
+
+
+@task(help={"folder": "a merged release or a dist folder"})
+@boundary
+def ci_summary(c: Context, folder: str = "release") -> None:
+    """Print a markdown table of a release (target, size, linkage, highest glibc, sha256)."""
+    from pathlib import Path
+
+    from tooling import merge as merge_mod
+
+    print(merge_mod.summary(Path(folder)), end="")
+
+
+ns = Collection(setup, install_targets, configure, compile, strip, verify, run_, package, release,
+                ci_matrix, ci_generate, merge, ci_summary)
 ns.add_task(targets_, name="targets")
 ns.configure({"crossmatrix": {"project": None}})

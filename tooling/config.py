@@ -47,6 +47,7 @@ class Project:
     features: tuple[str, ...] = ()
     std_provider: str = "auto"
     glibc: str | None = None  #: glibc floor for every gnu target
+    sccache: bool = False  #: compile through sccache (RUSTC_WRAPPER), shared across CI runners
     offline: bool = False  #: never ask rustup to download a target
     cache_dir: Path
     smoke_args: tuple[str, ...] = ("--version",)
@@ -93,7 +94,8 @@ class Project:
 
 _TOP_KEYS = {
     "name", "workspace", "glibc", "dist", "targets", "profile", "packages", "features",
-    "std-provider", "offline", "cache-dir", "smoke-args", "smoke-expect-triple", "target",
+    "std-provider", "offline", "sccache", "cache-dir", "smoke-args", "smoke-expect-triple",
+    "target",
 }
 _TARGET_KEYS = {"linker", "std-provider", "rustflags", "env", "glibc"}
 
@@ -202,6 +204,7 @@ def from_table(root: Path, table: Mapping[str, Any], where: str) -> Project:
         std_provider=_choice(table.get("std-provider", "auto"), "std-provider", where,
                              STD_PROVIDERS),
         offline=_bool(table.get("offline", False), "offline", where),
+        sccache=_bool(table.get("sccache", False), "sccache", where),
         glibc=_floor(table["glibc"], where) if "glibc" in table else None,
         cache_dir=(root / Path(cache).expanduser()).resolve() if cache else default_cache_dir(),
         smoke_args=_strs(table.get("smoke-args", ["--version"]), "smoke-args", where),

@@ -145,8 +145,16 @@ def compile_target(build: Build) -> list[cargo.Artifact]:
     flags = [*link.rustflags, *(plan.rustflags if plan else ()), *settings.rustflags]
     extra_env, config_args = _rustflags_env(target, flags)
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    wrapper = {}
+    if project.sccache:
+        sccache = proc.which("sccache")
+        if sccache is None:
+            raise ToolMissing("sccache = true, but sccache is not installed",
+                              f"run `inv setup --target {target.name}` (installs Debian's sccache)")
+        wrapper = {"RUSTC_WRAPPER": sccache}
     env = proc.child_env(
-        {**compiler.env(), **link.cargo_env(target), **settings.env, **extra_env, "PATH": path},
+        {**compiler.env(), **link.cargo_env(target), **settings.env, **extra_env, **wrapper,
+         "PATH": path},
         remove=("CARGO_BUILD_TARGET", "RUSTFLAGS") if extra_env else ("CARGO_BUILD_TARGET",),
     )
     argv = [str(compiler.cargo), "build", "--target", target.triple,

@@ -25,6 +25,8 @@ class Needs:
 def needs(targets: Sequence[Target], project: Project) -> Needs:
     arches: list[str] = []
     packages: list[str] = ["file", "binutils", *STD_PACKAGES]
+    if project.sccache:
+        packages.append("sccache")
     for target in targets:
         native = target.runs_natively()
         if not native:

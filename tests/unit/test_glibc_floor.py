@@ -67,6 +67,6 @@ def test_floor_with_a_gcc_linker_is_a_config_error(tmp_path: Path) -> None:
 
 
 def test_bad_floor_in_config(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="2.5"):
+    with pytest.raises(ConfigError, match=r"2\.5"):
         _project(tmp_path, 'glibc = "2.5"\n')
     assert by_name()["linux-aarch64-gnu"].glibc is None

@@ -1,0 +1,159 @@
+"""The CI matrix, generated pipelines (checked by real validators) and the release merge."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tooling import atomic, ci, config, merge, package
+from tooling.errors import StepFailed, UsageError
+from tooling.targets import TABLE
+
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture
+def project() -> config.Project:
+    return config.load(REPO)
+
+
+def test_matrix_is_the_nox_build_sessions(project: config.Project) -> None:
+    rows = ci.matrix(project)
+    listed = subprocess.run([str(BIN / "nox"), "-l", "--json"], cwd=REPO, capture_output=True,
+                            text=True, check=True)
+    sessions = [s for s in json.loads(listed.stdout) if s["session"].startswith("build-")]
+    assert [r["session"] for r in rows] == [s["session"] for s in sessions]
+    for row, session in zip(rows, sessions, strict=True):
+        assert row["tags"] == [t for t in session["tags"] if t != "build"]
+        assert row["triple"] in session["description"]
+    assert [r["name"] for r in rows] == [t.name for t in TABLE]
+
+
+def test_matrix_filters(project: config.Project) -> None:
+    assert {r["name"] for r in ci.matrix(project, tags=["musl"])} == {
+        "linux-x86_64", "linux-aarch64", "linux-armv7"}
+    assert [r["name"] for r in ci.matrix(project, name_glob="*-gnu", tags=["aarch64"])] == [
+        "linux-aarch64-gnu"]
+    floor = ci.matrix(project, ["linux-aarch64-gnu.2.17"])
+    assert floor[0]["command"] == ".venv/bin/inv release --target linux-aarch64-gnu.2.17"
+    with pytest.raises(UsageError):
+        ci.matrix(project, tags=["sparc"])
+
+
+def test_generated_github_workflow_passes_actionlint(project: config.Project,
+                                                     tmp_path: Path) -> None:
+    path = ci.generate(project, "github", ci.matrix(project), tmp_path / "crossmatrix.yml")
+    lint = subprocess.run([str(BIN / "actionlint"), str(path)], capture_output=True, text=True,
+                          check=False)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    text = path.read_text()
+    for target in TABLE:
+        assert f".venv/bin/nox -s build-{target.name}" in text
+    assert "inv merge --out release -- parts/*" in text
+    assert "GITHUB_STEP_SUMMARY" in text
+
+
+def test_generated_gitlab_pipeline_matches_the_schema(project: config.Project,
+                                                      tmp_path: Path) -> None:
+    path = ci.generate(project, "gitlab", ci.matrix(project), tmp_path / ".gitlab-ci.yml")
+    check = subprocess.run([str(BIN / "check-jsonschema"), "--builtin-schema",
+                            "vendor.gitlab-ci", str(path)], capture_output=True, text=True,
+                           check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+    import yaml
+
+    doc = yaml.safe_load(path.read_text())
+    assert doc["merge"]["needs"] == [f"build-{t.name}" for t in TABLE]
+
+
+def test_a_broken_workflow_is_caught_by_the_validators(tmp_path: Path) -> None:
+    """The validators are not rubber stamps."""
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-24.04\n    steps:\n"
+                   "      - run: echo ${{ matrix.nope }}\n")
+    assert subprocess.run([str(BIN / "actionlint"), str(bad)], capture_output=True,
+                          check=False).returncode != 0
+    bad.write_text("build:\n  stage: build\n  script: 3\n")
+    assert subprocess.run([str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.gitlab-ci",
+                           str(bad)], capture_output=True, check=False).returncode != 0
+
+
+def test_generation_is_deterministic(project: config.Project, tmp_path: Path) -> None:
+    for provider in ci.PROVIDERS:
+        a = ci.generate(project, provider, ci.matrix(project), tmp_path / f"a-{provider}.yml")
+        b = ci.generate(project, provider, ci.matrix(project), tmp_path / f"b-{provider}.yml")
+        assert a.read_bytes() == b.read_bytes()
+
+
+# --- merge -------------------------------------------------------------------------------
+
+def _dist(root: Path, name: str, payload: bytes, version: str = "0.1.0") -> Path:
+    folder = root / "dist" / name
+    folder.mkdir(parents=True)
+    binary = root / f"{name}-bin"
+    binary.write_bytes(payload)
+    archive = folder / f"demo-{version}-{name}.tar.gz"
+    sha = package.write_tar_gz(archive, [("demo", binary, 0o755)], top_dir=f"demo-{name}",
+                               mtime=0)
+    atomic.write_json(folder / "build_info.json", {
+        "name": name, "project": "demo", "version": version,
+        "archive": {"file": archive.name, "sha256": sha},
+        "artifacts": [{"name": "demo", "size": len(payload), "linkage": "static",
+                       "highest_glibc": None, "sha256": atomic.sha256_file(binary)}],
+    })
+    package.write_sha256sums(folder, [archive, folder / "build_info.json"])
+    return root / "dist"
+
+
+def test_merge_of_three_machines_is_verified_and_deterministic(tmp_path: Path) -> None:
+    parts = [_dist(tmp_path / m, n, n.encode()) for m, n in
+             (("a", "linux-aarch64"), ("b", "linux-x86_64"), ("c", "linux-armv7"))]
+    release = merge.merge(parts, tmp_path / "release")
+    assert [t["name"] for t in release["targets"]] == ["linux-aarch64", "linux-armv7",
+                                                       "linux-x86_64"]
+    assert package.check_sha256sums(tmp_path / "release") == []
+    first = (tmp_path / "release" / "SHA256SUMS").read_bytes()
+    merge.merge(list(reversed(parts)), tmp_path / "release2")
+    assert (tmp_path / "release2" / "SHA256SUMS").read_bytes() == first
+    assert (tmp_path / "release2" / "release.json").read_bytes() == (
+        tmp_path / "release" / "release.json").read_bytes()
+    table = merge.summary(tmp_path / "release")
+    assert table.count("| linux-") == 3
+
+
+def test_merge_refuses_two_different_artifacts_under_one_name(tmp_path: Path) -> None:
+    a = _dist(tmp_path / "a", "linux-aarch64", b"one")
+    b = _dist(tmp_path / "b", "linux-aarch64", b"two")
+    with pytest.raises(StepFailed, match="two different artifacts named linux-aarch64"):
+        merge.merge([a, b], tmp_path / "release")
+    assert not (tmp_path / "release").exists()
+    same = _dist(tmp_path / "c", "linux-aarch64", b"one")
+    merge.merge([a, same], tmp_path / "release")  # the same build twice is fine
+
+
+def test_merge_refuses_a_tampered_part_and_keeps_the_old_release(tmp_path: Path) -> None:
+    good = _dist(tmp_path / "a", "linux-aarch64", b"one")
+    merge.merge([good], tmp_path / "release")
+    before = (tmp_path / "release" / "SHA256SUMS").read_bytes()
+    bad = _dist(tmp_path / "b", "linux-x86_64", b"two")
+    archive = next((bad / "linux-x86_64").glob("*.tar.gz"))
+    archive.write_bytes(archive.read_bytes() + b"x")
+    with pytest.raises(StepFailed, match="checksum"):
+        merge.merge([good, bad], tmp_path / "release")
+    assert (tmp_path / "release" / "SHA256SUMS").read_bytes() == before
+
+
+def test_merge_refuses_mixed_versions_and_non_folders(tmp_path: Path) -> None:
+    a = _dist(tmp_path / "a", "linux-aarch64", b"one")
+    b = _dist(tmp_path / "b", "linux-x86_64", b"two", version="0.2.0")
+    with pytest.raises(StepFailed, match="different projects or versions"):
+        merge.merge([a, b], tmp_path / "release")
+    with pytest.raises(UsageError):
+        merge.merge([tmp_path / "nowhere"], tmp_path / "release")
+    shutil.rmtree(tmp_path / "a")
