@@ -157,3 +157,10 @@ def test_merge_refuses_mixed_versions_and_non_folders(tmp_path: Path) -> None:
     with pytest.raises(UsageError):
         merge.merge([tmp_path / "nowhere"], tmp_path / "release")
     shutil.rmtree(tmp_path / "a")
+
+
+def test_committed_pipelines_are_up_to_date(project: config.Project, tmp_path: Path) -> None:
+    for provider, committed in ci.OUTPUT.items():
+        fresh = ci.generate(project, provider, ci.matrix(project), tmp_path / committed.name)
+        assert (REPO / committed).read_text() == fresh.read_text(), (
+            f"{committed} is stale: run `inv ci-generate --provider {provider}`")
