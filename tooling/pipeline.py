@@ -119,10 +119,12 @@ def _diagnose(build: Build, plan: toolchain.StdPlan | None,
                 "can't find crate for `std`" in stderr):
             return (f"std for {target.triple} is missing: run `inv install-targets --target "
                     f"{target.name}` (after `inv setup`)")
-        if ("linker" in stderr and "not found" in stderr) or not link.present():
-            what = " ".join(link.packages) or "the linker"
-            return f"the linker {link.linker} is missing: run `inv setup --target {target.name}` " \
-                   f"(installs {what})"
+        if not link.present():
+            if not link.packages:
+                return (f"the linker {link.linker} is missing: install it, or change `linker` "
+                        f"in [tool.crossmatrix.target.{target.name}]")
+            return (f"the linker {link.linker} is missing: run `inv setup --target "
+                    f"{target.name}` (installs {' '.join(link.packages)})")
         return "cargo's own error is above"
 
     return hint

@@ -43,7 +43,7 @@ def test_release_is_complete_and_checksummed(matrix_release: tuple[Path, Run],
     assert isinstance(archive, dict)
     assert (dist / archive["file"]).is_file()
     names = {a["name"] for a in info["artifacts"]}  # type: ignore[attr-defined]
-    assert names == {"edge-agent", "fleet-report"}
+    assert names == {"edge-agent", "fleet-report", "sensor-crc"}
 
 
 @pytest.mark.parametrize("target", TABLE, ids=lambda t: t.name)
