@@ -133,3 +133,14 @@ def clean_stale_temps(directory: StrPath, *, older_than: float = 0.0) -> list[Pa
             continue
         removed.append(root / name)
     return sorted(removed)
+
+
+def replace_dir(new: Path, final: Path) -> None:
+    """Put the finished folder ``new`` where ``final`` is; a crash in between leaves
+    either the old folder or the new one whole (the old one kept as ``.<name>.old``)."""
+    old = final.with_name(f".{final.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(new, final)
+    shutil.rmtree(old, ignore_errors=True)

@@ -8,7 +8,6 @@ artifacts under one name are refused; the output (one folder per target, one
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -91,12 +90,7 @@ def merge(inputs: Sequence[Path], out: Path) -> dict[str, Any]:
     }
     atomic.write_json(new / "release.json", release)
     package.write_sha256sums(new, [*listed, new / "release.json"])
-    old = out.with_name(f".{out.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists():
-        os.replace(out, old)
-    os.replace(new, out)
-    shutil.rmtree(old, ignore_errors=True)
+    atomic.replace_dir(new, out)
     console.info(f"merge: {len(parts)} targets → {out}")
     return release
 

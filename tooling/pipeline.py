@@ -352,7 +352,7 @@ def package_target(build: Build) -> Path:
     }
     atomic.write_json(new / "build_info.json", info)
     package.write_sha256sums(new, [archive, new / "build_info.json"])
-    _swap_into_place(new, build.dist)
+    atomic.replace_dir(new, build.dist)
     size = (build.dist / archive.name).stat().st_size
     console.step(target.name, f"package: {build.dist / archive.name} ({size:,} bytes)")
     build.record("package", {"archive": str(build.dist / archive.name), "sha256": archive_sha})
@@ -361,16 +361,6 @@ def package_target(build: Build) -> Path:
 
 def _version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in version.split("."))
-
-
-def _swap_into_place(new: Path, final: Path) -> None:
-    """Replace ``final`` by ``new``; a crash leaves either the old or the new folder whole."""
-    old = final.with_name(f".{final.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if final.exists():
-        os.replace(final, old)
-    os.replace(new, final)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 # --- running several steps over several targets -------------------------------------------
