@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tooling import proc
+from tooling import memo, proc
 from tooling.errors import StepFailed
 
 
@@ -25,14 +25,21 @@ class Workspace:
 
 @functools.cache
 def metadata(workspace: Path, cargo: str = "cargo") -> Workspace:
-    hint = "install Rust with rustup, or Debian's cargo-web (`inv setup`)"
-    res = proc.run([cargo, "metadata", "--format-version", "1", "--no-deps", "--offline"],
-                   cwd=workspace, echo=False, check=False, hint=hint)
-    if not res.ok:
-        res = proc.run([cargo, "metadata", "--format-version", "1", "--no-deps"],
-                       cwd=workspace, echo=False, what="cargo metadata",
-                       hint=f"is {workspace} a cargo workspace?")
-    data: dict[str, Any] = json.loads(res.stdout)
+    def ask() -> tuple[dict[str, Any], list[Path]]:
+        hint = "install Rust with rustup, or Debian's cargo-web (`inv setup`)"
+        res = proc.run([cargo, "metadata", "--format-version", "1", "--no-deps", "--offline"],
+                       cwd=workspace, echo=False, check=False, hint=hint)
+        if not res.ok:
+            res = proc.run([cargo, "metadata", "--format-version", "1", "--no-deps"],
+                           cwd=workspace, echo=False, what="cargo metadata",
+                           hint=f"is {workspace} a cargo workspace?")
+        answer: dict[str, Any] = json.loads(res.stdout)
+        manifests = [Path(p["manifest_path"]) for p in answer["packages"]]
+        return answer, manifests
+
+    files = [workspace / "Cargo.toml", workspace / "Cargo.lock",
+             *memo.ancestors_files(workspace, (".cargo/config.toml", ".cargo/config"))]
+    data: dict[str, Any] = memo.remember("cargo-metadata", [str(workspace)], files, ask)
     packages = data["packages"]
     member_ids = set(data["workspace_members"])
     members = [p for p in packages if p["id"] in member_ids]

@@ -34,10 +34,10 @@ def boundary(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except CrossmatrixError as exc:
-            console.err().print(exc.render(), markup=False, highlight=False)
+            console.error(exc.render())
             raise Exit(code=exc.exit_code) from None
         except KeyboardInterrupt:
-            console.err().print("interrupted", markup=False)
+            console.error("interrupted")
             raise Exit(code=130) from None
 
     return wrapper  # type: ignore[return-value]
@@ -120,7 +120,7 @@ def strip(c: Context, target: list[str]) -> None:
 @boundary
 def verify(c: Context, target: list[str], glibc: str | None = None) -> None:
     """Check each binary: architecture, static or dynamic, highest GLIBC version, stripped."""
-    from tooling import pipeline
+    from tooling import checking, pipeline
 
     if glibc is None:
         _steps(c, target, ("verify",))
@@ -128,7 +128,7 @@ def verify(c: Context, target: list[str], glibc: str | None = None) -> None:
     targets.glibc_version(glibc)
     project, chosen = _selected(c, target)
     pipeline.run_matrix(project, chosen,
-                        [lambda build: pipeline.verify_target(build, glibc_floor=glibc)])
+                        [lambda build: checking.verify_target(build, glibc_floor=glibc)])
 
 
 @task(name="run", iterable=["target"], help=TARGET_HELP)

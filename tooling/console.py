@@ -1,20 +1,33 @@
-"""One rich console for the whole tool (stderr for logs, stdout for results)."""
+"""Output: log lines on stderr (plain, coloured on a terminal), results on stdout.
+
+Log lines are written directly, so a warm build does not pay for importing rich;
+rich is loaded only for the tables and JSON of ``out()``.
+"""
 
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+_STYLES = {"bold cyan": "1;36", "dim": "2", "yellow": "33", "red": "31"}
 
-@functools.cache
-def err() -> Console:
-    """Progress, commands run and warnings: stderr, so stdout stays parseable."""
-    from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+def _color() -> bool:
+    return sys.stderr.isatty() and "NO_COLOR" not in os.environ
+
+
+def _paint(text: str, style: str) -> str:
+    return f"\x1b[{_STYLES[style]}m{text}\x1b[0m" if _color() else text
+
+
+def _write(line: str) -> None:
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
 
 
 @functools.cache
@@ -25,19 +38,21 @@ def out() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
-
-
 def step(target: str, message: str) -> None:
-    err().print(f"[bold cyan]{_escape(target)}[/] {_escape(message)}")
+    _write(f"{_paint(target, 'bold cyan')} {message}")
 
 
 def info(message: str) -> None:
-    err().print(message, markup=False)
+    _write(message)
+
+
+def command(text: str) -> None:
+    _write(_paint(f"+ {text}", "dim"))
 
 
 def warn(message: str) -> None:
-    err().print(f"[yellow]warning:[/] {_escape(message)}")
+    _write(f"{_paint('warning:', 'yellow')} {message}")
+
+
+def error(text: str) -> None:
+    _write(_paint(text, "red") if "\n" not in text else text)

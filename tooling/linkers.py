@@ -12,7 +12,6 @@ content, so a changed wrapper is a new path and cargo relinks.
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import os
 import shlex
 import sys
@@ -49,13 +48,21 @@ class LinkerPlan:
         return proc.which(self.linker) is not None or Path(self.linker).is_file()
 
 
-def _bin_dir() -> Path:
-    return Path(sys.executable).parent
+def bin_dir() -> Path:
+    """This environment's scripts folder (the venv's bin/), however Python was started."""
+    return Path(sys.prefix) / "bin"
+
+
+def python() -> str:
+    """One spelling of this environment's interpreter (python, python3 and python3.11 are
+    the same program, but a different spelling would change the wrappers' content, their
+    path, and so make cargo rebuild everything)."""
+    return str(bin_dir() / "python3")
 
 
 def cargo_zigbuild() -> str:
     """The cargo-zigbuild installed beside this Python (the project's own venv)."""
-    beside = _bin_dir() / "cargo-zigbuild"
+    beside = bin_dir() / "cargo-zigbuild"
     if beside.is_file():
         return str(beside)
     found = proc.which("cargo-zigbuild")
@@ -66,6 +73,8 @@ def cargo_zigbuild() -> str:
 
 
 def _zig_version() -> str:
+    import importlib.metadata
+
     try:
         return importlib.metadata.version("ziglang")
     except importlib.metadata.PackageNotFoundError as exc:
@@ -93,7 +102,7 @@ def _zig_script(tool: str, args: list[str]) -> str:
         "#!/bin/sh\n"
         "# written by crossmatrix\n"
         f"export CARGO_ZIGBUILD_ZIG_VERSION={shlex.quote(_zig_version())}\n"
-        f"export CARGO_ZIGBUILD_ZIG_COMMAND={shlex.quote(sys.executable)}\n"
+        f"export CARGO_ZIGBUILD_ZIG_COMMAND={shlex.quote(python())}\n"
         "export CARGO_ZIGBUILD_ZIG_COMMAND_ARGS='-m ziglang'\n"
         'if [ -n "$SDKROOT" ]; then export SDKROOT; fi\n'
         f"exec {shlex.quote(cargo_zigbuild())} zig {tool} -- {shlex.join(args)} \"$@\"\n"

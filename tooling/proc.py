@@ -85,7 +85,7 @@ def run(
     if exe is None and os.path.sep not in args[0]:
         raise ToolMissing(f"{args[0]} not found on PATH", hint)
     if echo if echo is not None else ECHO:
-        console.err().print(f"[dim]+ {describe(args, env, cwd)}[/]", markup=True)
+        console.command(describe(args, env, cwd))
     try:
         proc = subprocess.run(
             args,
@@ -105,7 +105,7 @@ def run(
     if check and not result.ok:
         tail = result.tail()
         if tail:
-            console.err().print(tail, markup=False, highlight=False)
+            console.info(tail)
         command = what or shlex.join(args)
         raise StepFailed(f"{command} failed with exit code {proc.returncode}", hint)
     return result
@@ -136,7 +136,7 @@ def stream(
     if which(args[0], path=(env or os.environ).get("PATH")) is None and os.path.sep not in args[0]:
         raise ToolMissing(f"{args[0]} not found on PATH", hint)
     if ECHO:
-        console.err().print(f"[dim]+ {describe(args, env, cwd)}[/]", markup=True)
+        console.command(describe(args, env, cwd))
     kept: deque[str] = deque(maxlen=400)
     try:
         child = subprocess.Popen(args, env=dict(env) if env is not None else None, cwd=cwd,

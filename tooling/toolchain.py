@@ -15,11 +15,12 @@ One build uses one compiler; which one is printed and recorded.
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from tooling import console, proc, sysroot
+from tooling import console, memo, proc, sysroot
 from tooling.config import Project
 from tooling.errors import StepFailed, ToolMissing, UsageError
 from tooling.targets import Target
@@ -63,9 +64,13 @@ def _parse_vv(text: str) -> dict[str, str]:
 
 
 def _compiler(kind: Literal["rustup", "debian"], rustc: Path, cargo: Path) -> Compiler:
-    vv = proc.run([str(rustc), "-vV"], echo=False, what=f"{rustc} -vV").stdout
+    def probe() -> tuple[list[str], list[Path]]:
+        vv = proc.run([str(rustc), "-vV"], echo=False, what=f"{rustc} -vV").stdout
+        root = proc.run([str(rustc), "--print", "sysroot"], echo=False).stdout.strip()
+        return [vv, root], []
+
+    vv, root = memo.remember("rustc", [str(rustc)], [rustc], probe)
     fields = _parse_vv(vv)
-    root = proc.run([str(rustc), "--print", "sysroot"], echo=False).stdout.strip()
     return Compiler(kind=kind, rustc=rustc, cargo=cargo, release=fields.get("release", "?"),
                     commit_hash=fields.get("commit-hash", "unknown"),
                     host=fields.get("host", "?"), sysroot=Path(root), verbose_version=vv)
@@ -74,15 +79,26 @@ def _compiler(kind: Literal["rustup", "debian"], rustc: Path, cargo: Path) -> Co
 @functools.cache
 def rustup_compiler(workspace: Path) -> Compiler | None:
     """The rustup toolchain active for ``workspace`` (honours rust-toolchain files)."""
-    if proc.which("rustup") is None:
+    rustup = proc.which("rustup")
+    if rustup is None:
         return None
-    paths = []
-    for tool in ("rustc", "cargo"):
-        res = proc.run(["rustup", "which", tool], cwd=workspace, check=False, echo=False)
-        if not res.ok:
-            return None
-        paths.append(Path(res.stdout.strip()))
-    return _compiler("rustup", paths[0], paths[1])
+    home = Path(os.environ.get("RUSTUP_HOME", Path.home() / ".rustup"))
+
+    def which() -> tuple[list[str] | None, list[Path]]:
+        paths = []
+        for tool in ("rustc", "cargo"):
+            res = proc.run(["rustup", "which", tool], cwd=workspace, check=False, echo=False)
+            if not res.ok:
+                return None, []
+            paths.append(res.stdout.strip())
+        return paths, [Path(p) for p in paths]
+
+    files = [Path(rustup), home / "settings.toml", home / "toolchains",
+             *memo.ancestors_files(workspace, ("rust-toolchain", "rust-toolchain.toml"))]
+    found = memo.remember("rustup-which", [str(workspace)], files, which)
+    if found is None:
+        return None
+    return _compiler("rustup", Path(found[0]), Path(found[1]))
 
 
 @functools.cache

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import Run, crossmatrix, write_project
+from tests.integration.helpers import REPO, Run, crossmatrix, write_project
 
 pytestmark = pytest.mark.integration
 
@@ -74,13 +74,18 @@ def test_missing_std_shows_cargos_error_and_the_fix(tmp_path: Path) -> None:
 def test_missing_strip_tool_exits_3_with_what_to_install(
         tmp_path: Path, matrix_release: tuple[Path, Run]) -> None:
     project, _ = matrix_release  # linux-aarch64 is compiled; now hide every strip
+    staged = REPO / "crates" / "target" / "crossmatrix" / "linux-aarch64" / "bin" / "edge-agent"
+    staged.unlink()  # so strip has work to do (it skips binaries it already stripped)
     only_cargo = tmp_path / "bin"
     only_cargo.mkdir()
     cargo = shutil.which("cargo")
     assert cargo is not None
     (only_cargo / "cargo").symlink_to(cargo)
-    result = crossmatrix(project, "strip", "--target", "linux-aarch64",
-                         env={"PATH": str(only_cargo)})
+    try:
+        result = crossmatrix(project, "strip", "--target", "linux-aarch64",
+                             env={"PATH": str(only_cargo)})
+    finally:  # put the staged binary back for the tests that follow
+        assert crossmatrix(project, "strip", "--target", "linux-aarch64").returncode == 0
     assert result.returncode == 3, result.stderr
     assert "no strip for aarch64 binaries" in result.stderr
     assert "inv setup --target linux-aarch64" in result.stderr

@@ -5,6 +5,7 @@ tools crossmatrix does not own (sha256sum, tar, file, qemu)."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -95,6 +96,7 @@ def test_packaging_again_gives_the_same_bytes(matrix_release: tuple[Path, Run]) 
     project, _ = matrix_release
     dist = project / "dist" / "linux-aarch64"
     before = (dist / "SHA256SUMS").read_bytes()
+    shutil.rmtree(dist)  # so package really writes it again instead of finding it up to date
     again = crossmatrix(project, "package", "--target", "linux-aarch64")
     assert again.returncode == 0, again.stderr
     assert (dist / "SHA256SUMS").read_bytes() == before

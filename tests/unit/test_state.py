@@ -1,0 +1,56 @@
+"""The step records chain: a record counts only if made from the current previous one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tooling import cargo
+from tooling.config import Project
+from tooling.errors import StepFailed
+from tooling.state import Build, digest
+from tooling.targets import by_name
+
+
+@pytest.fixture
+def build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Build:
+    ws = cargo.Workspace(root=tmp_path, target_dir=tmp_path / "target", name="w",
+                         version="1.0.0", members=("w",), binaries=())
+    monkeypatch.setattr(Build, "workspace", property(lambda self: ws))
+    project = Project(root=tmp_path, workspace=tmp_path, dist=tmp_path / "dist",
+                      targets=("linux-aarch64",), cache_dir=tmp_path / "cache")
+    return Build(project, by_name()["linux-aarch64"])
+
+
+def test_chain_of_current_records(build: Build) -> None:
+    build.record("compile", {"n": 1}, inputs="argv", outputs="bins-1")
+    assert build.current("compile") is not None
+    assert build.current("strip") is None
+    with pytest.raises(StepFailed, match="no current result of `strip`"):
+        build.require("strip", "verify")
+    build.record("strip", {"s": 1}, inputs=build.next_inputs("strip", "strip"), outputs="st-1")
+    assert build.require("strip", "verify") == {"s": 1}
+    assert build.unchanged("strip")
+    # cargo produced other binaries: the strip record no longer counts
+    build.record("compile", {"n": 2}, inputs="argv", outputs="bins-2")
+    assert build.current("strip") is None
+    assert not build.unchanged("strip")
+
+
+def test_settings_are_part_of_a_steps_inputs(build: Build) -> None:
+    build.record("compile", {}, inputs="a", outputs="o")
+    before = build.current("compile")
+    assert before is not None
+    verify_inputs = build.inputs_for("verify", before)
+    floor = Build(build.project, by_name()["linux-aarch64-gnu"])
+    assert floor.inputs_for("verify", before) == verify_inputs  # no floor either way
+    assert digest({"a": 1}, [2]) == digest({"a": 1}, [2])
+    assert digest({"a": 1}) != digest({"a": 2})
+
+
+def test_damaged_state_file_is_not_trusted(build: Build) -> None:
+    build.record("compile", {}, inputs="a", outputs="o")
+    (build.out / "state.json").write_text("{not json")
+    assert build.state() == {}
+    assert build.current("compile") is None

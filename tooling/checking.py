@@ -1,0 +1,147 @@
+"""Strip, verify and run the built binaries of one target.
+
+Each step is skipped when its inputs (the previous step's outputs and its own
+settings) are what it last ran on, and what it made is still on disk unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tooling import atomic, console, state
+from tooling.errors import StepFailed
+from tooling.state import Build
+
+
+def staged_intact(build: Build, records: dict[str, Any]) -> bool:
+    """Every staged binary is still the one recorded."""
+    for name, info in records.items():
+        path = build.stage / name
+        if not path.is_file() or atomic.sha256_file(path) != info["sha256"]:
+            return False
+    return True
+
+
+def _skip(build: Build, step: str, what: str) -> bool:
+    if not build.unchanged(step):
+        return False
+    entry = build.state()[step]
+    if step == "strip" and not staged_intact(build, entry["data"]):
+        return False
+    console.step(build.target.name, f"{step}: unchanged since the last run ({what}); skipped")
+    return True
+
+
+# --- strip -------------------------------------------------------------------------------
+
+def strip_target(build: Build) -> dict[str, Any]:
+    from tooling import strip
+
+    compiled = build.require("compile", "strip")
+    inputs = build.next_inputs("strip", "strip")
+    if _skip(build, "strip", "same binaries from cargo"):
+        data: dict[str, Any] = build.state()["strip"]["data"]
+        return data
+    results: dict[str, Any] = {}
+    for artifact in compiled["artifacts"]:
+        source = Path(artifact["path"])
+        if not source.is_file():
+            raise StepFailed(f"{build.target.name}: {source} is gone",
+                             f"run `inv compile --target {build.target.name}` again")
+        dest = build.stage / artifact["name"]
+        before, after = strip.strip_copy(build.target, source, dest)
+        results[artifact["name"]] = {
+            "package": artifact["package"], "path": str(dest),
+            "size_unstripped": before, "size": after, "sha256": atomic.sha256_file(dest),
+        }
+        console.step(build.target.name, f"strip {artifact['name']}: {before:,} → {after:,} bytes")
+    build.record("strip", results, inputs=inputs,
+                 outputs=state.digest({k: v["sha256"] for k, v in results.items()}))
+    return results
+
+
+# --- verify ------------------------------------------------------------------------------
+
+def verify_target(build: Build, *, glibc_floor: str | None = None) -> dict[str, Any]:
+    """Check the stripped binaries; ``glibc_floor`` (default: the target's) bounds GLIBC_x.y.
+
+    A floor other than the target's is a one-off check: its result is not recorded.
+    """
+    from tooling import inspect
+
+    ad_hoc = glibc_floor is not None and glibc_floor != build.target.glibc
+    glibc_floor = glibc_floor or build.target.glibc
+    stripped = build.require("strip", "verify")
+    inputs = build.next_inputs("verify", "verify")
+    if not staged_intact(build, stripped):
+        raise StepFailed(f"{build.target.name}: a staged binary changed since `strip`",
+                         f"run `inv strip --target {build.target.name}` again")
+    if not ad_hoc and _skip(build, "verify", "same stripped binaries"):
+        data: dict[str, Any] = build.state()["verify"]["data"]
+        return _raise_if_failed(build, data)
+    results: dict[str, Any] = {}
+    for name, info in stripped.items():
+        path = Path(info["path"])
+        facts = inspect.read_facts(path)
+        checks = inspect.verify(facts, build.target, glibc_floor=glibc_floor)
+        console.step(build.target.name, f"verify {name}")
+        for line in inspect.render(checks):
+            console.info(f"    {line}")
+        console.info(f"    file: {inspect.file_output(path)}")
+        ldd = inspect.ldd_output(path, build.target, facts)
+        console.info("    ldd:  " + "\n          ".join(ldd.splitlines() or [""]))
+        results[name] = {
+            "sha256": info["sha256"],
+            "ok": not inspect.failed(checks),
+            "machine": facts.machine,
+            "linkage": "static" if facts.static else "dynamic",
+            "static_pie": facts.static_pie,
+            "interpreter": facts.interpreter,
+            "needed": list(facts.needed),
+            "highest_glibc": facts.highest_glibc,
+            "stripped": facts.stripped,
+            "checks": {c.name: {"ok": c.ok, "expected": c.expected, "actual": c.actual}
+                       for c in checks},
+        }
+    if not ad_hoc:
+        build.record("verify", results, inputs=inputs, outputs=state.digest(results))
+    return _raise_if_failed(build, results)
+
+
+def _raise_if_failed(build: Build, results: dict[str, Any]) -> dict[str, Any]:
+    problems = [f"{name}: {check} expected {c['expected']}, got {c['actual']}"
+                for name, info in results.items()
+                for check, c in info["checks"].items() if not c["ok"]]
+    if problems:
+        raise StepFailed(f"{build.target.name}: verify failed: {'; '.join(problems)}",
+                         "the binary is not what the target promises; see the checks above")
+    return results
+
+
+# --- run ---------------------------------------------------------------------------------
+
+def run_target(build: Build) -> dict[str, Any]:
+    from tooling import runner
+
+    verified = build.require("verify", "run")
+    inputs = build.next_inputs("run", "run")
+    failed = [name for name, info in verified.items() if not info["ok"]]
+    if failed:
+        raise StepFailed(f"{build.target.name}: {', '.join(failed)} failed verify; not running it",
+                         f"fix the build, then `inv verify --target {build.target.name}`")
+    if not staged_intact(build, verified):
+        raise StepFailed(f"{build.target.name}: a staged binary changed since `verify`",
+                         f"run `inv strip --target {build.target.name}` and verify again")
+    if _skip(build, "run", "same verified binaries"):
+        data: dict[str, Any] = build.state()["run"]["data"]
+        return data
+    results: dict[str, Any] = {}
+    for name, info in verified.items():
+        line = runner.smoke(build.target, build.stage / name, build.project.smoke_args,
+                            build.project.smoke_expect_triple)
+        results[name] = {"sha256": info["sha256"], "runner": runner.describe(build.target),
+                         "output": line}
+        console.step(build.target.name, f"run {name} ({runner.describe(build.target)}): {line}")
+    build.record("run", results, inputs=inputs, outputs=state.digest(results))
+    return results

@@ -1,0 +1,141 @@
+"""Compile: provide std, pick the linker, run one ``cargo build`` for the target.
+
+Linker, ``CC_<t>``, ``AR_<t>`` and rustflags go into the child cargo's environment
+(and ``--config``), never into the user's files. Artifact paths come from cargo's
+JSON messages. Cargo decides what is fresh; this step always asks it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from tooling import atomic, cargo, console, linkers, proc, state, toolchain
+from tooling.errors import StepFailed, ToolMissing
+from tooling.state import Build
+from tooling.targets import Target
+
+
+def install_std(build: Build) -> toolchain.StdPlan:
+    plan = toolchain.ensure(build.project, build.target)
+    console.step(build.target.name, f"std: {plan.describe()} — {plan.reason}")
+    console.step(build.target.name, f"compiler: {plan.compiler.describe()}")
+    return plan
+
+
+# --- compile -----------------------------------------------------------------------------
+
+def _rustflags_env(target: Target, flags: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """Our rustflags as ``--config`` (merged with the user's config files), or, when the
+    user set RUSTFLAGS (which makes cargo ignore target rustflags), appended to it."""
+    user = os.environ.get("CARGO_ENCODED_RUSTFLAGS")
+    if user is None and os.environ.get("RUSTFLAGS"):
+        user = "\x1f".join(os.environ["RUSTFLAGS"].split())
+    if user is not None:
+        merged = [f for f in user.split("\x1f") if f] + list(flags)
+        return {"CARGO_ENCODED_RUSTFLAGS": "\x1f".join(merged)}, []
+    if not flags:
+        return {}, []
+    return {}, ["--config", f"target.{target.triple}.rustflags={json.dumps(list(flags))}"]
+
+
+def _diagnose(build: Build, plan: toolchain.StdPlan | None,
+              link: linkers.LinkerPlan) -> Callable[[str], str]:
+    target = build.target
+
+    def hint(stderr: str) -> str:
+        missing_symbol = re.search(r"undefined symbol: ([A-Za-z_][A-Za-z0-9_@.]*)", stderr)
+        if target.glibc and missing_symbol:
+            return (f"{missing_symbol[1]} is not in glibc {target.glibc}: raise the floor "
+                    f"(e.g. {target.triple}.2.28) or stop calling it")
+        if "E0463" in stderr or "can't find crate for `core`" in stderr or (
+                "can't find crate for `std`" in stderr):
+            return (f"std for {target.triple} is missing: run `inv install-targets --target "
+                    f"{target.name}` (after `inv setup`)")
+        if not link.present():
+            if not link.packages:
+                return (f"the linker {link.linker} is missing: install it, or change `linker` "
+                        f"in [tool.crossmatrix.target.{target.name}]")
+            return (f"the linker {link.linker} is missing: run `inv setup --target "
+                    f"{target.name}` (installs {' '.join(link.packages)})")
+        return "cargo's own error is above"
+
+    return hint
+
+
+def compile_target(build: Build) -> list[cargo.Artifact]:
+    project, target = build.project, build.target
+    plan: toolchain.StdPlan | None
+    try:
+        plan = install_std(build)
+    except ToolMissing as missing:
+        plan = None
+        console.warn(f"{target.name}: {missing.message}")
+    link = linkers.plan(target, project.linker_for(target), project.cache_dir)
+    compiler = plan.compiler if plan else (
+        toolchain.rustup_compiler(project.workspace) or toolchain.debian_compiler())
+    if compiler is None:
+        raise ToolMissing("no Rust compiler found", "install rustup, or run `inv setup`")
+    settings = project.settings_for(target)
+    flags = [*link.rustflags, *(plan.rustflags if plan else ()), *settings.rustflags]
+    extra_env, config_args = _rustflags_env(target, flags)
+    path = os.pathsep.join([str(linkers.bin_dir()), os.environ.get("PATH", "")])
+    wrapper = {}
+    if project.sccache:
+        sccache = proc.which("sccache")
+        if sccache is None:
+            raise ToolMissing("sccache = true, but sccache is not installed",
+                              f"run `inv setup --target {target.name}` (installs Debian's sccache)")
+        wrapper = {"RUSTC_WRAPPER": sccache}
+    env = proc.child_env(
+        {**compiler.env(), **link.cargo_env(target), **settings.env, **extra_env, **wrapper,
+         "PATH": path},
+        remove=("CARGO_BUILD_TARGET", "RUSTFLAGS") if extra_env else ("CARGO_BUILD_TARGET",),
+    )
+    argv = [str(compiler.cargo), "build", "--target", target.triple,
+            "--message-format=json-render-diagnostics", *config_args]
+    argv += ["--release"] if project.profile == "release" else ["--profile", project.profile]
+    if project.packages:
+        for package in project.packages:
+            argv += ["-p", package]
+    else:
+        argv.append("--workspace")
+    argv.append("--bins")
+    if project.features:
+        argv += ["--features", ",".join(project.features)]
+    if (project.workspace / "Cargo.lock").is_file():
+        argv.append("--locked")
+    console.step(target.name, f"compile with {compiler.describe()}, linker {link.describe()}")
+    diagnose = _diagnose(build, plan, link)
+    res = proc.stream(argv, env=env, cwd=project.workspace, what="cargo build", check=False)
+    artifacts, success = cargo.parse_messages(res.stdout)
+    if not res.ok or not success:
+        raise StepFailed(f"{target.name}: cargo build failed (exit {res.returncode})",
+                         diagnose(res.stderr))
+    if plan is None:
+        raise StepFailed(f"{target.name}: built without a known std provider")
+    if not artifacts:
+        raise StepFailed(f"{target.name}: cargo built no executables",
+                         "set `packages` in [tool.crossmatrix] to crates that have binaries")
+    data = {
+        "artifacts": [{"package": a.package, "name": a.name, "path": str(a.path),
+                       "sha256": atomic.sha256_file(a.path)} for a in artifacts],
+        "compiler": compiler.version_line,
+        "compiler_kind": compiler.kind,
+        "compiler_commit": compiler.commit_hash,
+        "std_provider": plan.provider,
+        "std_reason": plan.reason,
+        "sysroot": plan.sysroot.name if plan.sysroot else None,
+        "linker": link.kind,
+        "linker_program": Path(link.linker).name,
+        "profile": project.profile,
+        "rustflags": [f if not f.startswith("/") else Path(f).name for f in flags],
+    }
+    build.record("compile", data, inputs=state.digest(argv),
+                 outputs=state.digest(data["artifacts"], data["compiler"], data["linker"]))
+    for artifact in artifacts:
+        console.step(target.name, f"built {artifact.name}: {artifact.path}")
+    return artifacts

@@ -1,0 +1,89 @@
+"""Package: one target's verified, smoke-tested binaries into ``dist/<name>/``.
+
+A deterministic ``.tar.gz``, ``SHA256SUMS`` and ``build_info.json``, made in a
+folder beside and renamed into place whole; skipped when its inputs and the
+commit time are unchanged and the folder still checks out against SHA256SUMS.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tooling import __version__, atomic, checking, console
+from tooling.errors import StepFailed
+from tooling.state import Build
+
+
+def package_target(build: Build) -> Path:
+    from tooling import package
+
+    target, ws = build.target, build.workspace
+    compiled = build.require("compile", "package")
+    stripped = build.require("strip", "package")
+    verified = build.require("verify", "package")
+    ran = build.require("run", "package")
+    inputs = build.next_inputs("package", "package")
+    if not all(v["ok"] for v in verified.values()):
+        raise StepFailed(f"{target.name}: verify failed; not packaging it")
+    if not checking.staged_intact(build, stripped):
+        raise StepFailed(f"{target.name}: a staged binary changed since it was verified",
+                         f"run `inv release --target {target.name}` again")
+    mtime = package.source_date_epoch(build.project.root)
+    previous = build.state().get("package")
+    if (build.unchanged("package") and previous is not None
+            and previous["data"].get("source_date_epoch") == mtime
+            and (build.dist / "SHA256SUMS").is_file()
+            and not package.check_sha256sums(build.dist)):
+        console.step(target.name, f"package: {build.dist} is up to date; skipped")
+        return build.dist
+    top = f"{build.project.name or ws.name}-{ws.version}-{target.name}"
+    build.project.dist.mkdir(parents=True, exist_ok=True)
+    new = build.project.dist / f".{target.name}.new"
+    shutil.rmtree(new, ignore_errors=True)
+    new.mkdir()
+    archive = new / f"{top}.tar.gz"
+    members = [(name, build.stage / name, 0o755) for name in sorted(stripped)]
+    archive_sha = package.write_tar_gz(archive, members, top_dir=top, mtime=mtime)
+    artifacts = []
+    for name in sorted(stripped):
+        s, v = stripped[name], verified[name]
+        artifacts.append({
+            "name": name, "package": s["package"], "path": f"{top}/{name}",
+            "size_unstripped": s["size_unstripped"], "size": s["size"], "sha256": v["sha256"],
+            "linkage": v["linkage"], "interpreter": v["interpreter"], "needed": v["needed"],
+            "highest_glibc": v["highest_glibc"], "machine": v["machine"],
+            "stripped": v["stripped"], "run": {"runner": ran[name]["runner"],
+                                               "output": ran[name]["output"]},
+        })
+    info = {
+        "name": target.name, "triple": target.triple,
+        "project": build.project.name or ws.name, "version": ws.version,
+        "os": target.os, "arch": target.arch.rust, "libc": target.libc, "linkage": target.linkage,
+        "compiler": {"version": compiled["compiler"], "kind": compiled["compiler_kind"],
+                     "commit": compiled["compiler_commit"]},
+        "glibc_floor": target.glibc,
+        "highest_glibc": max((a["highest_glibc"] for a in artifacts if a["highest_glibc"]),
+                             key=_version_key, default=None),
+        "std_provider": compiled["std_provider"], "std_source": compiled["std_reason"],
+        "std_sysroot": compiled["sysroot"],
+        "linker": compiled["linker"], "linker_program": compiled["linker_program"],
+        "profile": compiled["profile"], "rustflags": compiled["rustflags"],
+        "source_date_epoch": mtime,
+        "archive": {"file": archive.name, "sha256": archive_sha},
+        "artifacts": artifacts,
+        "crossmatrix": __version__,
+    }
+    atomic.write_json(new / "build_info.json", info)
+    package.write_sha256sums(new, [archive, new / "build_info.json"])
+    atomic.replace_dir(new, build.dist)
+    size = (build.dist / archive.name).stat().st_size
+    console.step(target.name, f"package: {build.dist / archive.name} ({size:,} bytes)")
+    build.record("package", {"archive": str(build.dist / archive.name), "sha256": archive_sha,
+                             "source_date_epoch": mtime},
+                 inputs=inputs, outputs=archive_sha)
+    return build.dist
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))

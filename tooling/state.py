@@ -1,0 +1,122 @@
+"""What each step of one target's build recorded, and whether it is still current.
+
+``<target dir>/crossmatrix/<name>/state.json`` holds one record per step::
+
+    {"compile": {"inputs": "…", "outputs": "…", "data": {…}}, "strip": {…}, …}
+
+A step's ``inputs`` digest is made from the previous step's ``outputs`` (plus its own
+settings); a record is *current* when its inputs still equal what the previous
+current record put out. So a step can be skipped when its inputs did not change,
+and a later step never trusts a record made from an older build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tooling import atomic, cargo
+from tooling.config import Project
+from tooling.errors import StepFailed
+from tooling.targets import Target
+
+STEPS = ("compile", "strip", "verify", "run", "package")
+
+
+def digest(*parts: Any) -> str:
+    """A stable hash of JSON-able values."""
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Build:
+    project: Project
+    target: Target
+
+    @property
+    def workspace(self) -> cargo.Workspace:
+        return cargo.metadata(self.project.workspace)
+
+    @property
+    def out(self) -> Path:
+        return self.workspace.target_dir / "crossmatrix" / self.target.name
+
+    @property
+    def stage(self) -> Path:
+        return self.out / "bin"
+
+    @property
+    def dist(self) -> Path:
+        return self.project.dist / self.target.name
+
+    def state(self) -> dict[str, Any]:
+        path = self.out / "state.json"
+        if not path.is_file():
+            return {}
+        try:
+            data: dict[str, Any] = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            return {}  # a damaged record is never trusted; the steps redo their work
+        return data
+
+    def record(self, step: str, data: Any, *, inputs: str, outputs: str) -> None:
+        state = self.state()
+        state[step] = {"inputs": inputs, "outputs": outputs, "data": data}
+        self.out.mkdir(parents=True, exist_ok=True)
+        atomic.write_json(self.out / "state.json", state)
+
+    def current(self, step: str, state: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """``step``'s record if it was made from the current records of the steps before."""
+        state = self.state() if state is None else state
+        entry = state.get(step)
+        if not isinstance(entry, dict) or "outputs" not in entry:
+            return None
+        if step in STEPS and STEPS.index(step) > 0:
+            before = self.current(STEPS[STEPS.index(step) - 1], state)
+            if before is None or entry.get("inputs") != self.inputs_for(step, before):
+                return None
+        return entry
+
+    def inputs_for(self, step: str, before: dict[str, Any]) -> str:
+        """What ``step`` consumes: the previous step's outputs and its own settings."""
+        settings: dict[str, Any] = {}
+        if step == "verify":
+            settings = {"glibc": self.target.glibc}
+        elif step == "run":
+            settings = {"args": self.project.smoke_args,
+                        "expect": self.project.smoke_expect_triple}
+        elif step == "package":
+            settings = {"name": self.project.name, "dist": str(self.dist)}
+        return digest(before["outputs"], settings)
+
+    def require(self, step: str, needed: str) -> dict[str, Any]:
+        """The data of ``step``'s current record, or a one-line error saying what to run."""
+        entry = self.current(step)
+        if entry is None:
+            raise StepFailed(f"{self.target.name}: no current result of `{step}`",
+                             f"run `inv {step} --target {self.target.name}` before `inv {needed}`")
+        data: dict[str, Any] = entry["data"]
+        return data
+
+    def unchanged(self, step: str) -> bool:
+        """True when ``step`` already ran on exactly the inputs it would get now."""
+        if STEPS.index(step) == 0:
+            return False
+        state = self.state()
+        before = self.current(STEPS[STEPS.index(step) - 1], state)
+        entry = state.get(step)
+        return (before is not None and isinstance(entry, dict)
+                and entry.get("inputs") == self.inputs_for(step, before))
+
+    def next_inputs(self, step: str, needed: str) -> str:
+        before = self.current(STEPS[STEPS.index(step) - 1])
+        if before is None:
+            previous = STEPS[STEPS.index(step) - 1]
+            raise StepFailed(f"{self.target.name}: no current result of `{previous}`",
+                             f"run `inv {previous} --target {self.target.name}` before "
+                             f"`inv {needed}`")
+        return self.inputs_for(step, before)
