@@ -59,6 +59,29 @@ def metadata(workspace: Path, cargo: str = "cargo") -> Workspace:
     )
 
 
+def profile_panic(workspace: Path, profile: str) -> str:
+    """The panic strategy of ``profile`` in the workspace's Cargo.toml ("unwind" or "abort"),
+    following ``inherits``; std built from source has to match it."""
+    import tomllib
+
+    try:
+        profiles = tomllib.loads((workspace / "Cargo.toml").read_text()).get("profile", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return "unwind"
+    seen: set[str] = set()
+    name = profile
+    while name not in seen:
+        seen.add(name)
+        table = profiles.get(name, {})
+        if "panic" in table:
+            return str(table["panic"])
+        parent = table.get("inherits")
+        if parent is None:
+            break
+        name = str(parent)
+    return "unwind"
+
+
 @dataclass(frozen=True, kw_only=True)
 class Artifact:
     package: str

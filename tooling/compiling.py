@@ -11,6 +11,7 @@ import json
 import os
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from tooling import atomic, cargo, console, linkers, proc, state, toolchain
@@ -66,11 +67,24 @@ def _diagnose(build: Build, plan: toolchain.StdPlan | None,
     return hint
 
 
-def compile_target(build: Build) -> list[cargo.Artifact]:
+@dataclass(frozen=True)
+class Invocation:
+    """The one cargo call that builds a target, and everything it was derived from."""
+
+    argv: list[str]
+    env: dict[str, str]
+    compiler: toolchain.Compiler
+    plan: toolchain.StdPlan | None
+    link: linkers.LinkerPlan
+    flags: list[str]
+
+
+def invocation(build: Build, *, provide_std: bool = True) -> Invocation:
+    """Provide std (unless told not to) and derive the cargo command and its environment."""
     project, target = build.project, build.target
     plan: toolchain.StdPlan | None
     try:
-        plan = install_std(build)
+        plan = install_std(build) if provide_std else toolchain.plan(project, target)
     except ToolMissing as missing:
         plan = None
         console.warn(f"{target.name}: {missing.message}")
@@ -108,6 +122,14 @@ def compile_target(build: Build) -> list[cargo.Artifact]:
         argv += ["--features", ",".join(project.features)]
     if (project.workspace / "Cargo.lock").is_file():
         argv.append("--locked")
+    return Invocation(argv, env, compiler, plan, link, flags)
+
+
+def compile_target(build: Build) -> list[cargo.Artifact]:
+    project, target = build.project, build.target
+    call = invocation(build)
+    argv, env, compiler, plan, link, flags = (call.argv, call.env, call.compiler, call.plan,
+                                              call.link, call.flags)
     console.step(target.name, f"compile with {compiler.describe()}, linker {link.describe()}")
     diagnose = _diagnose(build, plan, link)
     res = proc.stream(argv, env=env, cwd=project.workspace, what="cargo build", check=False)

@@ -47,6 +47,7 @@ class Project:
     features: tuple[str, ...] = ()
     std_provider: str = "auto"
     glibc: str | None = None  #: glibc floor for every gnu target
+    std_features: tuple[str, ...] = ()  #: std built from source with these cargo features
     sccache: bool = False  #: compile through sccache (RUSTC_WRAPPER), shared across CI runners
     offline: bool = False  #: never ask rustup to download a target
     cache_dir: Path
@@ -94,7 +95,8 @@ class Project:
 
 _TOP_KEYS = {
     "name", "workspace", "glibc", "dist", "targets", "profile", "packages", "features",
-    "std-provider", "offline", "sccache", "cache-dir", "smoke-args", "smoke-expect-triple",
+    "std-provider", "std-features", "offline", "sccache", "cache-dir", "smoke-args",
+    "smoke-expect-triple",
     "target",
 }
 _TARGET_KEYS = {"linker", "std-provider", "rustflags", "env", "glibc"}
@@ -146,6 +148,22 @@ def _floor(value: Any, where: str) -> str:
     except UsageError as exc:
         raise ConfigError(f"{where}: {exc.message}", exc.hint) from None
     return text
+
+
+#: std's cargo features worth choosing for a cross build (from library/std/Cargo.toml).
+STD_FEATURES = ("optimize_for_size", "panic_immediate_abort", "backtrace", "debug_refcell",
+                "llvm-libunwind", "system-llvm-libunwind", "compiler-builtins-mem")
+
+
+def _std_features(value: Any, where: str) -> tuple[str, ...]:
+    features = _strs(value, "std-features", where)
+    for feature in features:
+        if feature not in STD_FEATURES:
+            close = difflib.get_close_matches(feature, STD_FEATURES, n=1)
+            raise ConfigError(f"{where}: unknown std feature {feature!r}",
+                              f"did you mean {close[0]!r}?" if close
+                              else f"known: {', '.join(STD_FEATURES)}")
+    return tuple(sorted(features))
 
 
 def _known_target(name: str, where: str) -> None:
@@ -205,6 +223,7 @@ def from_table(root: Path, table: Mapping[str, Any], where: str) -> Project:
                              STD_PROVIDERS),
         offline=_bool(table.get("offline", False), "offline", where),
         sccache=_bool(table.get("sccache", False), "sccache", where),
+        std_features=_std_features(table.get("std-features", []), where),
         glibc=_floor(table["glibc"], where) if "glibc" in table else None,
         cache_dir=(root / Path(cache).expanduser()).resolve() if cache else default_cache_dir(),
         smoke_args=_strs(table.get("smoke-args", ["--version"]), "smoke-args", where),
@@ -223,6 +242,8 @@ def apply_env(project: Project) -> Project:
         if value not in ("0", "1", "true", "false"):
             raise ConfigError(f"CROSSMATRIX_OFFLINE={value!r} must be 0, 1, true or false")
         changes["offline"] = value in ("1", "true")
+    if (value := os.environ.get("CROSSMATRIX_PROFILE")) is not None:
+        changes["profile"] = _str(value, "CROSSMATRIX_PROFILE", "environment")
     if (value := os.environ.get("CROSSMATRIX_STD_PROVIDER")) is not None:
         changes["std_provider_override"] = _choice(value, "CROSSMATRIX_STD_PROVIDER",
                                                    "environment", STD_PROVIDERS)

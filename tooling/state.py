@@ -43,7 +43,9 @@ class Build:
 
     @property
     def out(self) -> Path:
-        return self.workspace.target_dir / "crossmatrix" / self.target.name
+        """This target's (and profile's) records and stripped binaries."""
+        profile = "" if self.project.profile == "release" else f"-{self.project.profile}"
+        return self.workspace.target_dir / "crossmatrix" / f"{self.target.name}{profile}"
 
     @property
     def stage(self) -> Path:

@@ -30,7 +30,10 @@ MARKER = "crossmatrix-sysroot.json"
 #: serves panic=unwind and panic=abort profiles.
 BUILD_STD = "std,panic_abort"
 #: Bump when the way entries are built changes, so old entries are not reused.
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
+#: Like the std rustup ships: with LLVM bitcode beside the object code, so a profile
+#: with `lto = true` can use the cached std too.
+STD_RUSTFLAGS = ("-Cembed-bitcode=yes",)
 
 _DUMMY_MANIFEST = """\
 [package]
@@ -49,7 +52,8 @@ def source_dir(compiler: Compiler) -> Path | None:
     return library if (library / "std" / "Cargo.toml").is_file() else None
 
 
-def key(compiler: Compiler, triple: str, std_rustflags: tuple[str, ...] = ()) -> str:
+def key(compiler: Compiler, triple: str, std_rustflags: tuple[str, ...] = (),
+        features: tuple[str, ...] = (), panic: str = "unwind") -> str:
     material = json.dumps(
         {
             "layout": LAYOUT_VERSION,
@@ -58,6 +62,8 @@ def key(compiler: Compiler, triple: str, std_rustflags: tuple[str, ...] = ()) ->
             "triple": triple,
             "build-std": BUILD_STD,
             "rustflags": list(std_rustflags),
+            "features": sorted(features),
+            **({"panic": panic} if panic != "unwind" else {}),
         },
         sort_keys=True,
     )
@@ -65,9 +71,10 @@ def key(compiler: Compiler, triple: str, std_rustflags: tuple[str, ...] = ()) ->
 
 
 def entry_dir(cache_dir: Path, compiler: Compiler, triple: str,
-              std_rustflags: tuple[str, ...] = ()) -> Path:
-    name = f"{triple}-{compiler.release}-{key(compiler, triple, std_rustflags)}"
-    return cache_dir / "sysroots" / name
+              std_rustflags: tuple[str, ...] = (), features: tuple[str, ...] = (),
+              panic: str = "unwind") -> Path:
+    digest = key(compiler, triple, std_rustflags, features, panic)
+    return cache_dir / "sysroots" / f"{triple}-{compiler.release}-{digest}"
 
 
 def is_ready(entry: Path) -> bool:
@@ -75,7 +82,8 @@ def is_ready(entry: Path) -> bool:
 
 
 def build(compiler: Compiler, target: Target, entry: Path, cache_dir: Path,
-          std_rustflags: tuple[str, ...] = ()) -> None:
+          std_rustflags: tuple[str, ...] = (), features: tuple[str, ...] = (),
+          panic: str = "unwind") -> None:
     """Build std for ``target`` into ``entry`` unless another process already did."""
     from filelock import FileLock
 
@@ -85,11 +93,12 @@ def build(compiler: Compiler, target: Target, entry: Path, cache_dir: Path,
         if is_ready(entry):
             console.info(f"  std for {target.triple} is already in the cache: {entry}")
             return
-        _build_locked(compiler, target, entry, cache_dir, std_rustflags)
+        _build_locked(compiler, target, entry, cache_dir, std_rustflags, features, panic)
 
 
 def _build_locked(compiler: Compiler, target: Target, entry: Path, cache_dir: Path,
-                  std_rustflags: tuple[str, ...]) -> None:
+                  std_rustflags: tuple[str, ...], features: tuple[str, ...] = (),
+                  panic: str = "unwind") -> None:
     library = source_dir(compiler)
     if library is None:
         raise StepFailed(f"no std source for {compiler.version_line}",
@@ -97,7 +106,10 @@ def _build_locked(compiler: Compiler, target: Target, entry: Path, cache_dir: Pa
     work = cache_dir / "tmp" / f"{entry.name}.{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
     (work / "crate" / ".cargo").mkdir(parents=True)
-    (work / "crate" / "Cargo.toml").write_text(_DUMMY_MANIFEST)
+    manifest = _DUMMY_MANIFEST
+    if panic != "unwind":  # every std crate, panic_abort included, built for that strategy
+        manifest += f'\n[profile.release]\npanic = "{panic}"\n'
+    (work / "crate" / "Cargo.toml").write_text(manifest)
     (work / "crate" / "lib.rs").write_text("#![no_std]\n")
     vendor = library / "vendor"
     if vendor.is_dir():
@@ -111,7 +123,8 @@ def _build_locked(compiler: Compiler, target: Target, entry: Path, cache_dir: Pa
             **compiler.env(),
             "RUSTC_BOOTSTRAP": "1",
             "CARGO_TARGET_DIR": str(work / "target"),
-            f"CARGO_TARGET_{target.env_key}_RUSTFLAGS": " ".join(std_rustflags),
+            f"CARGO_TARGET_{target.env_key}_RUSTFLAGS": " ".join(
+                [*STD_RUSTFLAGS, *std_rustflags]),
         },
         remove=("RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "RUSTC_WRAPPER"),
     )
@@ -120,6 +133,8 @@ def _build_locked(compiler: Compiler, target: Target, entry: Path, cache_dir: Pa
     started = time.monotonic()
     argv = [str(compiler.cargo), "build", "--release", f"-Zbuild-std={BUILD_STD}",
             "--target", target.triple]
+    if features:
+        argv.append(f"-Zbuild-std-features={','.join(sorted(features))}")
     if vendor.is_dir():
         argv.append("--offline")
     proc.stream(argv, env=env, cwd=work / "crate", what=f"building std for {target.triple}",
@@ -144,6 +159,8 @@ def _build_locked(compiler: Compiler, target: Target, entry: Path, cache_dir: Pa
         "source": str(library),
         "build-std": BUILD_STD,
         "rustflags": list(std_rustflags),
+        "features": sorted(features),
+        "panic": panic,
         "rlibs": copied,
         "build_seconds": round(seconds, 1),
     }, indent=2, sort_keys=True) + "\n")

@@ -166,11 +166,18 @@ def _debian_plan(target: Target) -> StdPlan | None:
     return None
 
 
+def _panic(project: Project) -> str:
+    from tooling import cargo
+
+    return cargo.profile_panic(project.workspace, project.profile)
+
+
 def _build_std_plan(project: Project, target: Target) -> StdPlan | None:
     compiler = debian_compiler()
     if compiler is None or sysroot.source_dir(compiler) is None:
         return None
-    entry = sysroot.entry_dir(project.cache_dir, compiler, target.triple)
+    entry = sysroot.entry_dir(project.cache_dir, compiler, target.triple,
+                              features=project.std_features, panic=_panic(project))
     return StdPlan(provider="build-std", compiler=compiler, sysroot=entry,
                    ready=sysroot.is_ready(entry), reason=f"std from {sysroot.source_dir(compiler)}")
 
@@ -189,6 +196,13 @@ def _missing(target: Target, forced: str) -> ToolMissing:
 def plan(project: Project, target: Target, *, install: bool = False) -> StdPlan:
     """Pick the std provider for ``target``; with ``install``, rustup may download it."""
     forced = project.std_provider_for(target)
+    if project.std_features:
+        # only a std built from source can have other features than the shipped one
+        if forced not in ("auto", "build-std"):
+            raise UsageError(
+                f"std-features {list(project.std_features)} need std-provider 'build-std', "
+                f"not {forced!r}", "remove std-provider, or the std-features")
+        forced = "build-std"
     if forced in ("auto", "rustup"):
         found = _rustup_plan(project, target, install)
         if found or forced == "rustup":
@@ -217,7 +231,8 @@ def ensure(project: Project, target: Target) -> StdPlan:
     chosen = plan(project, target, install=True)
     if chosen.provider == "build-std" and not chosen.ready:
         assert chosen.sysroot is not None
-        sysroot.build(chosen.compiler, target, chosen.sysroot, project.cache_dir)
+        sysroot.build(chosen.compiler, target, chosen.sysroot, project.cache_dir,
+                      features=project.std_features, panic=_panic(project))
         chosen = plan(project, target)
         if not chosen.ready:
             raise StepFailed(f"the std build for {target.triple} left no usable sysroot")
