@@ -19,7 +19,7 @@ def _fake_compiler(root: Path) -> Compiler:
 
 def _worker(cache: str, log: str) -> None:
     def slow_build(compiler: Compiler, target: object, entry: Path, cache_dir: Path,
-                   flags: tuple[str, ...]) -> None:
+                   *variant: object) -> None:
         with open(log, "a") as f:
             f.write("build\n")
         time.sleep(1.0)  # long enough for the other process to be waiting on the lock
