@@ -1,0 +1,413 @@
+"""crossmatrix benchmarks: each figure measured side by side with what people use today.
+
+    python bench/bench.py [--quick] [--only P1,P4] [--out docs/BENCHMARKS.md]
+    inv bench [--quick] [--only P1,P4]
+
+A and B alternate (A, B, A, B, …) after a warm-up, so drift hits both; the table
+gives medians and the ratio A/B. Results go to docs/BENCHMARKS.md (with the exact
+command, date, machine and tool versions) and the sizes to docs/sizes.png.
+
+P1  warm no-op: `nox -s build-linux-aarch64` vs `cargo zigbuild --release`.
+P2  fresh crate, std not installed: crossmatrix with the std cache vs
+    `cargo zigbuild -Zbuild-std`; and filling the cache once vs that plain build-std.
+P3  the Linux matrix from warm std caches (cold target folder): crossmatrix release
+    vs the sum of the same cargo commands run raw.
+P4  stripped sizes vs cargo-zigbuild's output, and the min-size profile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tooling import compiling, toolchain  # noqa: E402
+from tooling.config import load  # noqa: E402
+from tooling.state import Build  # noqa: E402
+from tooling.targets import TABLE, by_name  # noqa: E402
+
+BIN = Path(sys.prefix) / "bin"
+WORK = Path(tempfile.gettempdir()) / "crossmatrix-bench"
+OFFLINE = {"CROSSMATRIX_OFFLINE": "1"}
+#: the same providers as the integration tests: std from the cache for musl and riscv64
+FORCED = """
+[tool.crossmatrix.target.linux-aarch64-gnu]
+std-provider = "debian"
+[tool.crossmatrix.target.linux-aarch64]
+std-provider = "build-std"
+[tool.crossmatrix.target.linux-armv7]
+std-provider = "build-std"
+[tool.crossmatrix.target.linux-x86_64]
+std-provider = "build-std"
+[tool.crossmatrix.target.linux-riscv64-gnu]
+std-provider = "build-std"
+"""
+
+
+@dataclass
+class Figure:
+    key: str
+    what: str
+    a_label: str
+    b_label: str
+    a: list[float] = field(default_factory=list)
+    b: list[float] = field(default_factory=list)
+    goal: str = ""
+    unit: str = "s"
+    note: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.a) / statistics.median(self.b)
+
+
+def sh(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path = REPO) -> float:
+    """Run a command, return its wall time; a failure stops the benchmark with its tail."""
+    start = time.perf_counter()
+    res = subprocess.run(argv, env={**os.environ, **(env or {})}, cwd=cwd, capture_output=True,
+                         text=True, check=False)
+    took = time.perf_counter() - start
+    if res.returncode != 0:
+        tail = "\n".join((res.stderr or res.stdout).splitlines()[-25:])
+        raise SystemExit(f"benchmark command failed: {shlex.join(argv)}\n{tail}")
+    return took
+
+
+def alternate(fig: Figure, a: Callable[[], float], b: Callable[[], float], reps: int,
+              warmup: int) -> Figure:
+    for _ in range(warmup):
+        a()
+        b()
+    for i in range(reps):
+        fig.a.append(a())
+        fig.b.append(b())
+        print(f"  {fig.key} rep {i + 1}/{reps}: A {fig.a[-1]:.2f}s  B {fig.b[-1]:.2f}s",
+              file=sys.stderr)
+    return fig
+
+
+def project_dir(name: str, extra: str = "", workspace: Path = REPO / "crates") -> Path:
+    root = WORK / name
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "pyproject.toml").write_text(
+        f'[tool.crossmatrix]\nname = "edge-tools"\nworkspace = "{workspace}"\ndist = "dist"\n'
+        f"offline = true\n{extra}")
+    return root
+
+
+def zig_env(target_name: str, project: Path, target_dir: Path) -> dict[str, str]:
+    """cargo-zigbuild with the same compiler and std crossmatrix uses for that target."""
+    build = Build(load(project), by_name()[target_name])
+    plan = toolchain.plan(build.project, build.target)
+    env = {"PATH": f"{BIN}:{plan.compiler.cargo.parent}:{os.environ['PATH']}",
+           "RUSTC": str(plan.compiler.rustc), "CARGO_TARGET_DIR": str(target_dir)}
+    flags = list(plan.rustflags)
+    if build.target.libc == "musl":
+        flags += ["-C", "link-self-contained=no"]
+    if flags:
+        env[f"CARGO_TARGET_{build.target.env_key}_RUSTFLAGS"] = " ".join(flags)
+    return env
+
+
+def hello_crate(root: Path) -> Path:
+    (root / "src").mkdir(parents=True, exist_ok=True)
+    (root / "Cargo.toml").write_text(
+        '[package]\nname = "hello"\nversion = "0.1.0"\nedition = "2021"\n')
+    (root / "src" / "main.rs").write_text(
+        'fn main() { println!("hello (aarch64-unknown-linux-musl)"); }\n')
+    (root / "pyproject.toml").write_text(
+        '[tool.crossmatrix]\noffline = true\ntargets = ["linux-aarch64"]\n'
+        '[tool.crossmatrix.target.linux-aarch64]\nstd-provider = "build-std"\n')
+    return root
+
+
+# --- the figures ---------------------------------------------------------------------------
+
+def p1(reps: int, warmup: int) -> Figure:
+    project = project_dir("p1", FORCED)
+    zig_target = WORK / "p1-zigbuild-target"
+    env = zig_env("linux-aarch64", project, zig_target)
+    fig = Figure("P1", "warm no-op build of linux-aarch64 (compile, strip, verify, run, package)",
+                 "nox -s build-linux-aarch64", "cargo zigbuild --release", goal="ratio ≤ 1.0")
+    return alternate(
+        fig,
+        lambda: sh([str(BIN / "nox"), "-s", "build-linux-aarch64", "--", str(project)],
+                   env=OFFLINE),
+        lambda: sh([str(BIN / "cargo-zigbuild"), "zigbuild", "--release", "--target",
+                    "aarch64-unknown-linux-musl"], env=env, cwd=REPO / "crates"),
+        reps, warmup)
+
+
+def p2(reps: int, warmup: int) -> list[Figure]:
+    crate = hello_crate(WORK / "p2-hello")
+    build = Build(load(crate), by_name()["linux-aarch64"])
+    plan = toolchain.ensure(build.project, build.target)  # the cache is warm for A
+    counter = iter(range(10_000))
+
+    def fresh() -> Path:
+        path = WORK / f"p2-target-{next(counter)}"
+        shutil.rmtree(path, ignore_errors=True)
+        return path
+
+    def a() -> float:
+        return sh([str(BIN / "crossmatrix"), "--project", str(crate), "compile"],
+                  env={**OFFLINE, "CARGO_TARGET_DIR": str(fresh())})
+
+    def b() -> float:
+        env = {"PATH": f"{BIN}:{plan.compiler.cargo.parent}:{os.environ['PATH']}",
+               "RUSTC": str(plan.compiler.rustc), "RUSTC_BOOTSTRAP": "1",
+               "CARGO_TARGET_DIR": str(fresh()),
+               "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS": "-C link-self-contained=no"}
+        return sh([str(BIN / "cargo-zigbuild"), "zigbuild", "--release", "-Zbuild-std=std,"
+                   "panic_abort", "--target", "aarch64-unknown-linux-musl"], env=env, cwd=crate)
+
+    cached = alternate(Figure(
+        "P2", "fresh crate for a target without installed std (new target folder)",
+        "crossmatrix compile, std cache warm", "cargo zigbuild -Zbuild-std",
+        goal="≥ 50x faster (ratio ≤ 0.02)"), a, b, reps, warmup)
+
+    def fill() -> float:
+        cache = WORK / f"p2-cache-{next(counter)}"
+        shutil.rmtree(cache, ignore_errors=True)
+        took = sh([str(BIN / "crossmatrix"), "--project", str(crate), "install-targets"],
+                  env={**OFFLINE, "CROSSMATRIX_CACHE_DIR": str(cache)})
+        shutil.rmtree(cache, ignore_errors=True)
+        return took
+
+    once = alternate(Figure(
+        "P2-fill", "filling the std cache once (new cache folder)",
+        "crossmatrix install-targets", "cargo zigbuild -Zbuild-std (the same fresh crate)",
+        goal="ratio ≤ 1.1"), fill, b, max(1, reps - 1), 0)
+    return [cached, once]
+
+
+def p3(reps: int, targets: list[str]) -> Figure:
+    project = project_dir("p3", FORCED)
+    counter = iter(range(10_000))
+
+    def fresh() -> Path:
+        path = WORK / f"p3-target-{next(counter)}"
+        shutil.rmtree(path, ignore_errors=True)
+        return path
+
+    def a() -> float:
+        target_dir = fresh()
+        took = sh([str(BIN / "crossmatrix"), "--project", str(project), "release",
+                   *(f"--target={t}" for t in targets)],
+                  env={**OFFLINE, "CARGO_TARGET_DIR": str(target_dir)})
+        shutil.rmtree(target_dir, ignore_errors=True)
+        return took
+
+    def b() -> float:
+        target_dir = fresh()
+        os.environ["CARGO_TARGET_DIR"] = str(target_dir)
+        try:
+            total = 0.0
+            proj = load(project)
+            for name in targets:
+                call = compiling.invocation(Build(proj, by_name()[name]), provide_std=False)
+                total += sh(call.argv, env=call.env, cwd=proj.workspace)
+        finally:
+            del os.environ["CARGO_TARGET_DIR"]
+            shutil.rmtree(target_dir, ignore_errors=True)
+        return total
+
+    return alternate(Figure(
+        "P3", f"the Linux matrix ({len(targets)} targets) from warm std caches, cold target folder",
+        "crossmatrix release", "sum of the raw cargo builds", goal="ratio ≤ 1.15"),
+        a, b, reps, 0)
+
+
+def p4() -> tuple[Figure, dict[str, dict[str, int]]]:
+    project = project_dir("p4", FORCED)
+    sizes: dict[str, dict[str, int]] = {}
+    sh([str(BIN / "crossmatrix"), "--project", str(project), "release"], env=OFFLINE)
+    for target in TABLE:
+        info = json.loads((project / "dist" / target.name / "build_info.json").read_text())
+        zig_dir = WORK / "p4-zigbuild-target"
+        env = zig_env(target.name, project, zig_dir)
+        sh([str(BIN / "cargo-zigbuild"), "zigbuild", "--release", "--target", target.triple],
+           env=env, cwd=REPO / "crates")
+        for art in info["artifacts"]:
+            theirs = (zig_dir / target.triple / "release" / art["name"]).stat().st_size
+            sizes.setdefault(target.name, {})[art["name"]] = art["size"]
+            sizes[target.name][f"{art['name']} (zigbuild)"] = theirs
+    small = project_dir("p4-min-size", 'profile = "min-size"\nstd-features = '
+                        '["optimize_for_size"]\ntargets = ["linux-aarch64"]\n')
+    sh([str(BIN / "crossmatrix"), "--project", str(small), "release"], env=OFFLINE)
+    info = json.loads((small / "dist" / "linux-aarch64" / "build_info.json").read_text())
+    minimal = {a["name"]: a["size"] for a in info["artifacts"]}
+    fig = Figure("P4", "edge-agent for linux-aarch64, stripped: min-size profile vs release",
+                 "min-size (opt-level z, LTO, 1 CGU, panic=abort, std optimize_for_size)",
+                 "release", [minimal["edge-agent"]], [sizes["linux-aarch64"]["edge-agent"]],
+                 goal="≥ 40% smaller (ratio ≤ 0.60)", unit="bytes")
+    return fig, sizes
+
+
+# --- reporting -------------------------------------------------------------------------------
+
+def versions() -> dict[str, str]:
+    def out(argv: list[str]) -> str:
+        res = subprocess.run(argv, capture_output=True, text=True, check=False)
+        return (res.stdout or res.stderr).splitlines()[0].strip() if res.returncode == 0 else "?"
+
+    from importlib.metadata import version
+
+    return {
+        "crossmatrix": version("crossmatrix"),
+        "rustc (rustup)": out(["rustc", "-V"]),
+        "rustc (Debian)": out(["/usr/bin/rustc", "-V"]),
+        "cargo-zigbuild": out([str(BIN / "cargo-zigbuild"), "--version"]),
+        "zig (ziglang)": version("ziglang"),
+        "nox": version("nox"),
+        "qemu-aarch64": out(["qemu-aarch64", "--version"]),
+        "python": platform.python_version(),
+    }
+
+
+def machine() -> str:
+    mem = "?"
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem = f"{int(line.split()[1]) / 1024 / 1024:.0f} GiB"
+    except OSError:
+        pass
+    cpu = "?"
+    with contextlib.suppress(OSError, StopIteration):
+        cpu = next(line.split(":", 1)[1].strip() for line in
+                   Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name"))
+    return f"{os.cpu_count()} cores ({cpu}), {mem} memory, {platform.platform()}"
+
+
+def fmt(value: float, unit: str) -> str:
+    return f"{value:,.0f} B" if unit == "bytes" else f"{value:.2f} s"
+
+
+def table(figures: list[Figure]) -> str:
+    rows = ["| figure | what | A | B | A (median) | B (median) | A/B | goal | runs |",
+            "|---|---|---|---|---:|---:|---:|---|---:|"]
+    for f in figures:
+        rows.append(f"| {f.key} | {f.what} | {f.a_label} | {f.b_label} | "
+                    f"{fmt(statistics.median(f.a), f.unit)} | "
+                    f"{fmt(statistics.median(f.b), f.unit)} | {f.ratio:.3f} | {f.goal} | "
+                    f"{len(f.a)}+{len(f.b)} |")
+    return "\n".join(rows)
+
+
+def size_table(sizes: dict[str, dict[str, int]]) -> str:
+    rows = ["| target | binary | crossmatrix (stripped) | cargo-zigbuild --release | ratio |",
+            "|---|---|---:|---:|---:|"]
+    for target, values in sizes.items():
+        for name, ours in values.items():
+            if name.endswith("(zigbuild)"):
+                continue
+            theirs = values[f"{name} (zigbuild)"]
+            rows.append(f"| {target} | {name} | {ours:,} | {theirs:,} | {ours / theirs:.3f} |")
+    return "\n".join(rows)
+
+
+def chart(sizes: dict[str, dict[str, int]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(sizes)
+    ours = [sizes[t]["edge-agent"] / 1024 for t in names]
+    theirs = [sizes[t]["edge-agent (zigbuild)"] / 1024 for t in names]
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    x = range(len(names))
+    ax.bar([i - 0.2 for i in x], theirs, width=0.4, label="cargo zigbuild --release")
+    ax.bar([i + 0.2 for i in x], ours, width=0.4, label="crossmatrix (stripped)")
+    ax.set_xticks(list(x), names, rotation=20, ha="right")
+    ax.set_ylabel("edge-agent size (KiB)")
+    ax.set_title("edge-agent per target: crossmatrix vs cargo-zigbuild")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one repetition each (a smoke run)")
+    parser.add_argument("--only", default="P1,P2,P3,P4", help="comma-separated figures")
+    parser.add_argument("--out", default=str(REPO / "docs" / "BENCHMARKS.md"))
+    args = parser.parse_args()
+    only = {s.strip().upper() for s in args.only.split(",")}
+    WORK.mkdir(parents=True, exist_ok=True)
+    figures: list[Figure] = []
+    sizes: dict[str, dict[str, int]] = {}
+    if "P1" in only:
+        figures.append(p1(reps=3 if args.quick else 9, warmup=1 if args.quick else 2))
+    if "P2" in only:
+        figures += p2(reps=1 if args.quick else 3, warmup=0 if args.quick else 1)
+    if "P3" in only:
+        names = ["linux-x86_64-gnu", "linux-aarch64"] if args.quick else [t.name for t in TABLE]
+        figures.append(p3(reps=1 if args.quick else 2, targets=names))
+    if "P4" in only:
+        size_fig, sizes = p4()
+        figures.append(size_fig)
+    command = shlex.join([Path(sys.argv[0]).name if not sys.argv[0].endswith("bench.py")
+                          else "python bench/bench.py", *sys.argv[1:]])
+    report = [
+        "# Benchmarks",
+        "",
+        f"Command: `{command}` (from the repository root, after `bash bootstrap.sh release`)",
+        f"Date: {datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"Machine: {machine()}",
+        "",
+        "Versions: " + "; ".join(f"{k} {v}" for k, v in versions().items()),
+        "",
+        "A and B alternate after a warm-up; medians; A/B < 1 means crossmatrix is faster "
+        "(or smaller).",
+        "",
+        table(figures),
+    ]
+    if sizes:
+        chart(sizes, Path(args.out).with_name("sizes.png"))
+        report += ["", "## Sizes per target", "", "![sizes](sizes.png)", "",
+                   size_table(sizes)]
+    report += ["", "## Raw timings", ""]
+    for f in figures:
+        report.append(f"- {f.key}: A {[round(v, 3) for v in f.a]}, "
+                      f"B {[round(v, 3) for v in f.b]}")
+    text = "\n".join(report) + "\n"
+    out = Path(args.out)
+    analysis = out.with_name("BENCHMARKS-analysis.md")
+    if analysis.is_file():
+        text += "\n" + analysis.read_text()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    from rich.console import Console
+    from rich.table import Table
+
+    rich_table = Table(title="crossmatrix benchmarks")
+    for col in ("figure", "A", "B", "A median", "B median", "A/B", "goal"):
+        rich_table.add_column(col)
+    for f in figures:
+        rich_table.add_row(f.key, f.a_label, f.b_label, fmt(statistics.median(f.a), f.unit),
+                           fmt(statistics.median(f.b), f.unit), f"{f.ratio:.3f}", f.goal)
+    Console().print(rich_table)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
