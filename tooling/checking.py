@@ -68,7 +68,7 @@ def verify_target(build: Build, *, glibc_floor: str | None = None) -> dict[str, 
 
     A floor other than the target's is a one-off check: its result is not recorded.
     """
-    from tooling import inspect
+    from tooling import binaries
 
     ad_hoc = glibc_floor is not None and glibc_floor != build.target.glibc
     glibc_floor = glibc_floor or build.target.glibc
@@ -83,17 +83,17 @@ def verify_target(build: Build, *, glibc_floor: str | None = None) -> dict[str, 
     results: dict[str, Any] = {}
     for name, info in stripped.items():
         path = Path(info["path"])
-        facts = inspect.read_facts(path)
-        checks = inspect.verify(facts, build.target, glibc_floor=glibc_floor)
+        facts = binaries.read_facts(path)
+        checks = binaries.verify(facts, build.target, glibc_floor=glibc_floor)
         console.step(build.target.name, f"verify {name}")
-        for line in inspect.render(checks):
+        for line in binaries.render(checks):
             console.info(f"    {line}")
-        console.info(f"    file: {inspect.file_output(path)}")
-        ldd = inspect.ldd_output(path, build.target, facts)
+        console.info(f"    file: {binaries.file_output(path)}")
+        ldd = binaries.ldd_output(path, build.target, facts)
         console.info("    ldd:  " + "\n          ".join(ldd.splitlines() or [""]))
         results[name] = {
             "sha256": info["sha256"],
-            "ok": not inspect.failed(checks),
+            "ok": not binaries.failed(checks),
             "machine": facts.machine,
             "linkage": "static" if facts.static else "dynamic",
             "static_pie": facts.static_pie,

@@ -217,7 +217,75 @@ def ci_summary(c: Context, folder: str = "release") -> None:
     print(merge_mod.summary(Path(folder)), end="")
 
 
+@task(help={
+    "list": "show every artifact: target, size, sha256, build date, whether it fits here",
+    "dest": "install into this folder (current/, previous/, releases/)",
+    "from": "a dist/ or release folder (default: the project's dist)",
+    "force_arch": "install this artifact (name, triple or linux-x64 style) even if it won't run",
+    "test_only": "only run the smoke test of what is installed at --dest",
+    "rollback": "switch --dest back to the previous version"})
+@boundary
+def deploy(c: Context, list: bool = False, dest: str | None = None, from_: str | None = None,
+           force_arch: str | None = None, test_only: bool = False,
+           rollback: bool = False) -> None:
+    """Install the artifact that fits this machine, checked, atomically, with rollback."""
+    from pathlib import Path
+
+    from tooling import deploy as deploy_mod
+    from tooling import hostinfo
+
+    if test_only or rollback:
+        if dest is None:
+            raise UsageError("--test-only and --rollback need --dest DIR")
+        if rollback:
+            deploy_mod.rollback(Path(dest))
+        for line in deploy_mod.smoke(Path(dest)):
+            console.info(f"deploy: smoke test: {line}")
+        return
+    source = Path(from_) if from_ else _project(c).dist
+    artifacts = deploy_mod.find(source)
+    host = hostinfo.detect()
+    if list:
+        deploy_mod.print_list(deploy_mod.list_rows(artifacts, host), host)
+        return
+    if dest is None:
+        raise UsageError("inv deploy needs --dest DIR (or --list)",
+                         "inv deploy --dest /opt/edge-tools")
+    if force_arch:
+        chosen = deploy_mod.by_name(artifacts, force_arch)
+        ok, why = deploy_mod.fits(chosen, host)
+        if not ok:
+            console.warn(f"--force-arch {force_arch}: {chosen.name} will not run here ({why})")
+    else:
+        chosen = deploy_mod.choose(artifacts, host)
+        console.info(f"deploy: {chosen.name} fits {host.describe()}")
+    deploy_mod.install(chosen, Path(dest), can_run=deploy_mod.fits(chosen, host)[0])
+
+
+@task(iterable=["target"], help=TARGET_HELP)
+@boundary
+def docker_context(c: Context, target: list[str]) -> None:
+    """Collect the static binaries (from the checked releases) and a FROM scratch Dockerfile
+    per target into docker/."""
+    from tooling import containers
+
+    project, chosen = _selected(c, target)
+    containers.collect(project, chosen)
+
+
+@task(iterable=["target"], help=TARGET_HELP)
+@boundary
+def docker_build(c: Context, target: list[str]) -> None:
+    """Build the images with the local engine and run those this host can run."""
+    from tooling import containers
+
+    project, chosen = _selected(c, target)
+    covered = containers.collect(project, chosen)
+    containers.build_and_run(project, covered)
+
+
 ns = Collection(setup, install_targets, configure, compile, strip, verify, run_, package, release,
-                ci_matrix, ci_generate, merge, ci_summary)
+                ci_matrix, ci_generate, merge, ci_summary, deploy, docker_context,
+                docker_build)
 ns.add_task(targets_, name="targets")
 ns.configure({"crossmatrix": {"project": None}})

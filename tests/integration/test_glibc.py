@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.helpers import FORCED_PROVIDERS, REPO, Run, crossmatrix, write_project
-from tooling import inspect, runner
+from tooling import binaries, runner
 from tooling.targets import resolve
 
 pytestmark = pytest.mark.integration
@@ -43,7 +43,7 @@ def test_floor_holds_and_binaries_run(floor_release: tuple[Path, Run], name: str
     for artifact in info["artifacts"]:
         # measure again from the staged binary, independently of build_info.json
         staged = REPO / "crates" / "target" / "crossmatrix" / name / "bin" / artifact["name"]
-        facts = inspect.read_facts(staged)
+        facts = binaries.read_facts(staged)
         assert facts.highest_glibc is not None and _v(facts.highest_glibc) <= (2, 17)
         ran = subprocess.run([*runner.prefix(target), str(staged), "--version"],
                              capture_output=True, text=True, timeout=120, check=False)
