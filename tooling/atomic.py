@@ -138,7 +138,7 @@ def clean_stale_temps(directory: StrPath, *, older_than: float = 0.0) -> list[Pa
 def replace_dir(new: Path, final: Path) -> None:
     """Put the finished folder ``new`` where ``final`` is; a crash in between leaves
     either the old folder or the new one whole (the old one kept as ``.<name>.old``)."""
-    old = final.with_name(f".{final.name}.old")
+    old = final.with_name(f".{final.name}.{os.getpid()}.old")
     shutil.rmtree(old, ignore_errors=True)
     if final.exists():
         os.replace(final, old)

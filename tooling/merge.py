@@ -8,6 +8,7 @@ artifacts under one name are refused; the output (one folder per target, one
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -73,7 +74,7 @@ def merge(inputs: Sequence[Path], out: Path) -> dict[str, Any]:
     if len(projects) > 1:
         raise StepFailed(f"the inputs come from different projects or versions: {projects}",
                          "merge builds of one commit only")
-    new = out.with_name(f".{out.name}.new")
+    new = out.with_name(f".{out.name}.{os.getpid()}.new")
     shutil.rmtree(new, ignore_errors=True)
     new.mkdir(parents=True)
     listed: list[Path] = []

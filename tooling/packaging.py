@@ -7,6 +7,7 @@ commit time are unchanged and the folder still checks out against SHA256SUMS.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def package_target(build: Build) -> Path:
         return build.dist
     top = f"{build.project.name or ws.name}-{ws.version}-{target.name}"
     build.project.dist.mkdir(parents=True, exist_ok=True)
-    new = build.project.dist / f".{target.name}.new"
+    new = build.project.dist / f".{target.name}.{os.getpid()}.new"
     shutil.rmtree(new, ignore_errors=True)
     new.mkdir()
     archive = new / f"{top}.tar.gz"
