@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import datetime
 import json
 import os
@@ -197,7 +198,7 @@ def p2(reps: int, warmup: int) -> list[Figure]:
     return [cached, once]
 
 
-def p3(reps: int, targets: list[str]) -> Figure:
+def p3(reps: int, targets: list[str], warmup: int) -> Figure:
     project = project_dir("p3", FORCED)
     counter = iter(range(10_000))
 
@@ -231,7 +232,7 @@ def p3(reps: int, targets: list[str]) -> Figure:
     return alternate(Figure(
         "P3", f"the Linux matrix ({len(targets)} targets) from warm std caches, cold target folder",
         "crossmatrix release", "sum of the raw cargo builds", goal="ratio ≤ 1.15"),
-        a, b, reps, 0)
+        a, b, reps, warmup)
 
 
 def p4() -> tuple[Figure, dict[str, dict[str, int]]]:
@@ -361,40 +362,57 @@ def main() -> None:
         figures += p2(reps=1 if args.quick else 3, warmup=0 if args.quick else 1)
     if "P3" in only:
         names = ["linux-x86_64-gnu", "linux-aarch64"] if args.quick else [t.name for t in TABLE]
-        figures.append(p3(reps=1 if args.quick else 2, targets=names))
+        figures.append(p3(reps=1 if args.quick else 2, targets=names,
+                          warmup=0 if args.quick else 1))
     if "P4" in only:
         size_fig, sizes = p4()
         figures.append(size_fig)
-    command = shlex.join([Path(sys.argv[0]).name if not sys.argv[0].endswith("bench.py")
-                          else "python bench/bench.py", *sys.argv[1:]])
+    command = shlex.join(["python", "bench/bench.py", *sys.argv[1:]])
+    out = Path(args.out)
+    store = out.with_name("benchmarks.json")
+    stored = json.loads(store.read_text()) if store.is_file() else {"figures": {}}
+    when = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    for f in figures:
+        stored["figures"][f.key] = {**dataclasses.asdict(f), "command": command, "date": when}
+    if sizes:
+        stored["sizes"] = sizes
+        stored["sizes_date"] = when
+    stored["machine"] = machine()
+    stored["versions"] = versions()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text(json.dumps(stored, indent=2, sort_keys=True) + "\n")
+    all_figures = [Figure(**{k: v for k, v in data.items() if k not in ("command", "date")})
+                   for _, data in sorted(stored["figures"].items())]
+    runs = sorted({(d["command"], d["date"]) for d in stored["figures"].values()},
+                  key=lambda r: r[1])
     report = [
         "# Benchmarks",
         "",
-        f"Command: `{command}` (from the repository root, after `bash bootstrap.sh release`)",
-        f"Date: {datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
-        f"Machine: {machine()}",
+        "Produced by (from the repository root, after `bash bootstrap.sh release`):",
         "",
-        "Versions: " + "; ".join(f"{k} {v}" for k, v in versions().items()),
+        *[f"- `{cmd}` — {date}" for cmd, date in runs],
+        "",
+        f"Machine: {stored['machine']}",
+        "",
+        "Versions: " + "; ".join(f"{k} {v}" for k, v in stored["versions"].items()),
         "",
         "A and B alternate after a warm-up; medians; A/B < 1 means crossmatrix is faster "
         "(or smaller).",
         "",
-        table(figures),
+        table(all_figures),
     ]
-    if sizes:
-        chart(sizes, Path(args.out).with_name("sizes.png"))
-        report += ["", "## Sizes per target", "", "![sizes](sizes.png)", "",
-                   size_table(sizes)]
+    if stored.get("sizes"):
+        chart(stored["sizes"], out.with_name("sizes.png"))
+        report += ["", f"## Sizes per target ({stored['sizes_date']})", "",
+                   "![sizes](sizes.png)", "", size_table(stored["sizes"])]
     report += ["", "## Raw timings", ""]
-    for f in figures:
+    for f in all_figures:
         report.append(f"- {f.key}: A {[round(v, 3) for v in f.a]}, "
                       f"B {[round(v, 3) for v in f.b]}")
     text = "\n".join(report) + "\n"
-    out = Path(args.out)
     analysis = out.with_name("BENCHMARKS-analysis.md")
     if analysis.is_file():
         text += "\n" + analysis.read_text()
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     from rich.console import Console
     from rich.table import Table
