@@ -35,7 +35,9 @@ def out() -> Console:
     """Results: tables, JSON."""
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=True)
+    # piped or captured: wide enough that names and hashes are never cut
+    return Console(highlight=False, soft_wrap=True,
+                   width=None if sys.stdout.isatty() else 240)
 
 
 def step(target: str, message: str) -> None:

@@ -49,7 +49,9 @@ def test_tampered_release_is_refused_with_one_line(matrix_release: tuple[Path, R
     copy = tmp_path / "dist"
     shutil.copytree(project / "dist" / "linux-x86_64", copy / "linux-x86_64")
     archive = next((copy / "linux-x86_64").glob("*.tar.gz"))
-    archive.write_bytes(archive.read_bytes()[:-1] + b"\0")
+    data = bytearray(archive.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    archive.write_bytes(bytes(data))
     dest = tmp_path / "opt"
     result = crossmatrix(project, "deploy", "--from", str(copy), "--dest", str(dest))
     assert result.returncode == 1
@@ -77,7 +79,8 @@ def test_scratch_images_run_the_static_binaries(matrix_release: tuple[Path, Run]
         in result.stderr
     if not Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists():
         # the engine cannot run arm64 here: that must be said, never claimed as a run
-        assert "crossmatrix/edge-tools:linux-aarch64; not run" in result.stderr
+        assert ("crossmatrix/edge-tools:linux-aarch64; not run" in result.stderr
+                or "crossmatrix/edge-tools:linux-aarch64 not built" in result.stderr)
         assert "edge-agent 0.1.0 (aarch64-unknown-linux-musl)" not in result.stderr
     manifest = project / "docker" / "binaries" / "amd64"
     check = command(["sha256sum", "--strict", "-c", "MANIFEST.txt"], cwd=manifest)

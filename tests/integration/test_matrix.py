@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import Run, command, crossmatrix
+from tests.integration.helpers import REPO, Run, command, crossmatrix
 from tooling import runner
 from tooling.targets import TABLE, Target
 
@@ -89,7 +89,9 @@ def test_providers_are_the_offline_ones_and_recorded(matrix_release: tuple[Path,
 def test_release_leaves_the_projects_files_alone(matrix_release: tuple[Path, Run]) -> None:
     project, result = matrix_release
     assert result.returncode == 0
-    assert sorted(p.name for p in project.iterdir()) == ["dist", "pyproject.toml"]
+    assert (project / "pyproject.toml").read_text().startswith("[tool.crossmatrix]")
+    assert not (project / ".cargo").exists()  # the child's environment, not the user's files
+    assert not (REPO / "crates" / ".cargo").exists()
 
 
 def test_packaging_again_gives_the_same_bytes(matrix_release: tuple[Path, Run]) -> None:
