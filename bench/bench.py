@@ -38,6 +38,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.integration.helpers import FORCED_PROVIDERS as FORCED  # noqa: E402
 from tooling import compiling, toolchain  # noqa: E402
 from tooling.config import load  # noqa: E402
 from tooling.state import Build  # noqa: E402
@@ -46,19 +47,6 @@ from tooling.targets import TABLE, by_name  # noqa: E402
 BIN = Path(sys.prefix) / "bin"
 WORK = Path(tempfile.gettempdir()) / "crossmatrix-bench"
 OFFLINE = {"CROSSMATRIX_OFFLINE": "1"}
-#: the same providers as the integration tests: std from the cache for musl and riscv64
-FORCED = """
-[tool.crossmatrix.target.linux-aarch64-gnu]
-std-provider = "debian"
-[tool.crossmatrix.target.linux-aarch64]
-std-provider = "build-std"
-[tool.crossmatrix.target.linux-armv7]
-std-provider = "build-std"
-[tool.crossmatrix.target.linux-x86_64]
-std-provider = "build-std"
-[tool.crossmatrix.target.linux-riscv64-gnu]
-std-provider = "build-std"
-"""
 
 
 @dataclass
@@ -126,6 +114,16 @@ def zig_env(target_name: str, project: Path, target_dir: Path) -> dict[str, str]
     return env
 
 
+_COUNTER = iter(range(1_000_000))
+
+
+def fresh(prefix: str = "target") -> Path:
+    """A new, empty (not yet created) folder under the benchmark's work folder."""
+    path = WORK / f"{prefix}-{next(_COUNTER)}"
+    shutil.rmtree(path, ignore_errors=True)
+    return path
+
+
 def hello_crate(root: Path) -> Path:
     (root / "src").mkdir(parents=True, exist_ok=True)
     (root / "Cargo.toml").write_text(
@@ -159,12 +157,6 @@ def p2(reps: int, warmup: int) -> list[Figure]:
     crate = hello_crate(WORK / "p2-hello")
     build = Build(load(crate), by_name()["linux-aarch64"])
     plan = toolchain.ensure(build.project, build.target)  # the cache is warm for A
-    counter = iter(range(10_000))
-
-    def fresh() -> Path:
-        path = WORK / f"p2-target-{next(counter)}"
-        shutil.rmtree(path, ignore_errors=True)
-        return path
 
     def a() -> float:
         return sh([str(BIN / "crossmatrix"), "--project", str(crate), "compile"],
@@ -184,8 +176,7 @@ def p2(reps: int, warmup: int) -> list[Figure]:
         goal="≥ 50x faster (ratio ≤ 0.02)"), a, b, reps, warmup)
 
     def fill() -> float:
-        cache = WORK / f"p2-cache-{next(counter)}"
-        shutil.rmtree(cache, ignore_errors=True)
+        cache = fresh("p2-cache")
         took = sh([str(BIN / "crossmatrix"), "--project", str(crate), "install-targets"],
                   env={**OFFLINE, "CROSSMATRIX_CACHE_DIR": str(cache)})
         shutil.rmtree(cache, ignore_errors=True)
@@ -200,12 +191,6 @@ def p2(reps: int, warmup: int) -> list[Figure]:
 
 def p3(reps: int, targets: list[str], warmup: int) -> Figure:
     project = project_dir("p3", FORCED)
-    counter = iter(range(10_000))
-
-    def fresh() -> Path:
-        path = WORK / f"p3-target-{next(counter)}"
-        shutil.rmtree(path, ignore_errors=True)
-        return path
 
     def a() -> float:
         target_dir = fresh()
