@@ -151,8 +151,11 @@ def _rustup_plan(project: Project, target: Target, install: bool) -> StdPlan | N
                        check=False, timeout=RUSTUP_ADD_TIMEOUT, what="rustup target add")
         if res.ok and has_std(compiler, target.triple):
             return StdPlan(provider="rustup", compiler=compiler, reason="rustup target add")
+        said = [line.strip() for line in (res.stderr + res.stdout).splitlines()
+                if "error" in line.lower()]
         console.info(f"  rustup could not add {target.triple}: "
-                     f"{res.tail(1) or 'no output'}; trying the offline providers")
+                     f"{said[0] if said else res.tail(1) or 'no output'}; "
+                     "trying the offline providers")
     return None
 
 
