@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from tooling import memo, proc
-from tooling.errors import StepFailed
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -122,24 +121,3 @@ def _package_name(package_id: str) -> str:
             return tail.split("@", 1)[0]
         return package_id.rsplit("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
     return package_id.split(" ", 1)[0]
-
-
-def build(argv: list[str], *, env: dict[str, str], cwd: Path, hint: str) -> list[Artifact]:
-    res = proc.stream(argv, env=env, cwd=cwd, what="cargo build", hint=hint, check=False)
-    artifacts, success = parse_messages(res.stdout)
-    if not res.ok or not success:
-        raise StepFailed(f"cargo build failed with exit code {res.returncode}", hint) from (
-            _Tail(res.stderr)
-        )
-    if not artifacts:
-        raise StepFailed("cargo built no executables",
-                         "does the workspace have [[bin]] targets? see `packages` in the config")
-    return artifacts
-
-
-class _Tail(Exception):
-    """Carries cargo's stderr so error diagnosis can read it."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text[-4000:])
-        self.text = text

@@ -10,7 +10,6 @@ each binary must print its own triple — proof that it needs nothing from the i
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -150,8 +149,3 @@ def build_and_run(project: Project, targets: list[Target]) -> dict[str, str]:
             console.info(f"docker-build: {image}: {out.splitlines()[0]}")
         results[target.name] = f"built and ran {image}"
     return results
-
-
-def clean(project: Project) -> None:
-    shutil.rmtree(context_dir(project) / "binaries", ignore_errors=True)
-

@@ -268,8 +268,3 @@ def print_list(rows: list[dict[str, Any]], host: hostinfo.Host) -> None:
         table.add_row(r["name"], r["target"], f"{r['size']:,}", r["sha256"][:16] + "…",
                       r["built"], fit)
     console.out().print(table)
-
-
-def can_run_here(artifact: Artifact, host: hostinfo.Host) -> bool:
-    return fits(artifact, host)[0]
-
