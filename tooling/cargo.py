@@ -18,8 +18,6 @@ class Workspace:
     target_dir: Path
     name: str  #: used in archive names: the root package's name, else the folder's
     version: str
-    members: tuple[str, ...]
-    binaries: tuple[tuple[str, str], ...]  #: (package, bin target) for every workspace bin
 
 
 @functools.cache
@@ -45,16 +43,11 @@ def metadata(workspace: Path, cargo: str = "cargo") -> Workspace:
     root = Path(data["workspace_root"])
     root_pkg = next((p for p in members if Path(p["manifest_path"]).parent == root), None)
     first = root_pkg or (members[0] if members else None)
-    bins = tuple(
-        (p["name"], t["name"]) for p in members for t in p["targets"] if "bin" in t["kind"]
-    )
     return Workspace(
         root=root,
         target_dir=Path(data["target_directory"]),
         name=(root_pkg["name"] if root_pkg else root.name),
         version=(first["version"] if first else "0.0.0"),
-        members=tuple(sorted(p["name"] for p in members)),
-        binaries=bins,
     )
 
 

@@ -43,8 +43,7 @@ def _rustflags_env(target: Target, flags: Sequence[str]) -> tuple[dict[str, str]
     return {}, ["--config", f"target.{target.triple}.rustflags={json.dumps(list(flags))}"]
 
 
-def _diagnose(build: Build, plan: toolchain.StdPlan | None,
-              link: linkers.LinkerPlan) -> Callable[[str], str]:
+def _diagnose(build: Build, link: linkers.LinkerPlan) -> Callable[[str], str]:
     target = build.target
 
     def hint(stderr: str) -> str:
@@ -131,7 +130,7 @@ def compile_target(build: Build) -> list[cargo.Artifact]:
     argv, env, compiler, plan, link, flags = (call.argv, call.env, call.compiler, call.plan,
                                               call.link, call.flags)
     console.step(target.name, f"compile with {compiler.describe()}, linker {link.describe()}")
-    diagnose = _diagnose(build, plan, link)
+    diagnose = _diagnose(build, link)
     res = proc.stream(argv, env=env, cwd=project.workspace, what="cargo build", check=False)
     artifacts, success = cargo.parse_messages(res.stdout)
     if not res.ok or not success:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from tooling import atomic, console, hostinfo, runner
+from tooling import atomic, console, hostinfo, package, runner
 from tooling.errors import StepFailed, UsageError
 from tooling.targets import Target, resolve
 
@@ -48,18 +48,6 @@ class Artifact:
         return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y-%m-%d %H:%M")
 
 
-def _sums(folder: Path) -> dict[str, str]:
-    path = folder / "SHA256SUMS"
-    if not path.is_file():
-        return {}
-    result = {}
-    for line in path.read_text().splitlines():
-        digest, _, name = line.partition("  ")
-        if name:
-            result[name] = digest
-    return result
-
-
 def find(source: Path) -> list[Artifact]:
     """Artifacts in a dist/ or merged release folder, one target folder, or a folder of
     archives with a SHA256SUMS (and their build_info.json, if any)."""
@@ -72,7 +60,7 @@ def find(source: Path) -> list[Artifact]:
     for folder in folders:
         info = json.loads((folder / "build_info.json").read_text())
         archive = folder / str(info["archive"]["file"])
-        expected = _sums(folder).get(archive.name)
+        expected = package.read_sha256sums(folder).get(archive.name)
         if expected is None:
             raise StepFailed(f"{folder}: {archive.name} is not listed in SHA256SUMS",
                              "an artifact without a checksum is never installed")

@@ -185,6 +185,16 @@ def write_sha256sums(directory: Path, files: Sequence[Path]) -> Path:
     return out
 
 
+def read_sha256sums(directory: Path) -> dict[str, str]:
+    """The well-formed lines of ``directory/SHA256SUMS`` as {name: hex}; none if it is absent."""
+    try:
+        text = (directory / SHA256SUMS).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    found = (_SUM_LINE.fullmatch(line) for line in text.splitlines())
+    return {m["name"]: m["hex"].lower() for m in found if m}
+
+
 def check_sha256sums(directory: Path) -> list[str]:
     """Verify ``directory/SHA256SUMS``; return one line per problem (empty means all good).
 

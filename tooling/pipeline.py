@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from tooling import checking, compiling, console, packaging
 from tooling.config import Project
 from tooling.errors import CrossmatrixError, SomeTargetsFailed
-from tooling.state import Build
+from tooling.state import STEPS, Build
 from tooling.targets import Target
 
 StepFn = Callable[[Build], object]
@@ -24,7 +24,7 @@ STEP_FUNCTIONS: dict[str, StepFn] = {
     "run": checking.run_target,
     "package": packaging.package_target,
 }
-RELEASE = ("compile", "strip", "verify", "run", "package")
+RELEASE = STEPS  #: `inv release`: every step, in order
 
 
 def run_matrix(project: Project, targets: Sequence[Target],

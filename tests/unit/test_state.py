@@ -16,7 +16,7 @@ from tooling.targets import by_name
 @pytest.fixture
 def build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Build:
     ws = cargo.Workspace(root=tmp_path, target_dir=tmp_path / "target", name="w",
-                         version="1.0.0", members=("w",), binaries=())
+                         version="1.0.0")
     monkeypatch.setattr(Build, "workspace", property(lambda self: ws))
     project = Project(root=tmp_path, workspace=tmp_path, dist=tmp_path / "dist",
                       targets=("linux-aarch64",), cache_dir=tmp_path / "cache")
