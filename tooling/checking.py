@@ -68,7 +68,7 @@ def verify_target(build: Build, *, glibc_floor: str | None = None) -> dict[str, 
 
     A floor other than the target's is a one-off check: its result is not recorded.
     """
-    from tooling import binaries
+    from tooling import binaries, inspection
 
     ad_hoc = glibc_floor is not None and glibc_floor != build.target.glibc
     glibc_floor = glibc_floor or build.target.glibc
@@ -81,28 +81,19 @@ def verify_target(build: Build, *, glibc_floor: str | None = None) -> dict[str, 
         data: dict[str, Any] = build.state()["verify"]["data"]
         return _raise_if_failed(build, data)
     results: dict[str, Any] = {}
+    allowed = build.project.allowed_libraries(build.target)
     for name, info in stripped.items():
         path = Path(info["path"])
-        facts = binaries.read_facts(path)
-        checks = binaries.verify(facts, build.target, glibc_floor=glibc_floor)
+        seen = inspection.inspect(path, build.target, glibc_floor=glibc_floor, allowed=allowed)
         console.step(build.target.name, f"verify {name}")
-        for line in binaries.render(checks):
+        for line in [*binaries.render(seen.checks), *seen.notes]:
             console.info(f"    {line}")
-        console.info(f"    file: {binaries.file_output(path)}")
-        ldd = binaries.ldd_output(path, build.target, facts)
-        console.info("    ldd:  " + "\n          ".join(ldd.splitlines() or [""]))
         results[name] = {
             "sha256": info["sha256"],
-            "ok": not binaries.failed(checks),
-            "machine": facts.machine,
-            "linkage": "static" if facts.static else "dynamic",
-            "static_pie": facts.static_pie,
-            "interpreter": facts.interpreter,
-            "needed": list(facts.needed),
-            "highest_glibc": facts.highest_glibc,
-            "stripped": facts.stripped,
+            "ok": not binaries.failed(seen.checks),
+            **seen.summary,
             "checks": {c.name: {"ok": c.ok, "expected": c.expected, "actual": c.actual}
-                       for c in checks},
+                       for c in seen.checks},
         }
     if not ad_hoc:
         build.record("verify", results, inputs=inputs, outputs=state.digest(results))
@@ -137,11 +128,18 @@ def run_target(build: Build) -> dict[str, Any]:
         data: dict[str, Any] = build.state()["run"]["data"]
         return data
     results: dict[str, Any] = {}
+    reason = runner.cannot_run(build.target)
+    if reason:
+        console.warn(f"{build.target.name}: {runner.NOT_RUN}: {reason}")
     for name, info in verified.items():
+        if reason:
+            results[name] = {"sha256": info["sha256"], "ran": False, "runner": None,
+                             "output": f"{runner.NOT_RUN} ({reason})"}
+            continue
         line = runner.smoke(build.target, build.stage / name, build.project.smoke_args,
-                            build.project.smoke_expect_triple)
-        results[name] = {"sha256": info["sha256"], "runner": runner.describe(build.target),
-                         "output": line}
+                            build.project.smoke_expect_triple, build.project.cache_dir)
+        results[name] = {"sha256": info["sha256"], "ran": True,
+                         "runner": runner.describe(build.target), "output": line}
         console.step(build.target.name, f"run {name} ({runner.describe(build.target)}): {line}")
     build.record("run", results, inputs=inputs, outputs=state.digest(results))
     return results

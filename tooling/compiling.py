@@ -93,7 +93,8 @@ def invocation(build: Build, *, provide_std: bool = True) -> Invocation:
     if compiler is None:
         raise ToolMissing("no Rust compiler found", "install rustup, or run `inv setup`")
     settings = project.settings_for(target)
-    flags = [*link.rustflags, *(plan.rustflags if plan else ()), *settings.rustflags]
+    std_flags = plan.rustflags if plan else ()
+    flags = [*target.rustflags, *link.rustflags, *std_flags, *settings.rustflags]
     extra_env, config_args = _rustflags_env(target, flags)
     path = os.pathsep.join([str(linkers.bin_dir()), os.environ.get("PATH", "")])
     wrapper = {}
@@ -142,7 +143,7 @@ def compile_target(build: Build) -> list[cargo.Artifact]:
         raise StepFailed(f"{target.name}: cargo built no executables",
                          "set `packages` in [tool.crossmatrix] to crates that have binaries")
     data = {
-        "artifacts": [{"package": a.package, "name": a.name, "path": str(a.path),
+        "artifacts": [{"package": a.package, "name": a.path.name, "path": str(a.path),
                        "sha256": atomic.sha256_file(a.path)} for a in artifacts],
         "compiler": compiler.version_line,
         "compiler_kind": compiler.kind,

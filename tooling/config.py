@@ -33,6 +33,7 @@ class TargetSettings:
     glibc: str | None = None
     rustflags: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
+    allow_libraries: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,6 +55,8 @@ class Project:
     smoke_args: tuple[str, ...] = ("--version",)
     smoke_expect_triple: bool = True
     per_target: Mapping[str, TargetSettings] = field(default_factory=dict)
+    #: DLLs (Windows) or dylib paths (macOS) a binary may load beyond the system's own
+    allow_libraries: tuple[str, ...] = ()
     #: CROSSMATRIX_STD_PROVIDER or a command-line option: beats every table
     std_provider_override: str | None = None
 
@@ -71,6 +74,10 @@ class Project:
                 "remove that linker setting, or the floor",
             )
         return configured or target.linker
+
+    def allowed_libraries(self, target: targets_mod.Target) -> frozenset[str]:
+        names = (*self.allow_libraries, *self.settings_for(target).allow_libraries)
+        return frozenset(n.lower() if n.lower().endswith(".dll") else n for n in names)
 
     def glibc_for(self, target: targets_mod.Target) -> str | None:
         if target.libc != "gnu":
@@ -96,10 +103,9 @@ class Project:
 _TOP_KEYS = {
     "name", "workspace", "glibc", "dist", "targets", "profile", "packages", "features",
     "std-provider", "std-features", "offline", "sccache", "cache-dir", "smoke-args",
-    "smoke-expect-triple",
-    "target",
+    "smoke-expect-triple", "allow-libraries", "target",
 }
-_TARGET_KEYS = {"linker", "std-provider", "rustflags", "env", "glibc"}
+_TARGET_KEYS = {"linker", "std-provider", "rustflags", "env", "glibc", "allow-libraries"}
 
 
 def default_cache_dir() -> Path:
@@ -191,6 +197,7 @@ def _target_settings(name: str, table: Any, where: str) -> TargetSettings:
         rustflags=_strs(table.get("rustflags", []), "rustflags", here),
         glibc=_floor(table["glibc"], here) if "glibc" in table else None,
         env=dict(env),
+        allow_libraries=_strs(table.get("allow-libraries", []), "allow-libraries", here),
     )
 
 
@@ -230,6 +237,7 @@ def from_table(root: Path, table: Mapping[str, Any], where: str) -> Project:
         smoke_expect_triple=_bool(table.get("smoke-expect-triple", True),
                                   "smoke-expect-triple", where),
         per_target={k: _target_settings(k, v, where) for k, v in per_target_table.items()},
+        allow_libraries=_strs(table.get("allow-libraries", []), "allow-libraries", where),
     )
     return apply_env(project)
 

@@ -190,7 +190,7 @@ def smoke(dest: Path) -> list[str]:
     target = resolve(str(info["name"]))[0]
     lines = []
     for binary in _binaries(current.resolve()):
-        lines.append(runner.smoke(target, binary, ("--version",), True))
+        lines.append(runner.smoke(target, binary, ("--version",), True, dest))
     return lines
 
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tooling import proc
-from tooling.errors import ToolMissing
-from tooling.targets import Target
+from tooling.errors import ToolMissing, UsageError
+from tooling.targets import Target, macos_deployment_target
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -115,10 +115,22 @@ def zig_plan(target: Target, cache_dir: Path) -> LinkerPlan:
     ar = _wrapper(cache_dir, "zigar", _zig_script("ar", []))
     # zig brings musl's crt objects; rustc's self-contained ones would clash.
     flags = ("-C", "link-self-contained=no") if target.libc == "musl" else ()
-    return LinkerPlan(kind="zig", linker=str(cc), cc=str(cc), ar=str(ar), rustflags=flags)
+    env = {}
+    if target.os == "macos":  # rustc, the cc crate and zig agree on the minimum macOS
+        env["MACOSX_DEPLOYMENT_TARGET"] = macos_deployment_target(target)
+    return LinkerPlan(kind="zig", linker=str(cc), cc=str(cc), ar=str(ar), rustflags=flags,
+                      env=env)
 
 
 def gcc_plan(target: Target) -> LinkerPlan:
+    if target.os == "windows":
+        prefix = target.tool_prefix
+        return LinkerPlan(kind="gcc", linker=f"{prefix}-gcc", cc=f"{prefix}-gcc",
+                          ar=f"{prefix}-ar",
+                          packages=(f"gcc-mingw-w64-{target.arch.mingw_deb}-win32",))
+    if target.os != "linux":
+        raise UsageError(f"linker 'gcc' cannot link {target.name}",
+                         f"use linker = \"zig\" in [tool.crossmatrix.target.{target.name}]")
     native = target.runs_natively()
     gcc = "gcc" if native and target.libc == "gnu" else target.gcc
     ar = "ar" if native and target.libc == "gnu" else f"{target.arch.gnu_prefix}-ar"

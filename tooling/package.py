@@ -95,26 +95,14 @@ def _open_regular(src: Path) -> BinaryIO:
     return os.fdopen(fd, "rb")
 
 
-def write_tar_gz(
-    dest: Path,
-    members: Sequence[tuple[str, Path, int]],
-    *,
-    top_dir: str,
-    mtime: int,
-) -> str:
-    """Write a deterministic ``dest`` (.tar.gz) atomically; return its SHA-256 hex digest.
-
-    ``members`` are ``(name inside top_dir, source file, mode)``. The archive
-    holds a directory entry for ``top_dir`` (and for any directory a name
-    implies), then the files, all sorted by name. Only the source files'
-    contents are read: not their owner, mode or timestamps.
-    """
+def _plan_members(members: Sequence[tuple[str, Path, int]], top_dir: str,
+                  mtime: int) -> tuple[dict[str, tuple[Path, int]], set[str]]:
+    """Validate the members; return {full name: (source, mode)} and the directories implied."""
     top_parts = _archive_parts(top_dir, "archive top directory")
     if len(top_parts) != 1:
         raise UsageError(f"archive top directory {top_dir!r} must be a single path component")
     if isinstance(mtime, bool) or not isinstance(mtime, int) or mtime < 0:
         raise UsageError(f"archive mtime {mtime!r} is not a non-negative whole number")
-
     files: dict[str, tuple[Path, int]] = {}
     dirs: set[str] = {top_dir}
     for name, src, mode in members:
@@ -130,7 +118,24 @@ def write_tar_gz(
     clash = sorted(dirs & files.keys())
     if clash:
         raise UsageError(f"archive member {clash[0]!r} is both a file and a directory")
+    return files, dirs
 
+
+def write_tar_gz(
+    dest: Path,
+    members: Sequence[tuple[str, Path, int]],
+    *,
+    top_dir: str,
+    mtime: int,
+) -> str:
+    """Write a deterministic ``dest`` (.tar.gz) atomically; return its SHA-256 hex digest.
+
+    ``members`` are ``(name inside top_dir, source file, mode)``. The archive
+    holds a directory entry for ``top_dir`` (and for any directory a name
+    implies), then the files, all sorted by name. Only the source files'
+    contents are read: not their owner, mode or timestamps.
+    """
+    files, dirs = _plan_members(members, top_dir, mtime)
     entries = sorted([*files, *dirs])
     with (
         atomic.open_atomic(dest) as raw,
@@ -152,6 +157,58 @@ def write_tar_gz(
                 info.size = os.fstat(fh.fileno()).st_size
                 tar.addfile(info, fh)
     return atomic.sha256_file(dest)
+
+
+#: zip stores local time with 2-second steps from 1980; earlier times are clamped to it.
+_ZIP_EPOCH = 315532800
+
+
+def write_zip(
+    dest: Path,
+    members: Sequence[tuple[str, Path, int]],
+    *,
+    top_dir: str,
+    mtime: int,
+) -> str:
+    """Write a deterministic ``dest`` (.zip) atomically; return its SHA-256 hex digest.
+
+    The same members and rules as :func:`write_tar_gz`: sorted entries, the one
+    ``mtime`` (as UTC, the way zip has no time zone), Unix modes, no owner, no extra
+    fields, deflate level 9.
+    """
+    import time
+    import zipfile
+
+    files, dirs = _plan_members(members, top_dir, mtime)
+    stamp = time.gmtime(max(mtime, _ZIP_EPOCH))[:6]
+
+    def info(name: str, mode: int) -> zipfile.ZipInfo:
+        entry = zipfile.ZipInfo(name, date_time=stamp)
+        entry.create_system = 3  # Unix, so the mode bits below are read
+        entry.external_attr = mode << 16
+        return entry
+
+    with atomic.open_atomic(dest) as raw, zipfile.ZipFile(raw, "w") as archive:
+        for name in sorted([*files, *dirs]):
+            if name in dirs:
+                entry = info(name + "/", stat.S_IFDIR | _DIR_MODE)
+                entry.external_attr |= 0x10  # MS-DOS directory flag
+                archive.writestr(entry, b"")
+                continue
+            src, mode = files[name]
+            with _open_regular(src) as fh:
+                data = fh.read()
+            entry = info(name, stat.S_IFREG | mode)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(entry, data, compresslevel=9)
+    return atomic.sha256_file(dest)
+
+
+def write_archive(dest: Path, members: Sequence[tuple[str, Path, int]], *, top_dir: str,
+                  mtime: int) -> str:
+    """.zip or .tar.gz, by ``dest``'s name."""
+    writer = write_zip if dest.name.endswith(".zip") else write_tar_gz
+    return writer(dest, members, top_dir=top_dir, mtime=mtime)
 
 
 def _sums_name(directory: Path, file: Path) -> str:

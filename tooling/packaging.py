@@ -43,9 +43,9 @@ def package_target(build: Build) -> Path:
     new = build.project.dist / f".{target.name}.{os.getpid()}.new"
     shutil.rmtree(new, ignore_errors=True)
     new.mkdir()
-    archive = new / f"{top}.tar.gz"
+    archive = new / f"{top}{target.archive_suffix}"
     members = [(name, build.stage / name, 0o755) for name in sorted(stripped)]
-    archive_sha = package.write_tar_gz(archive, members, top_dir=top, mtime=mtime)
+    archive_sha = package.write_archive(archive, members, top_dir=top, mtime=mtime)
     artifacts = []
     for name in sorted(stripped):
         s, v = stripped[name], verified[name]
@@ -54,8 +54,10 @@ def package_target(build: Build) -> Path:
             "size_unstripped": s["size_unstripped"], "size": s["size"], "sha256": v["sha256"],
             "linkage": v["linkage"], "interpreter": v["interpreter"], "needed": v["needed"],
             "highest_glibc": v["highest_glibc"], "machine": v["machine"],
-            "stripped": v["stripped"], "run": {"runner": ran[name]["runner"],
-                                               "output": ran[name]["output"]},
+            "stripped": v["stripped"],
+            **{key: v[key] for key in ("min_os", "signature", "subsystem") if key in v},
+            "run": {"ran": ran[name].get("ran", True), "runner": ran[name]["runner"],
+                    "output": ran[name]["output"]},
         })
     info = {
         "name": target.name, "triple": target.triple,
@@ -71,6 +73,7 @@ def package_target(build: Build) -> Path:
         "linker": compiled["linker"], "linker_program": compiled["linker_program"],
         "profile": compiled["profile"], "rustflags": compiled["rustflags"],
         "source_date_epoch": mtime,
+        "ran": all(a["run"]["ran"] for a in artifacts),
         "archive": {"file": archive.name, "sha256": archive_sha},
         "artifacts": artifacts,
         "crossmatrix": __version__,

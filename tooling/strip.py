@@ -10,10 +10,23 @@ from tooling import proc
 from tooling.errors import ToolMissing
 from tooling.targets import Target
 
+#: llvm-strip re-signs the ad-hoc signature of arm64 Mach-O files it changes.
+LLVM_STRIPS = ["llvm-strip", "llvm-strip-19", "llvm-strip-16", "llvm-strip-15", "llvm-strip-14"]
+
 
 def candidates(target: Target) -> list[str]:
+    if target.os == "macos":
+        return LLVM_STRIPS
     native = ["strip"] if target.runs_natively() else []
-    return [f"{target.arch.gnu_prefix}-strip", *native, "llvm-strip"]
+    return [f"{target.tool_prefix}-strip", *native, "llvm-strip"]
+
+
+def package_hint(target: Target) -> str:
+    if target.os == "macos":
+        return "llvm"
+    if target.os == "windows":
+        return f"binutils-mingw-w64-{target.arch.mingw_deb}"
+    return f"binutils-{target.arch.gnu_prefix}"
 
 
 def find_strip(target: Target) -> str:
@@ -22,7 +35,7 @@ def find_strip(target: Target) -> str:
             return name
     raise ToolMissing(
         f"no strip for {target.arch.rust} binaries (tried {', '.join(candidates(target))})",
-        f"run `inv setup --target {target.name}` (installs binutils-{target.arch.gnu_prefix})",
+        f"run `inv setup --target {target.name}` (installs {package_hint(target)})",
     )
 
 
@@ -34,12 +47,16 @@ def strip_copy(target: Target, source: Path, dest: Path) -> tuple[int, int]:
     """
     tool = find_strip(target)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    # made under its final name (a Mach-O signature records the file name) in a folder beside
+    work = dest.with_name(f".{dest.name}.{os.getpid()}.strip")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    tmp = work / dest.name
     shutil.copyfile(source, tmp)
     try:
         proc.run([tool, "--strip-all", "-o", str(tmp), str(tmp)], what=f"{tool} {source.name}")
         tmp.chmod(0o755)
         os.replace(tmp, dest)
     finally:
-        tmp.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
     return source.stat().st_size, dest.stat().st_size

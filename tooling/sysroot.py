@@ -96,6 +96,28 @@ def build(compiler: Compiler, target: Target, entry: Path, cache_dir: Path,
         _build_locked(compiler, target, entry, cache_dir, std_rustflags, features, panic)
 
 
+#: rustc links ``rsbegin.o``/``rsend.o`` around every windows-gnu image (unwind frame
+#: registration); rustup ships them, a std built from source has to make them.
+_RTSTARTUP_ABIS = ("windows-gnu",)
+
+
+def _rtstartup(compiler: Compiler, target: Target, library: Path, lib: Path,
+               env: dict[str, str]) -> list[str]:
+    if not target.triple.endswith(_RTSTARTUP_ABIS):
+        return []
+    made = []
+    for stem in ("rsbegin", "rsend"):
+        source = library / "rtstartup" / f"{stem}.rs"
+        if not source.is_file():
+            raise StepFailed(f"{source} is missing; windows-gnu needs it",
+                             "reinstall Debian's rust-web-src")
+        proc.run([str(compiler.rustc), "--target", target.triple, "--emit=obj", "-O",
+                  "-C", "panic=abort", "--crate-name", stem, "-o", str(lib / f"{stem}.o"),
+                  str(source)], env=env, what=f"compiling {stem}.o for {target.triple}")
+        made.append(f"{stem}.o")
+    return made
+
+
 def _build_locked(compiler: Compiler, target: Target, entry: Path, cache_dir: Path,
                   std_rustflags: tuple[str, ...], features: tuple[str, ...] = (),
                   panic: str = "unwind") -> None:
@@ -151,6 +173,7 @@ def _build_locked(compiler: Compiler, target: Target, entry: Path, cache_dir: Pa
         copied += 1
     if not any(lib.glob("libstd-*.rlib")):
         raise StepFailed(f"the std build for {target.triple} produced no libstd rlib")
+    startup = _rtstartup(compiler, target, library, lib, env)
     seconds = time.monotonic() - started
     (staging / MARKER).write_text(json.dumps({
         "triple": target.triple,
@@ -162,6 +185,7 @@ def _build_locked(compiler: Compiler, target: Target, entry: Path, cache_dir: Pa
         "features": sorted(features),
         "panic": panic,
         "rlibs": copied,
+        "startup_objects": startup,
         "build_seconds": round(seconds, 1),
     }, indent=2, sort_keys=True) + "\n")
     entry.parent.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,9 @@ STD_PACKAGES = ("rustc-web", "cargo-web", "rust-web-src")
 class Needs:
     arches: tuple[str, ...]  #: foreign Debian architectures to enable
     packages: tuple[str, ...]
+    #: wanted, but a build does not depend on them (only running it does): when the
+    #: archive cannot install them, setup says so in one line and goes on
+    optional: tuple[str, ...] = ()
 
 
 def needs(targets: Sequence[Target], project: Project) -> Needs:
@@ -27,8 +30,18 @@ def needs(targets: Sequence[Target], project: Project) -> Needs:
     packages: list[str] = ["file", "binutils", *STD_PACKAGES]
     if project.sccache:
         packages.append("sccache")
+    optional: list[str] = []
     for target in targets:
         native = target.runs_natively()
+        if target.os == "windows":
+            packages += [f"gcc-mingw-w64-{target.arch.mingw_deb}-win32", "wine", "wine64"]
+            if target.arch.elf_class == 32:  # 32-bit programs need wine's i386 half
+                arches.append("i386")
+                optional.append("wine32:i386")
+            continue
+        if target.os == "macos":
+            packages.append("llvm")  # llvm-strip: strips Mach-O and re-signs arm64
+            continue
         if not native:
             packages += ["qemu-user", f"binutils-{target.arch.gnu_prefix}"]
         if project.linker_for(target) == "gcc":
@@ -39,7 +52,8 @@ def needs(targets: Sequence[Target], project: Project) -> Needs:
         if target.libc == "gnu" and not native:
             # the target's glibc, for running and for ldd under qemu
             packages.append(f"libc6-dev-{target.arch.deb_arch}-cross")
-    return Needs(tuple(dict.fromkeys(arches)), tuple(dict.fromkeys(packages)))
+    return Needs(tuple(dict.fromkeys(arches)), tuple(dict.fromkeys(packages)),
+                 tuple(dict.fromkeys(optional)))
 
 
 def is_installed(package: str) -> bool:
@@ -69,13 +83,16 @@ def setup(targets: Sequence[Target], project: Project, *, dry_run: bool = False)
     done: list[str] = []
     new_arches = [a for a in wanted.arches if a not in foreign_arches()]
     missing = [p for p in wanted.packages if not is_installed(p)]
-    if not new_arches and not missing:
+    optional = [p for p in wanted.optional if not is_installed(p)]
+    if not new_arches and not missing and not optional:
         console.info(f"setup: all {len(wanted.packages)} packages already installed")
         return done
     for arch in new_arches:
         done.append(f"dpkg --add-architecture {arch}")
     if missing:
         done.append("apt-get install " + " ".join(missing))
+    if optional:
+        done.append("apt-get install " + " ".join(optional) + " (optional)")
     for line in done:
         console.info(f"setup: {line}")
     if dry_run:
@@ -84,7 +101,23 @@ def setup(targets: Sequence[Target], project: Project, *, dry_run: bool = False)
     for arch in new_arches:
         proc.run([*sudo, "dpkg", "--add-architecture", arch])
     env = proc.child_env({"DEBIAN_FRONTEND": "noninteractive"})
-    proc.run([*sudo, "apt-get", "update", "-qq"], env=env, what="apt-get update")
-    proc.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
-             env=env, what="apt-get install", capture=False)
+    # a mirror with one stale index (seen: bookworm-security's i386 list mid-sync) makes
+    # update exit 100 although every other list is fresh; install then says what is missing
+    update = proc.run([*sudo, "apt-get", "update", "-qq"], env=env, what="apt-get update",
+                      check=False)
+    if not update.ok:
+        console.warn(f"apt-get update: {update.tail(1) or 'failed'}; "
+                     "going on with the lists it got")
+    if missing:
+        proc.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+                 env=env, what="apt-get install", capture=False)
+    for package in optional:
+        res = proc.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends",
+                        package], env=env, what=f"apt-get install {package}", check=False)
+        if not res.ok:
+            said = [line for line in (res.stderr + res.stdout).splitlines()
+                    if line.startswith("E:")]
+            console.warn(f"setup: {package} cannot be installed here "
+                         f"({said[-1] if said else 'apt failed'}); "
+                         "builds go on, but its programs will not run")
     return done

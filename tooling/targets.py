@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import functools
+import os
 import platform
 import re
 from collections.abc import Iterable, Sequence
@@ -19,9 +20,12 @@ from typing import Literal
 
 from tooling.errors import UsageError
 
-Libc = Literal["musl", "gnu"]
+Os = Literal["linux", "windows", "macos"]
+#: musl/gnu: Linux; mingw: windows-gnu (msvcrt through MinGW-w64); darwin: macOS's libSystem
+Libc = Literal["musl", "gnu", "mingw", "darwin"]
 Linkage = Literal["static", "dynamic"]
 LinkerKind = Literal["zig", "gcc"]
+BinaryFormat = Literal["elf", "pe", "macho"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -40,6 +44,10 @@ class Arch:
     zig_flags: tuple[str, ...] = ()  #: what cargo-zigbuild passes for this arch
     gnu_loader: str  #: the glibc dynamic loader, relative to the sysroot
     host_machines: tuple[str, ...] = ()  #: platform.machine() values that run it natively
+    mingw_prefix: str | None = None  #: prefix of Debian's MinGW-w64 gcc and binutils
+    mingw_deb: str | None = None  #: that gcc's Debian package suffix (gcc-mingw-w64-<x>)
+    pe_machine: str | None = None  #: pefile's MACHINE_TYPE name
+    macho_cpu: str | None = None  #: lief's MachO CPU_TYPE name
 
 
 ARCHES: dict[str, Arch] = {
@@ -49,13 +57,14 @@ ARCHES: dict[str, Arch] = {
             rust="x86_64", deb_arch="amd64", gnu_prefix="x86_64-linux-gnu", qemu="qemu-x86_64",
             elf_machine="EM_X86_64", elf_class=64, endian="little", float_abi=None,
             zig_arch="x86_64", gnu_loader="lib64/ld-linux-x86-64.so.2",
-            host_machines=("x86_64", "amd64"),
+            host_machines=("x86_64", "amd64"), mingw_prefix="x86_64-w64-mingw32",
+            mingw_deb="x86-64", pe_machine="IMAGE_FILE_MACHINE_AMD64", macho_cpu="X86_64",
         ),
         Arch(
             rust="aarch64", deb_arch="arm64", gnu_prefix="aarch64-linux-gnu", qemu="qemu-aarch64",
             elf_machine="EM_AARCH64", elf_class=64, endian="little", float_abi=None,
             zig_arch="aarch64", gnu_loader="lib/ld-linux-aarch64.so.1",
-            host_machines=("aarch64", "arm64"),
+            host_machines=("aarch64", "arm64"), macho_cpu="ARM64",
         ),
         Arch(
             rust="armv7", deb_arch="armhf", gnu_prefix="arm-linux-gnueabihf", qemu="qemu-arm",
@@ -73,12 +82,16 @@ ARCHES: dict[str, Arch] = {
             rust="i686", deb_arch="i386", gnu_prefix="i686-linux-gnu", qemu="qemu-i386",
             elf_machine="EM_386", elf_class=32, endian="little", float_abi=None,
             zig_arch="x86", gnu_loader="lib/ld-linux.so.2", host_machines=("i686", "i386"),
+            mingw_prefix="i686-w64-mingw32", mingw_deb="i686",
+            pe_machine="IMAGE_FILE_MACHINE_I386",
         ),
     )
 }
 
 #: Debian architectures whose ``libstd-rust-web-dev:<arch>`` the archive carries
 #: (Debian 12's release architectures; riscv64 is not one of them).
+_FORMATS: dict[str, BinaryFormat] = {"linux": "elf", "windows": "pe", "macos": "macho"}
+
 DEBIAN_STD_ARCHES = frozenset({"amd64", "arm64", "armhf", "armel", "i386", "ppc64el", "s390x"})
 
 
@@ -93,10 +106,35 @@ class Target:
     tags: tuple[str, ...] = field(default=())
     in_table: bool = True
     glibc: str | None = None  #: glibc floor ("2.17"): link against that version, verify it held
+    os: Os = "linux"
 
     @property
-    def os(self) -> str:
-        return "linux"
+    def is_linux(self) -> bool:
+        return self.os == "linux"
+
+    @property
+    def is_glibc(self) -> bool:
+        return self.libc == "gnu"
+
+    @property
+    def binary_format(self) -> BinaryFormat:
+        return _FORMATS[self.os]
+
+    @property
+    def exe_suffix(self) -> str:
+        return ".exe" if self.os == "windows" else ""
+
+    @property
+    def archive_suffix(self) -> str:
+        """Windows users expect .zip; everyone else .tar.gz."""
+        return ".zip" if self.os == "windows" else ".tar.gz"
+
+    @property
+    def platform_arch(self) -> str:
+        """The name other tools use for this platform: linux-x64, windows-x86, macos-aarch64."""
+        arch = {"x86_64": "x64", "i686": "x86", "riscv64gc": "riscv64"}.get(
+            self.arch.rust, self.arch.rust)
+        return f"{self.os}-{arch}"
 
     @property
     def is_static(self) -> bool:
@@ -119,12 +157,32 @@ class Target:
 
     @property
     def zig_target(self) -> str:
+        if self.os == "macos":  # the version is the minimum macOS written into the binary
+            return f"{self.arch.zig_arch}-macos.{macos_deployment_target(self)}-none"
+        if self.os == "windows":
+            return f"{self.arch.zig_arch}-windows-gnu"
         target = f"{self.arch.zig_arch}-linux-{self.abi_suffix}"
         return f"{target}.{self.glibc}" if self.glibc else target
 
     @property
+    def rustflags(self) -> tuple[str, ...]:
+        """Flags every build of this target needs. rustc strips Mach-O with ``rust-objcopy``,
+        which only rustup ships; crossmatrix strips in its own step instead (with an
+        llvm-strip that keeps the arm64 ad-hoc signature valid)."""
+        return ("-C", "strip=none") if self.os == "macos" else ()
+
+    @property
+    def tool_prefix(self) -> str | None:
+        """Prefix of the Debian cross gcc/binutils for this target (none for macOS)."""
+        if self.os == "windows":
+            return self.arch.mingw_prefix
+        if self.os == "macos":
+            return None
+        return self.arch.gnu_prefix
+
+    @property
     def gcc(self) -> str:
-        return f"{self.arch.gnu_prefix}-gcc"
+        return f"{self.tool_prefix}-gcc"
 
     @property
     def gnu_sysroot(self) -> str:
@@ -133,18 +191,21 @@ class Target:
 
     @property
     def debian_std_possible(self) -> bool:
-        return self.libc == "gnu" and self.arch.deb_arch in DEBIAN_STD_ARCHES
+        return self.is_glibc and self.arch.deb_arch in DEBIAN_STD_ARCHES
 
-    def runs_natively(self, machine: str | None = None) -> bool:
+    def runs_natively(self, machine: str | None = None, system: str | None = None) -> bool:
+        if (system or platform.system()).lower() != self.os:
+            return False
         return (machine or platform.machine()) in self.arch.host_machines
 
 
-def _row(name: str, triple: str, libc: Libc, linker: LinkerKind, *extra_tags: str) -> Target:
+def _row(name: str, triple: str, libc: Libc, linker: LinkerKind, *extra_tags: str,
+         os: Os = "linux") -> Target:
     arch = ARCHES[triple.split("-", 1)[0]]
     linkage: Linkage = "static" if libc == "musl" else "dynamic"
-    tags = ("linux", libc, linkage, arch.rust, *extra_tags)
+    tags = (os, libc, linkage, arch.rust, *extra_tags)
     return Target(name=name, triple=triple, arch=arch, libc=libc, linkage=linkage,
-                  linker=linker, tags=tags)
+                  linker=linker, tags=tags, os=os)
 
 
 #: The matrix. Session names, task arguments and CI matrices all come from here.
@@ -155,6 +216,12 @@ TABLE: tuple[Target, ...] = (
     _row("linux-x86_64-gnu", "x86_64-unknown-linux-gnu", "gnu", "gcc"),
     _row("linux-aarch64-gnu", "aarch64-unknown-linux-gnu", "gnu", "gcc"),
     _row("linux-riscv64-gnu", "riscv64gc-unknown-linux-gnu", "gnu", "gcc"),
+    # Debian's MinGW-w64 gcc links Windows; zig fails there on ssp_nonshared.
+    _row("windows-x86_64", "x86_64-pc-windows-gnu", "mingw", "gcc", os="windows"),
+    _row("windows-x86", "i686-pc-windows-gnu", "mingw", "gcc", os="windows"),
+    # zig brings libSystem's stubs; code that links Apple frameworks needs SDKROOT.
+    _row("macos-x86_64", "x86_64-apple-darwin", "darwin", "zig", os="macos"),
+    _row("macos-aarch64", "aarch64-apple-darwin", "darwin", "zig", os="macos"),
 )
 
 _ABIS: dict[str, Libc] = {"gnu": "gnu", "gnueabihf": "gnu", "musl": "musl", "musleabihf": "musl"}
@@ -187,6 +254,23 @@ def from_triple(triple: str) -> Target | None:
 
 def known_names() -> list[str]:
     return [t.name for t in TABLE] + [t.triple for t in TABLE]
+
+
+#: rustc's own default minimum macOS per architecture (`rustc --print deployment-target`)
+MACOS_DEFAULT_MIN = {"aarch64": "11.0", "x86_64": "10.12"}
+_MACOS_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
+
+
+def macos_deployment_target(target: Target) -> str:
+    """MACOSX_DEPLOYMENT_TARGET when set (as rustc and the cc crate read it), else rustc's
+    default for the architecture."""
+    value = os.environ.get("MACOSX_DEPLOYMENT_TARGET", "").strip()
+    if not value:
+        return MACOS_DEFAULT_MIN.get(target.arch.rust, "11.0")
+    if not _MACOS_VERSION.match(value):
+        raise UsageError(f"MACOSX_DEPLOYMENT_TARGET={value!r} is not a macOS version",
+                         "set it like 11.0 (or unset it for rustc's default)")
+    return value
 
 
 #: Rust's std needs at least this glibc (since Rust 1.64).

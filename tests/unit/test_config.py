@@ -192,7 +192,7 @@ def test_defaults_without_pyproject(make_project: MakeProject, tmp_path: Path) -
     assert project.workspace == root.resolve()
     assert project.dist == (root / "dist").resolve()
     assert project.targets == tuple(t.name for t in TABLE)
-    assert len(project.targets) == 6
+    assert len(project.targets) == 10
     assert project.name is None
     assert project.profile == "release"
     assert project.packages == ()

@@ -8,7 +8,7 @@ from tooling import targets
 from tooling.errors import UsageError
 from tooling.targets import TABLE, Target, by_name, from_triple, resolve, select
 
-#: name -> (triple, libc, arch) of every row the table must hold, in table order.
+#: name -> (triple, libc, arch) of every Linux row the table must hold, in table order.
 EXPECTED_ROWS: dict[str, tuple[str, str, str]] = {
     "linux-x86_64": ("x86_64-unknown-linux-musl", "musl", "x86_64"),
     "linux-aarch64": ("aarch64-unknown-linux-musl", "musl", "aarch64"),
@@ -16,6 +16,14 @@ EXPECTED_ROWS: dict[str, tuple[str, str, str]] = {
     "linux-x86_64-gnu": ("x86_64-unknown-linux-gnu", "gnu", "x86_64"),
     "linux-aarch64-gnu": ("aarch64-unknown-linux-gnu", "gnu", "aarch64"),
     "linux-riscv64-gnu": ("riscv64gc-unknown-linux-gnu", "gnu", "riscv64gc"),
+}
+#: name -> (triple, os, linker, format, archive, platform-arch) of the Windows and macOS rows
+OTHER_ROWS: dict[str, tuple[str, str, str, str, str, str]] = {
+    "windows-x86_64": ("x86_64-pc-windows-gnu", "windows", "gcc", "pe", ".zip", "windows-x64"),
+    "windows-x86": ("i686-pc-windows-gnu", "windows", "gcc", "pe", ".zip", "windows-x86"),
+    "macos-x86_64": ("x86_64-apple-darwin", "macos", "zig", "macho", ".tar.gz", "macos-x64"),
+    "macos-aarch64": ("aarch64-apple-darwin", "macos", "zig", "macho", ".tar.gz",
+                      "macos-aarch64"),
 }
 
 
@@ -30,9 +38,41 @@ def _assert_short_render(exc: UsageError) -> None:
 # --- the table ---------------------------------------------------------------------------
 
 
-def test_table_has_exactly_the_six_rows_in_order() -> None:
-    assert [t.name for t in TABLE] == list(EXPECTED_ROWS)
-    assert [t.triple for t in TABLE] == [row[0] for row in EXPECTED_ROWS.values()]
+def test_table_has_exactly_the_ten_rows_in_order() -> None:
+    assert [t.name for t in TABLE] == [*EXPECTED_ROWS, *OTHER_ROWS]
+    assert [t.triple for t in TABLE] == [row[0] for row in EXPECTED_ROWS.values()] + [
+        row[0] for row in OTHER_ROWS.values()]
+
+
+@pytest.mark.parametrize("name", list(OTHER_ROWS))
+def test_windows_and_macos_rows(name: str) -> None:
+    triple, os_name, linker, fmt, archive, platform_arch = OTHER_ROWS[name]
+    target = by_name()[name]
+    assert (target.triple, target.os, target.linker) == (triple, os_name, linker)
+    assert target.binary_format == fmt
+    assert target.archive_suffix == archive
+    assert target.platform_arch == platform_arch
+    assert target.exe_suffix == (".exe" if os_name == "windows" else "")
+    assert not target.is_glibc and not target.debian_std_possible
+    assert os_name in target.tags
+    # never "native" on Linux, whatever the CPU
+    assert not target.runs_natively(target.arch.host_machines[0], "Linux")
+    assert target.runs_natively(target.arch.host_machines[0], os_name)
+
+
+def test_windows_uses_mingw_and_macos_zig_with_a_minimum_version(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert by_name()["windows-x86"].gcc == "i686-w64-mingw32-gcc"
+    assert by_name()["windows-x86_64"].gcc == "x86_64-w64-mingw32-gcc"
+    monkeypatch.delenv("MACOSX_DEPLOYMENT_TARGET", raising=False)
+    assert by_name()["macos-aarch64"].zig_target == "aarch64-macos.11.0-none"
+    assert by_name()["macos-x86_64"].zig_target == "x86_64-macos.10.12-none"
+    assert by_name()["macos-aarch64"].rustflags == ("-C", "strip=none")
+    monkeypatch.setenv("MACOSX_DEPLOYMENT_TARGET", "12.3")
+    assert by_name()["macos-aarch64"].zig_target == "aarch64-macos.12.3-none"
+    monkeypatch.setenv("MACOSX_DEPLOYMENT_TARGET", "twelve")
+    with pytest.raises(UsageError, match="twelve"):
+        targets.macos_deployment_target(by_name()["macos-aarch64"])
 
 
 @pytest.mark.parametrize("name", list(EXPECTED_ROWS))
@@ -56,7 +96,7 @@ def test_table_row(name: str) -> None:
 
 def test_by_name_maps_every_row() -> None:
     table = by_name()
-    assert set(table) == set(EXPECTED_ROWS)
+    assert set(table) == set(EXPECTED_ROWS) | set(OTHER_ROWS)
     assert all(table[t.name] is t for t in TABLE)
 
 
@@ -86,6 +126,8 @@ def test_abi_suffix_and_gnu_names() -> None:
 
 def test_runs_natively_by_machine() -> None:
     for target in TABLE:
+        if not target.is_linux:
+            continue
         if target.arch.rust == "x86_64":
             assert target.runs_natively("x86_64")
             assert not target.runs_natively("aarch64")
@@ -185,13 +227,16 @@ def test_resolve_glob_matching_nothing_fails() -> None:
 
 def test_resolve_tag() -> None:
     assert _names(resolve("tag:musl")) == ["linux-x86_64", "linux-aarch64", "linux-armv7"]
-    assert _names(resolve("tag:dynamic")) == [
+    assert _names(resolve("tag:gnu")) == [
         "linux-x86_64-gnu",
         "linux-aarch64-gnu",
         "linux-riscv64-gnu",
     ]
-    assert _names(resolve("tag:aarch64")) == ["linux-aarch64", "linux-aarch64-gnu"]
-    assert resolve("tag:linux") == list(TABLE)
+    assert _names(resolve("tag:aarch64")) == ["linux-aarch64", "linux-aarch64-gnu",
+                                              "macos-aarch64"]
+    assert resolve("tag:linux") == [t for t in TABLE if t.os == "linux"]
+    assert _names(resolve("tag:windows")) == ["windows-x86_64", "windows-x86"]
+    assert _names(resolve("tag:macos")) == ["macos-x86_64", "macos-aarch64"]
 
 
 def test_resolve_unknown_tag_lists_known_tags() -> None:

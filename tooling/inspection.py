@@ -1,0 +1,50 @@
+"""One entry point for verifying a built binary, whatever its format (ELF, PE or Mach-O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tooling import binaries
+from tooling.binaries import Check
+from tooling.targets import Target
+
+
+@dataclass(frozen=True)
+class Inspection:
+    checks: list[Check]
+    summary: dict[str, Any]  #: what goes into the step record and build_info.json
+    notes: list[str]  #: what users' own tools say (file, ldd)
+
+
+def inspect(path: Path, target: Target, *, glibc_floor: str | None = None,
+            allowed: frozenset[str] = frozenset()) -> Inspection:
+    fmt = target.binary_format
+    file_line = f"file: {binaries.file_output(path)}"
+    if fmt == "pe":
+        from tooling import pe
+
+        pe_facts = pe.read_facts(path)
+        return Inspection(pe.verify(pe_facts, target, allowed=allowed), pe.summary(pe_facts),
+                          [file_line])
+    if fmt == "macho":
+        from tooling import macho
+
+        macho_facts = macho.read_facts(path)
+        return Inspection(macho.verify(macho_facts, target, allowed=allowed),
+                          macho.summary(macho_facts), [file_line])
+    facts = binaries.read_facts(path)
+    checks = binaries.verify(facts, target, glibc_floor=glibc_floor)
+    ldd = binaries.ldd_output(path, target, facts)
+    summary = {
+        "machine": facts.machine,
+        "linkage": "static" if facts.static else "dynamic",
+        "static_pie": facts.static_pie,
+        "interpreter": facts.interpreter,
+        "needed": list(facts.needed),
+        "highest_glibc": facts.highest_glibc,
+        "stripped": facts.stripped,
+    }
+    return Inspection(checks, summary, [file_line, "ldd:  " + "\n          ".join(
+        ldd.splitlines() or [""])])
