@@ -43,10 +43,24 @@ def _rustflags_env(target: Target, flags: Sequence[str]) -> tuple[dict[str, str]
     return {}, ["--config", f"target.{target.triple}.rustflags={json.dumps(list(flags))}"]
 
 
+_APPLE_MISSING = re.compile(
+    r'unable to find (?:system )?framework "([\w.+-]+)"|framework not found ([\w.+-]+)'
+    r'|unable to find (?:system )?library "?-?l?([\w.+-]+)"?|library not found for -l([\w.+-]+)')
+
+
 def _diagnose(build: Build, link: linkers.LinkerPlan) -> Callable[[str], str]:
     target = build.target
 
     def hint(stderr: str) -> str:
+        apple = _APPLE_MISSING.search(stderr)
+        if target.os == "macos" and apple:
+            name = next(g for g in apple.groups() if g)
+            sdk = os.environ.get("SDKROOT")
+            if sdk:
+                return f"{name} is not in SDKROOT={sdk}: point SDKROOT at a full macOS SDK"
+            return (f"{name} is an Apple framework or library that zig's macOS stubs lack: "
+                    "set SDKROOT to a macOS SDK (MacOSX.sdk from Xcode or its Command Line "
+                    "Tools) and build again")
         missing_symbol = re.search(r"undefined symbol: ([A-Za-z_][A-Za-z0-9_@.]*)", stderr)
         if target.glibc and missing_symbol:
             return (f"{missing_symbol[1]} is not in glibc {target.glibc}: raise the floor "

@@ -74,6 +74,8 @@ def find(source: Path) -> list[Artifact]:
 
 def fits(artifact: Artifact, host: hostinfo.Host) -> tuple[bool, str]:
     target = artifact.target
+    if not target.is_linux:
+        return False, f"a {target.os} build; deploy installs on Linux"
     if host.arch is None or host.arch.rust != target.arch.rust:
         return False, f"needs {target.arch.rust}, this is {host.describe()}"
     if target.is_static:
@@ -107,7 +109,8 @@ def by_name(artifacts: list[Artifact], name: str) -> Artifact:
             return artifact
     arch = PLATFORM_ARCH.get(name)
     if arch:
-        matches = sorted((a for a in artifacts if a.target.arch.rust == arch),
+        matches = sorted((a for a in artifacts
+                          if a.target.arch.rust == arch and a.target.is_linux),
                          key=lambda a: (a.target.libc != "musl", a.name))
         if matches:
             return matches[0]

@@ -43,8 +43,8 @@ def command(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path
 
 
 #: Every provider exercised whatever this machine's rustup holds: Debian's multiarch std
-#: for linux-aarch64-gnu, std built from source for the musl targets and riscv64, and
-#: rustup (offline: only what it already has) for the host.
+#: for linux-aarch64-gnu, std built from source for the musl targets, riscv64, Windows and
+#: macOS, and rustup (offline: only what it already has) for the host.
 FORCED_PROVIDERS = """
 [tool.crossmatrix.target.linux-aarch64-gnu]
 std-provider = "debian"
@@ -55,6 +55,14 @@ std-provider = "build-std"
 [tool.crossmatrix.target.linux-x86_64]
 std-provider = "build-std"
 [tool.crossmatrix.target.linux-riscv64-gnu]
+std-provider = "build-std"
+[tool.crossmatrix.target.windows-x86_64]
+std-provider = "build-std"
+[tool.crossmatrix.target.windows-x86]
+std-provider = "build-std"
+[tool.crossmatrix.target.macos-x86_64]
+std-provider = "build-std"
+[tool.crossmatrix.target.macos-aarch64]
 std-provider = "build-std"
 """
 

@@ -5,15 +5,17 @@ tools crossmatrix does not own (sha256sum, tar, file, qemu)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from tests.integration.helpers import REPO, Run, command, crossmatrix
-from tooling import runner
+from tooling import runner, targets, wine
 from tooling.targets import TABLE, Target
 
 pytestmark = pytest.mark.integration
@@ -44,18 +46,34 @@ def test_release_is_complete_and_checksummed(matrix_release: tuple[Path, Run],
     assert isinstance(archive, dict)
     assert (dist / archive["file"]).is_file()
     names = {a["name"] for a in info["artifacts"]}  # type: ignore[attr-defined]
-    assert names == {"edge-agent", "fleet-report", "sensor-crc"}
+    assert names == {f"{n}{target.exe_suffix}" for n in ("edge-agent", "fleet-report",
+                                                          "sensor-crc")}
+    assert archive["file"].endswith(target.archive_suffix)
 
 
-@pytest.mark.parametrize("target", TABLE, ids=lambda t: t.name)
+LINUX = [t for t in TABLE if t.is_linux]
+WINDOWS = [t for t in TABLE if t.os == "windows"]
+MACOS = [t for t in TABLE if t.os == "macos"]
+
+
+def _unpack(dist: Path, info: dict[str, object], into: Path) -> None:
+    archive = info["archive"]
+    assert isinstance(archive, dict)
+    if archive["file"].endswith(".zip"):
+        with zipfile.ZipFile(dist / archive["file"]) as zipped:
+            assert zipped.testzip() is None
+            zipped.extractall(into)
+    else:
+        with tarfile.open(dist / archive["file"]) as tar:
+            tar.extractall(into, filter="data")
+
+
+@pytest.mark.parametrize("target", LINUX, ids=lambda t: t.name)
 def test_unpacked_binaries_run_and_are_what_the_target_promises(
         matrix_release: tuple[Path, Run], target: Target, tmp_path: Path) -> None:
     dist = _dist(matrix_release, target.name)
     info = _info(dist)
-    archive = info["archive"]
-    assert isinstance(archive, dict)
-    with tarfile.open(dist / archive["file"]) as tar:
-        tar.extractall(tmp_path, filter="data")
+    _unpack(dist, info, tmp_path)
     for artifact in info["artifacts"]:  # type: ignore[attr-defined]
         binary = tmp_path / artifact["path"]
         described = subprocess.run(["file", "-b", str(binary)], capture_output=True, text=True,
@@ -73,12 +91,76 @@ def test_unpacked_binaries_run_and_are_what_the_target_promises(
         assert target.triple in ran.stdout
 
 
+@pytest.mark.parametrize("target", WINDOWS, ids=lambda t: t.name)
+def test_unpacked_windows_binaries_run_under_wine(matrix_release: tuple[Path, Run],
+                                                  target: Target, tmp_path: Path) -> None:
+    """Unzipped and run by wine directly (with the ProcessPrng shim crossmatrix made, when
+    this wine is older than 9.0): each program prints its own triple."""
+    dist = _dist(matrix_release, target.name)
+    info = _info(dist)
+    _unpack(dist, info, tmp_path)
+    reason = runner.cannot_run(target)
+    for artifact in info["artifacts"]:  # type: ignore[attr-defined]
+        binary = tmp_path / artifact["path"]
+        described = subprocess.run(["file", "-b", str(binary)], capture_output=True, text=True,
+                                   check=True).stdout
+        assert described.startswith("PE32+ executable" if target.arch.elf_class == 64
+                                    else "PE32 executable"), described
+        assert "(console)" in described
+        assert artifact["machine"] == target.arch.pe_machine
+        if reason:  # recorded honestly as not run, never as a pass
+            assert artifact["run"] == {"ran": False, "runner": None,
+                                       "output": f"{runner.NOT_RUN} ({reason})"}
+            continue
+        assert artifact["run"]["ran"] is True
+        assert target.triple in artifact["run"]["output"]
+        if wine.needs_shim(target):
+            shutil.copy(wine.shim(target, Path(os.environ.get(
+                "CROSSMATRIX_CACHE_DIR", Path.home() / ".cache" / "crossmatrix"))),
+                binary.parent / wine.SHIM_DLL)
+        ran = subprocess.run(["wine", str(binary), "--version"], capture_output=True,
+                             text=True, timeout=300, check=False, cwd=binary.parent,
+                             env={**os.environ, **wine.env(tmp_path / "prefix")})
+        assert ran.returncode == 0, ran.stderr[-2000:]
+        assert target.triple in ran.stdout
+    if reason:
+        pytest.skip(f"{target.name} verified but not run here: {reason}")
+
+
+@pytest.mark.parametrize("target", MACOS, ids=lambda t: t.name)
+def test_macos_binaries_are_verified_structurally_and_said_not_run(
+        matrix_release: tuple[Path, Run], target: Target, tmp_path: Path) -> None:
+    dist = _dist(matrix_release, target.name)
+    info = _info(dist)
+    assert info["ran"] is False
+    _unpack(dist, info, tmp_path)
+    cpu = {"ARM64": "arm64", "X86_64": "x86_64"}[str(target.arch.macho_cpu)]
+    for artifact in info["artifacts"]:  # type: ignore[attr-defined]
+        binary = tmp_path / artifact["path"]
+        described = subprocess.run(["file", "-b", str(binary)], capture_output=True, text=True,
+                                   check=True).stdout
+        assert described.startswith(f"Mach-O 64-bit {cpu} executable"), described
+        assert artifact["run"]["ran"] is False
+        assert artifact["run"]["output"].startswith(runner.NOT_RUN)
+        assert artifact["needed"] == ["/usr/lib/libSystem.B.dylib"]
+        assert artifact["min_os"] == targets.MACOS_DEFAULT_MIN[target.arch.rust]
+        if target.arch.rust == "aarch64":
+            assert artifact["signature"] == "valid"
+        # llvm's own reader agrees on the minimum macOS
+        dump = subprocess.run(["llvm-objdump", "--macho", "--private-headers", str(binary)],
+                              capture_output=True, text=True, check=True).stdout
+        assert f"minos {artifact['min_os']}" in dump
+    _, result = matrix_release
+    assert f"{target.name}: {runner.NOT_RUN}" in result.stderr
+
+
 def test_providers_are_the_offline_ones_and_recorded(matrix_release: tuple[Path, Run]) -> None:
     providers = {t.name: _info(_dist(matrix_release, t.name))["std_provider"] for t in TABLE}
     assert providers == {
         "linux-x86_64": "build-std", "linux-aarch64": "build-std", "linux-armv7": "build-std",
         "linux-x86_64-gnu": "rustup", "linux-aarch64-gnu": "debian",
-        "linux-riscv64-gnu": "build-std",
+        "linux-riscv64-gnu": "build-std", "windows-x86_64": "build-std",
+        "windows-x86": "build-std", "macos-x86_64": "build-std", "macos-aarch64": "build-std",
     }
     _, result = matrix_release
     for name, provider in providers.items():

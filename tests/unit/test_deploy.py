@@ -63,6 +63,16 @@ def test_list_says_what_fits_and_why(dist: Path) -> None:
     assert len(rows["linux-x86_64"]["sha256"]) == 64
 
 
+def test_a_windows_or_macos_build_of_this_cpu_never_fits_linux(dist: Path) -> None:
+    _release(dist, "windows-x86_64", "x86_64-pc-windows-gnu", _ok("x86_64-pc-windows-gnu"))
+    _release(dist, "macos-x86_64", "x86_64-apple-darwin", _ok("x86_64-apple-darwin"))
+    rows = {r["name"]: r for r in deploy.list_rows(deploy.find(dist), HOST)}
+    assert not rows["windows-x86_64"]["fits"] and not rows["macos-x86_64"]["fits"]
+    assert rows["windows-x86_64"]["why"] == "a windows build; deploy installs on Linux"
+    assert deploy.choose(deploy.find(dist), HOST).name == "linux-x86_64-gnu"
+    assert deploy.by_name(deploy.find(dist), "linux-x64").name == "linux-x86_64"
+
+
 def test_glibc_userland_prefers_the_gnu_build_and_checks_its_glibc(dist: Path) -> None:
     assert deploy.choose(deploy.find(dist), HOST).name == "linux-x86_64-gnu"
     old = hostinfo.Host(arch=HOST.arch, machine=HOST.machine, elf_class=64, libc="gnu",

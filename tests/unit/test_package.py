@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -49,15 +50,16 @@ def restore_tz() -> Iterator[None]:
     time.tzset()
 
 
-def _build_in(base: Path, umask: int, tz: str, file_mtime: int) -> bytes:
+def _build_in(base: Path, umask: int, tz: str, file_mtime: int,
+              suffix: str = ".tar.gz") -> bytes:
     os.environ["TZ"] = tz
     time.tzset()
     old = os.umask(umask)
     try:
         members = _make_sources(base / "src", file_mtime=file_mtime)
-        dest = base / "out" / "demo-1.0-x86_64.tar.gz"
+        dest = base / "out" / f"demo-1.0-x86_64{suffix}"
         dest.parent.mkdir()
-        digest = package.write_tar_gz(dest, members, top_dir="demo-1.0-x86_64", mtime=MTIME)
+        digest = package.write_archive(dest, members, top_dir="demo-1.0-x86_64", mtime=MTIME)
     finally:
         os.umask(old)
     data = dest.read_bytes()
@@ -74,6 +76,35 @@ def test_archive_is_byte_identical_across_dirs_umask_and_tz(
     monkeypatch.chdir(tmp_path / "a")
     second = _build_in(tmp_path / "b" / "deeper", 0o077, "Asia/Kolkata", file_mtime=2_000_000)
     assert first == second
+
+
+def test_zip_is_byte_identical_across_dirs_umask_and_tz(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, restore_tz: None
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    first = _build_in(tmp_path / "a", 0o022, "UTC", 1_000_000, suffix=".zip")
+    second = _build_in(tmp_path / "b" / "deeper", 0o077, "Asia/Kolkata", 2_000_000,
+                       suffix=".zip")
+    assert first == second
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(first)) as zipped:
+        entries = zipped.infolist()
+        names = [e.filename for e in entries]
+        assert names == sorted(names)
+        assert names[0] == "demo-1.0-x86_64/"
+        modes = {e.filename: e.external_attr >> 16 & 0o7777 for e in entries}
+        assert modes["demo-1.0-x86_64/prog"] == 0o755
+        assert modes["demo-1.0-x86_64/doc/ünïcode.txt"] == 0o600
+        assert {e.date_time for e in entries} == {time.gmtime(MTIME)[:6]}
+        assert all(e.extra == b"" for e in entries)
+        assert zipped.read("demo-1.0-x86_64/doc/ünïcode.txt") == "naïve café\n".encode()
+    # unzip, a tool crossmatrix does not own, agrees
+    if shutil.which("unzip"):
+        listed = subprocess.run(["unzip", "-tq", str(tmp_path / "a" / "out" /
+                                                     "demo-1.0-x86_64.zip")],
+                                capture_output=True, text=True, check=False)
+        assert listed.returncode == 0, listed.stdout + listed.stderr
 
 
 def test_archive_entries_sorted_with_fixed_metadata(tmp_path: Path) -> None:

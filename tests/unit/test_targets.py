@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tooling import targets
@@ -330,3 +332,19 @@ def test_known_names_lists_names_and_triples() -> None:
     for name, (triple, _, _) in EXPECTED_ROWS.items():
         assert name in known
         assert triple in known
+
+
+def test_setup_needs_for_windows_and_macos(tmp_path: Path) -> None:
+    from tooling import config, system
+
+    (tmp_path / "Cargo.toml").write_text('[package]\nname = "x"\nversion = "0.1.0"\n')
+    project = config.load(tmp_path)
+    win = system.needs([by_name()["windows-x86_64"]], project)
+    assert {"gcc-mingw-w64-x86-64-win32", "wine", "wine64"} <= set(win.packages)
+    assert win.arches == () and win.optional == ()
+    win32 = system.needs([by_name()["windows-x86"]], project)
+    assert "gcc-mingw-w64-i686-win32" in win32.packages
+    assert win32.arches == ("i386",) and win32.optional == ("wine32:i386",)
+    mac = system.needs([by_name()["macos-aarch64"]], project)
+    assert "llvm" in mac.packages
+    assert not any(p.startswith(("qemu", "binutils-", "libc6-dev")) for p in mac.packages)

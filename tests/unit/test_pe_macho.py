@@ -1,0 +1,173 @@
+"""PE (pefile) and Mach-O (lief) verification on small programs built here with MinGW-w64 gcc
+and zig: every check passes on a good file and fails, naming the problem, on a bad one."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tooling import binaries, linkers, macho, pe
+from tooling.errors import StepFailed
+from tooling.targets import by_name
+
+WIN64, WIN32 = by_name()["windows-x86_64"], by_name()["windows-x86"]
+MAC_ARM, MAC_X64 = by_name()["macos-aarch64"], by_name()["macos-x86_64"]
+
+HELLO = """#include <stdio.h>
+static int helper(int x) { return x * 3; }
+int main(int argc, char **argv) { printf("hello %d\\n", helper(argc)); return 0; }
+"""
+
+
+def _failed(checks: list[binaries.Check]) -> dict[str, str]:
+    return {c.name: c.actual for c in binaries.failed(checks)}
+
+
+def _mingw(tmp_path: Path, gcc: str, name: str, *args: str, source: str = HELLO) -> Path:
+    if shutil.which(gcc) is None:
+        pytest.skip(f"{gcc} is not installed (inv setup --target windows-x86_64)")
+    src = tmp_path / f"{name}.c"
+    src.write_text(source)
+    out = tmp_path / name
+    subprocess.run([gcc, "-O1", "-o", str(out), str(src), *args], check=True, cwd=tmp_path)
+    return out
+
+
+def _strip(path: Path, tool: str) -> Path:
+    out = path.with_name(f"stripped-{path.name}")
+    subprocess.run([tool, "--strip-all", "-o", str(out), str(path)], check=True)
+    return out
+
+
+# --- PE ----------------------------------------------------------------------------------
+
+def test_pe_good_file_passes_and_unstripped_fails(tmp_path: Path) -> None:
+    exe = _mingw(tmp_path, WIN64.gcc, "hello.exe")
+    facts = pe.read_facts(exe)
+    assert (facts.machine, facts.bits, facts.dll) == ("IMAGE_FILE_MACHINE_AMD64", 64, False)
+    assert "kernel32.dll" in facts.imports and "msvcrt.dll" in facts.imports
+    assert _failed(pe.verify(facts, WIN64)) == {"stripped": "not stripped"}
+    stripped = pe.read_facts(_strip(exe, "x86_64-w64-mingw32-strip"))
+    assert _failed(pe.verify(stripped, WIN64)) == {}
+
+
+def test_pe_wrong_machine_and_class(tmp_path: Path) -> None:
+    facts = pe.read_facts(_mingw(tmp_path, WIN64.gcc, "hello.exe", "-s"))
+    assert _failed(pe.verify(facts, WIN32)) == {
+        "machine": "IMAGE_FILE_MACHINE_AMD64", "class": "PE32+"}
+    facts32 = pe.read_facts(_mingw(tmp_path, WIN32.gcc, "hello32.exe", "-s"))
+    assert (facts32.machine, facts32.bits) == ("IMAGE_FILE_MACHINE_I386", 32)
+    assert _failed(pe.verify(facts32, WIN32)) == {}
+
+
+def test_pe_gui_subsystem_fails(tmp_path: Path) -> None:
+    facts = pe.read_facts(_mingw(tmp_path, WIN64.gcc, "gui.exe", "-s", "-mwindows"))
+    assert _failed(pe.verify(facts, WIN64)) == {"subsystem": "IMAGE_SUBSYSTEM_WINDOWS_GUI"}
+
+
+def test_pe_non_system_dll_fails_unless_allowed(tmp_path: Path) -> None:
+    _mingw(tmp_path, WIN64.gcc, "vendor.dll", "-shared", "-s",
+           source="__declspec(dllexport) int vendor(void) { return 7; }\n")
+    exe = _mingw(tmp_path, WIN64.gcc, "uses.exe", "-s", str(tmp_path / "vendor.dll"),
+                 source="int vendor(void);\nint main(void) { return vendor() - 7; }\n")
+    facts = pe.read_facts(exe)
+    assert _failed(pe.verify(facts, WIN64)) == {"dlls": "also vendor.dll"}
+    assert _failed(pe.verify(facts, WIN64, allowed=frozenset({"vendor.dll"}))) == {}
+    dll = pe.read_facts(tmp_path / "vendor.dll")
+    assert dll.dll and dll.exported == ("vendor",)
+
+
+def test_pe_not_a_pe_file(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.exe"
+    junk.write_bytes(b"MZ" + b"\0" * 10)
+    with pytest.raises(StepFailed, match="is not a valid PE file"):
+        pe.read_facts(junk)
+
+
+# --- Mach-O ------------------------------------------------------------------------------
+
+def _zig_mac(tmp_path: Path, target_name: str, name: str, *args: str,
+             version: str | None = None, monkeypatch: pytest.MonkeyPatch) -> Path:
+    target = by_name()[target_name]
+    if version:
+        monkeypatch.setenv("MACOSX_DEPLOYMENT_TARGET", version)
+    else:
+        monkeypatch.delenv("MACOSX_DEPLOYMENT_TARGET", raising=False)
+    cc = linkers.zig_plan(target, tmp_path / "cache").cc
+    src = tmp_path / f"{name}.c"
+    src.write_text(HELLO)
+    out = tmp_path / name
+    subprocess.run([cc, "-O1", "-o", str(out), str(src), *args], check=True, cwd=tmp_path,
+                   capture_output=True)
+    monkeypatch.delenv("MACOSX_DEPLOYMENT_TARGET", raising=False)
+    return out
+
+
+def test_macho_good_arm64_file_is_signed_and_stripping_keeps_the_signature(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    binary = _zig_mac(tmp_path, "macos-aarch64", "hello", monkeypatch=monkeypatch)
+    facts = macho.read_facts(binary)
+    assert (facts.cpu, facts.bits, facts.file_type) == ("ARM64", 64, "EXECUTE")
+    assert facts.min_os == "11.0"
+    assert facts.dylibs == ("/usr/lib/libSystem.B.dylib",)
+    assert facts.signature == "valid"
+    assert _failed(macho.verify(facts, MAC_ARM)) == {"stripped": "not stripped"}
+    stripped = macho.read_facts(_strip(binary, "llvm-strip"))
+    assert stripped.signature == "valid"  # llvm-strip signed it again
+    assert _failed(macho.verify(stripped, MAC_ARM)) == {}
+
+
+def test_macho_a_changed_page_breaks_the_signature(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    binary = _zig_mac(tmp_path, "macos-aarch64", "hello", monkeypatch=monkeypatch)
+    data = bytearray(binary.read_bytes())
+    data[0x4000 + 16] ^= 0xFF  # a byte of __text, inside the signed range
+    binary.write_bytes(bytes(data))
+    facts = macho.read_facts(binary)
+    assert facts.signature.endswith("page hashes wrong")
+    assert "signature" in _failed(macho.verify(facts, MAC_ARM))
+
+
+def test_macho_too_new_minimum_and_wrong_cpu(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    binary = _zig_mac(tmp_path, "macos-aarch64", "new", version="14.0",
+                      monkeypatch=monkeypatch)
+    facts = macho.read_facts(binary)
+    assert facts.min_os == "14.0"
+    assert _failed(macho.verify(facts, MAC_ARM, require_stripped=False)) == {"min-os": "14.0"}
+    monkeypatch.setenv("MACOSX_DEPLOYMENT_TARGET", "14.0")  # what the project asked for
+    assert _failed(macho.verify(facts, MAC_ARM, require_stripped=False)) == {}
+    intel = macho.read_facts(_zig_mac(tmp_path, "macos-x86_64", "intel",
+                                      monkeypatch=monkeypatch))
+    assert intel.min_os == "10.12"
+    assert _failed(macho.verify(intel, MAC_X64, require_stripped=False)) == {}
+    assert _failed(macho.verify(intel, MAC_ARM, require_stripped=False))["machine"] == "X86_64"
+
+
+def test_macho_dylib_outside_the_system_fails_unless_allowed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import lief
+
+    binary = _zig_mac(tmp_path, "macos-x86_64", "hello", monkeypatch=monkeypatch)
+    parsed = lief.MachO.parse(str(binary))
+    assert parsed is not None
+    program = parsed.at(0)
+    assert program is not None
+    program.add_library("/opt/homebrew/lib/libssl.3.dylib")
+    program.write(str(binary))
+    facts = macho.read_facts(binary)
+    assert _failed(macho.verify(facts, MAC_X64, require_stripped=False)) == {
+        "dylibs": "also /opt/homebrew/lib/libssl.3.dylib"}
+    allowed = frozenset({"/opt/homebrew/lib/libssl.3.dylib"})
+    assert _failed(macho.verify(facts, MAC_X64, allowed=allowed,
+                                       require_stripped=False)) == {}
+
+
+def test_macho_not_a_macho_file(tmp_path: Path) -> None:
+    junk = tmp_path / "junk"
+    junk.write_bytes(b"\x7fELF" + b"\0" * 60)
+    with pytest.raises(StepFailed, match="is not a Mach-O file"):
+        macho.read_facts(junk)
