@@ -47,7 +47,11 @@ def matrix(project: Project, specs: Sequence[str] | None = None, name_glob: str 
             "command": build_command(target),
         })
     if not rows:
-        raise UsageError("the CI matrix is empty", "loosen --name / --tag, or check `targets`")
+        filters = [f"--name {name_glob}"] if name_glob else []
+        filters += [f"--tag {tag}" for tag in tags]
+        chosen = " ".join(filters) or "the selection"
+        raise UsageError(f"the CI matrix is empty: no target matches {chosen}",
+                         "loosen --name / --tag, or check `targets`")
     return rows
 
 

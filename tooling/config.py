@@ -185,6 +185,9 @@ def _target_settings(name: str, table: Any, where: str) -> TargetSettings:
         raise ConfigError(f"{here} must be a table")
     _unknown(set(table), _TARGET_KEYS, here)
     _known_target(name, here)
+    if "glibc" in table and not all(t.is_glibc for t in targets_mod.resolve(name)):
+        raise ConfigError(f"{here}: glibc = {table['glibc']!r} applies to gnu targets, "
+                          f"not {name}", "remove it; musl, Windows and macOS need no glibc floor")
     env = table.get("env", {})
     if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
         raise ConfigError(f"{here}: env must be a table of strings")
@@ -239,7 +242,22 @@ def from_table(root: Path, table: Mapping[str, Any], where: str) -> Project:
         per_target={k: _target_settings(k, v, where) for k, v in per_target_table.items()},
         allow_libraries=_strs(table.get("allow-libraries", []), "allow-libraries", where),
     )
+    _check_std_features(project, where)
     return apply_env(project)
+
+
+def _check_std_features(project: Project, where: str) -> None:
+    """Only a std built from source can have other features than the shipped one."""
+    if not project.std_features:
+        return
+    providers = {"": project.std_provider, **{
+        f".target.{name}": s.std_provider for name, s in project.per_target.items()
+        if s.std_provider}}
+    for place, provider in providers.items():
+        if provider not in ("auto", "build-std"):
+            raise ConfigError(
+                f"{where}{place}: std-features {list(project.std_features)} need std-provider "
+                f"'build-std', not {provider!r}", "remove std-provider, or the std-features")
 
 
 def apply_env(project: Project) -> Project:

@@ -6,11 +6,12 @@ named with their errors and the exit code says "some targets failed".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 
 from tooling import checking, compiling, console, packaging
 from tooling.config import Project
-from tooling.errors import CrossmatrixError, SomeTargetsFailed
+from tooling.errors import CrossmatrixError, SomeTargetsFailed, UsageError
 from tooling.state import STEPS, Build
 from tooling.targets import Target
 
@@ -27,15 +28,54 @@ STEP_FUNCTIONS: dict[str, StepFn] = {
 RELEASE = STEPS  #: `inv release`: every step, in order
 
 
+@contextlib.contextmanager
+def _exclusive(build: Build) -> Iterator[None]:
+    """One process at a time per target and target folder: cargo locks its own build,
+    but the step records, the staged binaries and dist/<target> belong to this target's
+    whole pipeline, so a second process waits for the first instead of interleaving."""
+    from filelock import FileLock, Timeout
+
+    build.out.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(build.out.parent / f"{build.out.name}.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        console.step(build.target.name, "another crossmatrix is building this target here; "
+                                        "waiting for it")
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def preflight(project: Project, targets: Sequence[Target],
+              steps: Sequence[str | StepFn]) -> None:
+    """Every setting a step would reject, checked before anything is built or written."""
+    from tooling import package
+    from tooling import targets as targets_mod
+
+    for target in targets:
+        project.linker_for(target)  # a glibc floor with a gcc linker
+        if target.os == "macos":
+            targets_mod.macos_deployment_target(target)
+    if "package" in steps:
+        package.source_date_epoch(project.root)
+
+
 def run_matrix(project: Project, targets: Sequence[Target],
                steps: Sequence[str | StepFn]) -> None:
     """Run ``steps`` for each target; one target's failure does not stop the others."""
+    preflight(project, targets, steps)
     failures: list[tuple[Target, CrossmatrixError]] = []
     for target in targets:
         build = Build(project, target)
         try:
-            for step in steps:
-                (STEP_FUNCTIONS[step] if isinstance(step, str) else step)(build)
+            with _exclusive(build):
+                for step in steps:
+                    (STEP_FUNCTIONS[step] if isinstance(step, str) else step)(build)
+        except UsageError:
+            raise  # bad input is the user's to fix, whatever target it surfaced in
         except CrossmatrixError as exc:
             if len(targets) == 1:
                 raise

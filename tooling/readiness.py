@@ -23,9 +23,11 @@ def row(project: Project, target: Target) -> dict[str, Any]:
     link = linkers.plan(target, project.linker_for(target), project.cache_dir)
     if not link.present():
         missing.append(f"linker {link.linker}")
-    run_with = runner.describe(target)
-    if run_with != "native" and not proc.which(runner.prefix(target)[0]):
-        missing.append(runner.prefix(target)[0])
+    reason = runner.cannot_run(target)
+    run_with = f"not run: {reason.split(':')[0]}" if reason else runner.describe(target)
+    program = runner.program(target)
+    if not reason and program and not proc.which(program):
+        missing.append(program)
     try:
         strip.find_strip(target)
     except CrossmatrixError:

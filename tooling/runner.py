@@ -23,6 +23,16 @@ def prefix(target: Target) -> list[str]:
     return argv
 
 
+def program(target: Target) -> str | None:
+    """The program that runs ``target``'s binaries here (None: they run directly, or not)."""
+    if target.os == "windows":
+        return "wine"
+    if target.os != "linux":
+        return None
+    argv = prefix(target)
+    return argv[0] if argv else None
+
+
 def cannot_run(target: Target) -> str | None:
     """Why binaries of ``target`` cannot run on this machine at all, or None if they can.
 

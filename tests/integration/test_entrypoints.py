@@ -22,16 +22,17 @@ def test_nox_lists_one_build_session_per_target() -> None:
         assert target.triple in sessions[f"build-{target.name}"]["description"]
 
 
-def test_nox_build_session_runs_the_pipeline(tmp_path: Path,
+@pytest.mark.parametrize("name", ["linux-aarch64", "windows-x86_64", "macos-aarch64"])
+def test_nox_build_session_runs_the_pipeline(tmp_path: Path, name: str,
                                              matrix_release: tuple[Path, Run]) -> None:
     project = write_project(tmp_path / "p", FORCED_PROVIDERS)
-    result = command([str(BIN / "nox"), "-s", "build-linux-aarch64", "--", str(project)],
+    result = command([str(BIN / "nox"), "-s", f"build-{name}", "--", str(project)],
                      cwd=REPO)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Creating virtual environment" not in result.stderr
-    dist = project / "dist" / "linux-aarch64"
+    dist = project / "dist" / name
     assert command(["sha256sum", "-c", "SHA256SUMS"], cwd=dist).returncode == 0
-    assert not (project / "dist" / "linux-aarch64-gnu").exists()  # one target, in isolation
+    assert sorted(p.name for p in (project / "dist").iterdir()) == [name]  # in isolation
 
 
 def test_nox_tags_select_from_the_table() -> None:
@@ -45,8 +46,11 @@ def test_setup_is_idempotent_after_bootstrap() -> None:
     """bootstrap.sh ran `inv setup`; a second run has nothing left to install."""
     result = command([str(BIN / "inv"), "setup", "--dry-run"], cwd=REPO, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "already installed" in result.stderr
-    assert "apt-get install" not in result.stderr
+    installs = [line for line in result.stderr.splitlines() if "apt-get install" in line]
+    # only an optional package the archive could not provide may be left (wine32:i386 when
+    # Debian's i386 lists are out of step); everything a build needs is there
+    assert all(line.endswith("(optional)") for line in installs), installs
+    assert installs or "already installed" in result.stderr
 
 
 def test_inv_lists_every_step() -> None:

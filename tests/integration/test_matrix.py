@@ -146,10 +146,13 @@ def test_macos_binaries_are_verified_structurally_and_said_not_run(
         assert artifact["min_os"] == targets.MACOS_DEFAULT_MIN[target.arch.rust]
         if target.arch.rust == "aarch64":
             assert artifact["signature"] == "valid"
-        # llvm's own reader agrees on the minimum macOS
+        # llvm's own reader agrees on the minimum macOS (LC_BUILD_VERSION's minos, or
+        # LC_VERSION_MIN_MACOSX's version for targets older than 10.14)
         dump = subprocess.run(["llvm-objdump", "--macho", "--private-headers", str(binary)],
                               capture_output=True, text=True, check=True).stdout
-        assert f"minos {artifact['min_os']}" in dump
+        assert (f"minos {artifact['min_os']}\n" in dump
+                or f"LC_VERSION_MIN_MACOSX\n  cmdsize 16\n  version {artifact['min_os']}\n"
+                in dump), dump
     _, result = matrix_release
     assert f"{target.name}: {runner.NOT_RUN}" in result.stderr
 

@@ -1,0 +1,156 @@
+"""Bad input, the way users give it: 50+ malformed configurations, environment values and
+task arguments, each through the real `crossmatrix` console script. Every one must end
+with exit code 2, one `error:` line (plus at most one `hint:` line) naming the bad value,
+no traceback, and nothing written: the project's files, its dist/ and the cache are
+byte-for-byte what they were."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BIN = Path(sys.executable).parent
+
+#: (id, [tool.crossmatrix] body, extra environment, argv after `crossmatrix --project P`,
+#:  text the error line must contain)
+Case = tuple[str, str, dict[str, str], list[str], str]
+
+CONFIG: list[Case] = [
+    ("unknown-key", 'targts = ["linux-x86_64"]', {}, ["release"], "targts"),
+    ("targets-string", 'targets = "linux-x86_64"', {}, ["release"], "targets"),
+    ("targets-unknown", 'targets = ["linux-x86-64"]', {}, ["release"], "linux-x86-64"),
+    ("targets-number", "targets = [1]", {}, ["release"], "targets"),
+    ("targets-glob-none", 'targets = ["linux-*-sparc"]', {}, ["release"], "linux-*-sparc"),
+    ("profile-number", "profile = 3", {}, ["release"], "profile"),
+    ("std-provider", 'std-provider = "nightly"', {}, ["release"], "nightly"),
+    ("offline-string", 'offline = "yes"', {}, ["release"], "offline"),
+    ("sccache-number", "sccache = 1", {}, ["release"], "sccache"),
+    ("glibc-too-old", 'glibc = "2.5"', {}, ["release"], "2.5"),
+    ("glibc-word", 'glibc = "two"', {}, ["release"], "two"),
+    ("glibc-float", "glibc = 2.17", {}, ["release"], "glibc"),
+    ("workspace-missing", 'workspace = "nope"', {}, ["release"], "nope"),
+    ("workspace-number", "workspace = 5", {}, ["release"], "workspace"),
+    ("dist-list", "dist = []", {}, ["release"], "dist"),
+    ("packages-string", 'packages = "demo"', {}, ["release"], "packages"),
+    ("features-bool", "features = [true]", {}, ["release"], "features"),
+    ("std-features-string", 'std-features = "panic_immediate_abort"', {}, ["release"],
+     "std-features"),
+    ("std-features-unknown", 'std-features = ["optimise_for_size"]', {}, ["release"],
+     "optimise_for_size"),
+    ("cache-dir-number", "cache-dir = 7", {}, ["release"], "cache-dir"),
+    ("smoke-args-string", 'smoke-args = "--version"', {}, ["release"], "smoke-args"),
+    ("smoke-expect-string", 'smoke-expect-triple = "no"', {}, ["release"],
+     "smoke-expect-triple"),
+    ("allow-libraries-string", 'allow-libraries = "vendor.dll"', {}, ["release"],
+     "allow-libraries"),
+    ("name-number", "name = 1", {}, ["release"], "name"),
+    ("target-not-table", 'target = "x"', {}, ["release"], "target"),
+    ("target-linker-number", "[tool.crossmatrix.target.linux-x86_64]\nlinker = 1", {},
+     ["release"], "linker"),
+    ("target-std-provider", '[tool.crossmatrix.target.linux-x86_64]\nstd-provider = "apt"', {},
+     ["release"], "apt"),
+    ("target-rustflags-string", '[tool.crossmatrix.target.linux-x86_64]\nrustflags = "-Cx"',
+     {}, ["release"], "rustflags"),
+    ("target-env-number", "[tool.crossmatrix.target.linux-x86_64]\nenv = { A = 1 }", {},
+     ["release"], "env"),
+    ("target-floor-on-musl", '[tool.crossmatrix.target.linux-x86_64]\nglibc = "2.17"', {},
+     ["release"], "linux-x86_64"),
+    ("target-unknown-key", "[tool.crossmatrix.target.linux-x86_64]\nlinkr = 1", {},
+     ["release"], "linkr"),
+    ("target-unknown-name", '[tool.crossmatrix.target.linux-x86-64]\nlinker = "zig"', {},
+     ["release"], "linux-x86-64"),
+    ("target-allow-libraries", "[tool.crossmatrix.target.windows-x86_64]\n"
+     "allow-libraries = [1]", {}, ["release"], "allow-libraries"),
+    ("floor-with-gcc", '[tool.crossmatrix.target.linux-aarch64-gnu]\nglibc = "2.17"\n'
+     'linker = "gcc"', {}, ["release", "--target", "linux-aarch64-gnu"], "glibc floor"),
+    ("std-features-with-debian", 'std-features = ["optimize_for_size"]\n'
+     'std-provider = "debian"', {}, ["release", "--target", "linux-aarch64-gnu"], "debian"),
+    ("not-toml", "targets = [", {}, ["release"], "not valid TOML"),
+]
+
+ENVIRONMENT: list[Case] = [
+    ("env-offline", "", {"CROSSMATRIX_OFFLINE": "maybe"}, ["release"], "maybe"),
+    ("env-std-provider", "", {"CROSSMATRIX_STD_PROVIDER": "apt"}, ["release"], "apt"),
+    ("env-source-date-epoch", "", {"SOURCE_DATE_EPOCH": "yesterday"},
+     ["release", "--target", "linux-x86_64"], "yesterday"),
+    ("env-macos-deployment", "", {"MACOSX_DEPLOYMENT_TARGET": "eleven"},
+     ["release", "--target", "macos-aarch64"], "eleven"),
+]
+
+ARGUMENTS: list[Case] = [
+    ("arg-unknown-target", "", {}, ["release", "--target", "linux-x86-64"], "linux-x86-64"),
+    ("arg-glob-none", "", {}, ["compile", "--target", "linux-*-sparc"], "linux-*-sparc"),
+    ("arg-tag-none", "", {}, ["strip", "--target", "tag:sparc"], "sparc"),
+    ("arg-floor-on-musl", "", {}, ["release", "--target", "linux-x86_64.2.17"],
+     "linux-x86_64"),
+    ("arg-floor-too-old", "", {}, ["release", "--target", "linux-aarch64-gnu.2.5"], "2.5"),
+    ("arg-target-no-value", "", {}, ["release", "--target"], "--target"),
+    ("arg-unknown-task", "", {}, ["relese"], "relese"),
+    ("arg-unknown-flag", "", {}, ["release", "--bogus"], "--bogus"),
+    ("arg-verify-glibc", "", {}, ["verify", "--target", "linux-x86_64-gnu", "--glibc", "two"],
+     "two"),
+    ("arg-deploy-from", "", {}, ["deploy", "--list", "--from", "/nonexistent/dist"],
+     "/nonexistent/dist"),
+    ("arg-ci-provider", "", {}, ["ci-generate", "--provider", "jenkins"], "jenkins"),
+    ("arg-ci-matrix-tag", "", {}, ["ci-matrix", "--tag", "sparc"], "sparc"),
+    ("arg-merge-nothing", "", {}, ["merge", "--out", "merged"], "merge"),
+    ("arg-merge-missing", "", {}, ["merge", "--out", "merged", "--dir", "/nonexistent/a"],
+     "/nonexistent/a"),
+    ("arg-install-targets", "", {}, ["install-targets", "--target", "sparc-unknown-linux"],
+     "sparc-unknown-linux"),
+    ("arg-targets-unknown", "", {}, ["targets", "--target", "windows-arm64"], "windows-arm64"),
+]
+
+CASES = CONFIG + ENVIRONMENT + ARGUMENTS
+
+
+def test_the_corpus_is_big_enough() -> None:
+    assert len(CASES) >= 50
+    assert len({case[0] for case in CASES}) == len(CASES)
+
+
+def _snapshot(root: Path) -> dict[str, str]:
+    found = {}
+    for path in sorted(root.rglob("*")):
+        rel = str(path.relative_to(root))
+        found[rel] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
+    return found
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
+def test_bad_input_is_one_line_exit_2_and_touches_nothing(case: Case, tmp_path: Path) -> None:
+    _, body, extra_env, argv, needle = case
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "Cargo.toml").write_text(
+        '[package]\nname = "demo"\nversion = "0.1.0"\nedition = "2021"\n')
+    (project / "src" / "main.rs").write_text('fn main() { println!("demo"); }\n')
+    (project / "pyproject.toml").write_text(f"[tool.crossmatrix]\n{body}\n")
+    old = project / "dist" / "linux-x86_64"
+    old.mkdir(parents=True)
+    (old / "SHA256SUMS").write_text("0" * 64 + "  demo.tar.gz\n")  # a release made before
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    before, cache_before = _snapshot(project), _snapshot(cache)
+    # offline: should a case slip through as valid, it must not reach rustup's downloads
+    env = {**os.environ, "CROSSMATRIX_CACHE_DIR": str(cache), "CROSSMATRIX_OFFLINE": "1",
+           **extra_env}
+    env.pop("CROSSMATRIX_PROJECT", None)
+    result = subprocess.run([str(BIN / "crossmatrix"), "--project", str(project), *argv],
+                            capture_output=True, text=True, env=env, cwd=tmp_path,
+                            timeout=120, check=False)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert 1 <= len(lines) <= 2, lines
+    assert lines[0].startswith("error: "), lines
+    assert needle in lines[0], lines
+    if len(lines) == 2:
+        assert lines[1].startswith("  hint: "), lines
+    assert _snapshot(project) == before
+    assert _snapshot(cache) == cache_before
