@@ -124,13 +124,13 @@ def run_target(build: Build) -> dict[str, Any]:
     if not staged_intact(build, verified):
         raise StepFailed(f"{build.target.name}: a staged binary changed since `verify`",
                          f"run `inv strip --target {build.target.name}` and verify again")
+    reason = runner.cannot_run(build.target)
+    if reason:  # said on every run, also when the record below is reused
+        console.warn(f"{build.target.name}: {runner.NOT_RUN}: {reason}")
     if _skip(build, "run", "same verified binaries"):
         data: dict[str, Any] = build.state()["run"]["data"]
         return data
     results: dict[str, Any] = {}
-    reason = runner.cannot_run(build.target)
-    if reason:
-        console.warn(f"{build.target.name}: {runner.NOT_RUN}: {reason}")
     for name, info in verified.items():
         if reason:
             results[name] = {"sha256": info["sha256"], "ran": False, "runner": None,

@@ -21,7 +21,7 @@ from typing import Any
 from tooling import atomic, cargo
 from tooling.config import Project
 from tooling.errors import StepFailed
-from tooling.targets import Target
+from tooling.targets import Target, macos_deployment_target
 
 STEPS = ("compile", "strip", "verify", "run", "package")
 
@@ -87,10 +87,18 @@ class Build:
         """What ``step`` consumes: the previous step's outputs and its own settings."""
         settings: dict[str, Any] = {}
         if step == "verify":
-            settings = {"glibc": self.target.glibc}
+            settings = {"glibc": self.target.glibc,
+                        "allowed": sorted(self.project.allowed_libraries(self.target))}
+            if self.target.os == "macos":
+                settings["macos"] = macos_deployment_target(self.target)
         elif step == "run":
+            from tooling import runner
+
+            # where it runs is an input: a wine32 installed since, say, makes it run now
             settings = {"args": self.project.smoke_args,
-                        "expect": self.project.smoke_expect_triple}
+                        "expect": self.project.smoke_expect_triple,
+                        "runner": runner.describe(self.target),
+                        "cannot": runner.cannot_run(self.target)}
         elif step == "package":
             settings = {"name": self.project.name, "dist": str(self.dist)}
         return digest(before["outputs"], settings)
