@@ -190,9 +190,10 @@ def ci_generate(c: Context, target: list[str], provider: str = "github",
 
 @task(iterable=["dir"], help={
     "dir": "a dist folder to merge (repeatable; or list them after --)",
-    "out": "the merged release folder (default: release)"})
+    "out": "the merged release folder (default: release)",
+    "partial": "merge what is there without expecting the project's whole matrix"})
 @boundary
-def merge(c: Context, dir: list[str], out: str = "release") -> None:
+def merge(c: Context, dir: list[str], out: str = "release", partial: bool = False) -> None:
     """Merge per-target dist folders into one release: `inv merge --out release -- DIR...`."""
     import shlex
     from pathlib import Path
@@ -203,7 +204,8 @@ def merge(c: Context, dir: list[str], out: str = "release") -> None:
     if not folders:
         raise UsageError("inv merge needs the dist folders to merge",
                          "inv merge --out release -- a/dist b/dist c/dist")
-    merge_mod.merge(folders, Path(out))
+    expected = [] if partial else [t.name for t in _project(c).select(None)]
+    merge_mod.merge(folders, Path(out), expected)
 
 
 @task(help={"folder": "a merged release or a dist folder"})

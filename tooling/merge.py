@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tooling import atomic, console, package
-from tooling.errors import StepFailed, UsageError
+from tooling.errors import SomeTargetsFailed, StepFailed, UsageError
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,17 @@ def _unique(parts: list[Part]) -> list[Part]:
     return [chosen[name] for name in sorted(chosen)]
 
 
-def merge(inputs: Sequence[Path], out: Path) -> dict[str, Any]:
+def completeness(parts: Sequence[Part], expected: Sequence[str],
+                 failed: dict[str, str] | None = None) -> dict[str, Any]:
+    """Which of the ``expected`` targets a release holds: complete only when all of them."""
+    have = {p.name for p in parts}
+    missing = [name for name in expected if name not in have]
+    return {"expected": list(expected), "missing": missing, "failed": dict(failed or {}),
+            "complete": not missing and not failed}
+
+
+def merge(inputs: Sequence[Path], out: Path,
+          expected: Sequence[str] = ()) -> dict[str, Any]:
     parts = _unique(find_parts(inputs))
     projects = sorted({(str(p.info["project"]), str(p.info["version"])) for p in parts})
     if len(projects) > 1:
@@ -88,12 +98,39 @@ def merge(inputs: Sequence[Path], out: Path) -> dict[str, Any]:
         "project": projects[0][0] if projects else None,
         "version": projects[0][1] if projects else None,
         "targets": [p.info for p in parts],
+        **completeness(parts, expected or [p.name for p in parts]),
     }
     atomic.write_json(new / "release.json", release)
     package.write_sha256sums(new, [*listed, new / "release.json"])
     atomic.replace_dir(new, out)
     console.info(f"merge: {len(parts)} targets → {out}")
+    if not release["complete"]:
+        raise SomeTargetsFailed(
+            f"{out} is not a complete release: missing {', '.join(release['missing'])}",
+            "build the missing targets (their CI jobs failed?) and merge again")
     return release
+
+
+def dist_manifest(dist: Path, expected: Sequence[str], version: str,
+                  failed: dict[str, str]) -> dict[str, Any]:
+    """``dist/release.json``: what this dist folder holds for the matrix, and whether that
+    is all of it. A target counts when its folder checks out against its SHA256SUMS and was
+    built from this version; one that failed in this run counts as failed, whatever an
+    older run left."""
+    parts = []
+    for folder in sorted(dist.iterdir()) if dist.is_dir() else []:
+        if folder.name in failed or not (folder / "build_info.json").is_file():
+            continue
+        if package.check_sha256sums(folder):
+            continue
+        info = json.loads((folder / "build_info.json").read_text())
+        if str(info.get("version")) != version:
+            continue
+        parts.append(Part(folder.name, folder, info))
+    manifest = {"version": version, "targets": sorted(p.name for p in parts),
+                **completeness(parts, expected, failed)}
+    atomic.write_json(dist / "release.json", manifest)
+    return manifest
 
 
 def summary(release_dir: Path) -> str:

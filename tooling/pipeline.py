@@ -63,6 +63,21 @@ def preflight(project: Project, targets: Sequence[Target],
         package.source_date_epoch(project.root)
 
 
+def _write_manifest(project: Project, failed: dict[str, str]) -> None:
+    from tooling import cargo, merge
+
+    expected = [t.name for t in project.select(None)]
+    version = cargo.metadata(project.workspace).version
+    manifest = merge.dist_manifest(project.dist, expected, version, failed)
+    have = len(expected) - len(manifest["missing"])
+    if manifest["complete"]:
+        console.info(f"release: complete, {have} of {len(expected)} targets "
+                     f"({project.dist / 'release.json'})")
+    else:
+        console.info(f"release: NOT complete, {have} of {len(expected)} targets; missing "
+                     f"{', '.join(manifest['missing'])} ({project.dist / 'release.json'})")
+
+
 def run_matrix(project: Project, targets: Sequence[Target],
                steps: Sequence[str | StepFn]) -> None:
     """Run ``steps`` for each target; one target's failure does not stop the others."""
@@ -81,6 +96,8 @@ def run_matrix(project: Project, targets: Sequence[Target],
                 raise
             console.error(f"{target.name}: {exc.message}")
             failures.append((target, exc))
+    if "package" in steps:
+        _write_manifest(project, {t.name: e.message for t, e in failures})
     if failures:
         for failed, error in failures:
             console.error(error.render().replace("error:", f"error: {failed.name}:", 1))

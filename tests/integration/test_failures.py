@@ -3,6 +3,7 @@ and the other targets' outputs untouched."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -39,10 +40,13 @@ def test_bad_config_value_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_missing_linker_fails_that_target_only(tmp_path: Path) -> None:
-    project = write_project(
-        tmp_path / "p",
-        '[tool.crossmatrix.target.linux-aarch64-gnu]\nlinker = "aarch64-nowhere-linux-gnu-gcc"\n',
-    )
+    """Partial failure: the other target builds and packages, the failed one is named at the
+    end, exit 4, dist/release.json says "not complete"; re-running only the failed target
+    (now fixed) completes the release as if nothing had failed."""
+    broken = ('[tool.crossmatrix.target.linux-aarch64-gnu]\n'
+              'linker = "aarch64-nowhere-linux-gnu-gcc"\n')
+    matrix = 'targets = ["linux-aarch64-gnu", "linux-x86_64-gnu"]\n'
+    project = write_project(tmp_path / "p", matrix + broken)
     result = crossmatrix(project, "release", "--target", "linux-aarch64-gnu",
                          "--target", "linux-x86_64-gnu")
     assert result.returncode == 4, result.stderr[-2000:]  # some targets failed
@@ -55,6 +59,22 @@ def test_missing_linker_fails_that_target_only(tmp_path: Path) -> None:
     _no_traceback(result.stderr)
     assert (project / "dist" / "linux-x86_64-gnu" / "SHA256SUMS").is_file()
     assert not (project / "dist" / "linux-aarch64-gnu").exists()
+    assert result.stderr.rstrip().splitlines()[-2].startswith("error: 1 of 2 targets failed")
+    manifest = json.loads((project / "dist" / "release.json").read_text())
+    assert manifest["complete"] is False
+    assert manifest["missing"] == ["linux-aarch64-gnu"]
+    assert "aarch64-nowhere-linux-gnu-gcc" in manifest["failed"]["linux-aarch64-gnu"] or (
+        "cargo build failed" in manifest["failed"]["linux-aarch64-gnu"])
+    assert manifest["targets"] == ["linux-x86_64-gnu"]
+    # fix the config, re-run only the failed target: the release is complete
+    (project / "pyproject.toml").write_text(
+        (project / "pyproject.toml").read_text().replace(broken, ""))
+    again = crossmatrix(project, "release", "--target", "linux-aarch64-gnu")
+    assert again.returncode == 0, again.stderr[-2000:]
+    manifest = json.loads((project / "dist" / "release.json").read_text())
+    assert manifest["complete"] is True and manifest["missing"] == []
+    assert manifest["targets"] == ["linux-aarch64-gnu", "linux-x86_64-gnu"]
+    assert "release: complete, 2 of 2 targets" in again.stderr
 
 
 def test_missing_std_shows_cargos_error_and_the_fix(tmp_path: Path) -> None:

@@ -27,7 +27,15 @@ def test_three_runners_then_merge(tmp_path: Path) -> None:
         result = crossmatrix(tmp_path / copy, "release", "--target", target, env=OFFLINE)
         assert result.returncode == 0, result.stderr[-3000:]
     out = tmp_path / "release"
+    # three of the project's ten targets: merged, but never called complete
     merged = crossmatrix(tmp_path / "a", "merge", "--out", str(out), "--",
+                         *(str(tmp_path / c / "dist") for c in builds))
+    assert merged.returncode == 4, merged.stderr
+    assert "is not a complete release: missing linux-x86_64, linux-armv7" in merged.stderr
+    incomplete = json.loads((out / "release.json").read_text())
+    assert incomplete["complete"] is False and len(incomplete["missing"]) == 7
+    # --partial: only what is there is expected
+    merged = crossmatrix(tmp_path / "a", "merge", "--partial", "--out", str(out), "--",
                          *(str(tmp_path / c / "dist") for c in builds))
     assert merged.returncode == 0, merged.stderr
     check = subprocess.run(["sha256sum", "--strict", "-c", "SHA256SUMS"], cwd=out,
@@ -40,7 +48,7 @@ def test_three_runners_then_merge(tmp_path: Path) -> None:
     assert summary.stdout.count("| linux-aarch64 |") == 3  # three binaries of that target
     # merging the same parts again changes nothing
     before = (out / "SHA256SUMS").read_bytes()
-    again = crossmatrix(tmp_path / "a", "merge", "--out", str(out), "--",
+    again = crossmatrix(tmp_path / "a", "merge", "--partial", "--out", str(out), "--",
                         *(str(tmp_path / c / "dist") for c in reversed(builds)))
     assert again.returncode == 0
     assert (out / "SHA256SUMS").read_bytes() == before
