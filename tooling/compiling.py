@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tooling import atomic, cargo, console, linkers, proc, state, toolchain
+from tooling.config import Project
 from tooling.errors import StepFailed, ToolMissing
 from tooling.state import Build
 from tooling.targets import Target
@@ -80,6 +81,35 @@ def _diagnose(build: Build, link: linkers.LinkerPlan) -> Callable[[str], str]:
     return hint
 
 
+def _remaps(project: Project) -> list[tuple[Path, str]]:
+    """Paths that differ between machines and checkouts, and what binaries say instead:
+    cargo's home (the registry sources) "/cargo", the workspace ".", the target folder
+    "/target". Most specific last: rustc applies the last prefix that matches."""
+    home = Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo"))
+    return [(home.resolve(), "/cargo"), (project.workspace.resolve(), "."),
+            (cargo.metadata(project.workspace).target_dir.resolve(), "/target")]
+
+
+def remap_flags(project: Project) -> list[str]:
+    """For rustc: panic locations and file!() the same in every checkout."""
+    flags: list[str] = []
+    for source, dest in _remaps(project):
+        flags += ["--remap-path-prefix", f"{source}={dest}"]
+    return flags
+
+
+def remap_cflags(project: Project, target: Target) -> dict[str, str]:
+    """For C compiled by build scripts (gcc and zig's clang both read -ffile-prefix-map):
+    appended to the user's own ``CFLAGS_<target>``."""
+    key = f"CFLAGS_{target.cc_key}"
+    # gcc takes the first matching map, clang the last: no nesting, so the target
+    # folder's is only added when it is outside the workspace
+    maps = [(s, d) for s, d in _remaps(project)
+            if d != "/target" or not s.is_relative_to(project.workspace.resolve())]
+    flags = [f"-ffile-prefix-map={source}={dest}" for source, dest in maps]
+    return {key: " ".join([os.environ.get(key, ""), *flags]).strip()}
+
+
 @dataclass(frozen=True)
 class Invocation:
     """The one cargo call that builds a target, and everything it was derived from."""
@@ -109,7 +139,7 @@ def invocation(build: Build, *, provide_std: bool = True) -> Invocation:
     settings = project.settings_for(target)
     std_flags = plan.rustflags if plan else ()
     flags = [*target.rustflags, *link.rustflags, *std_flags, *settings.rustflags]
-    extra_env, config_args = _rustflags_env(target, flags)
+    extra_env, config_args = _rustflags_env(target, [*flags, *remap_flags(project)])
     path = os.pathsep.join([str(linkers.bin_dir()), os.environ.get("PATH", "")])
     wrapper = {}
     if project.sccache:
@@ -119,7 +149,8 @@ def invocation(build: Build, *, provide_std: bool = True) -> Invocation:
                               f"run `inv setup --target {target.name}` (installs Debian's sccache)")
         wrapper = {"RUSTC_WRAPPER": sccache}
     env = proc.child_env(
-        {**compiler.env(), **link.cargo_env(target), **settings.env, **extra_env, **wrapper,
+        {**compiler.env(), **link.cargo_env(target), **remap_cflags(project, target),
+         **settings.env, **extra_env, **wrapper,
          "PATH": path},
         remove=("CARGO_BUILD_TARGET", "RUSTFLAGS") if extra_env else ("CARGO_BUILD_TARGET",),
     )

@@ -51,7 +51,10 @@ def package_target(build: Build) -> Path:
         s, v = stripped[name], verified[name]
         artifacts.append({
             "name": name, "package": s["package"], "path": f"{top}/{name}",
-            "size_unstripped": s["size_unstripped"], "size": s["size"], "sha256": v["sha256"],
+            # not the unstripped size: on windows-gnu the symbol table names rustc's own
+            # temporary folders (raw-dylib import libraries), which would make
+            # build_info.json differ between two identical builds
+            "size": s["size"], "sha256": v["sha256"],
             "linkage": v["linkage"], "interpreter": v["interpreter"], "needed": v["needed"],
             "highest_glibc": v["highest_glibc"], "machine": v["machine"],
             "stripped": v["stripped"],
