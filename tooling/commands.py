@@ -68,6 +68,8 @@ def setup(c: Context, target: list[str], dry_run: bool = False) -> None:
 
     project, chosen = _selected(c, target)
     system.setup(chosen, project, dry_run=dry_run)
+    if not dry_run:
+        system.fetch_crates(project)
 
 
 @task(iterable=["target"], help={**TARGET_HELP, "json": "print JSON instead of a table"})

@@ -56,6 +56,21 @@ def needs(targets: Sequence[Target], project: Project) -> Needs:
                  tuple(dict.fromkeys(optional)))
 
 
+def fetch_crates(project: Project) -> None:
+    """Download every crate the workspace's Cargo.lock names, so that builds need no network
+    afterwards (they are proven to work with it cut: tests/integration/test_offline.py)."""
+    from tooling import toolchain
+
+    compiler = toolchain.rustup_compiler(project.workspace) or toolchain.debian_compiler()
+    if compiler is None:
+        raise ToolMissing("no cargo to fetch the crates with", "install rustup, or run setup")
+    locked = ["--locked"] if (project.workspace / "Cargo.lock").is_file() else []
+    proc.run([str(compiler.cargo), "fetch", *locked], cwd=project.workspace,
+             env=proc.child_env(compiler.env()), what="cargo fetch",
+             hint="cargo could not download the crates; setup needs the network once")
+    console.info("setup: every crate of Cargo.lock is on this machine (cargo fetch)")
+
+
 def is_installed(package: str) -> bool:
     res = proc.run(["dpkg-query", "-W", "-f=${Status}", package], check=False, echo=False)
     return res.ok and "install ok installed" in res.stdout
