@@ -135,6 +135,31 @@ def clean_stale_temps(directory: StrPath, *, older_than: float = 0.0) -> list[Pa
     return sorted(removed)
 
 
+def clean_dead_leftovers(final: Path) -> list[Path]:
+    """Remove ``.<name>.<pid>.new``/``.old`` folders beside ``final`` whose process is gone
+    (killed between the two renames of :func:`replace_dir`); return what was removed."""
+    removed = []
+    for leftover in final.parent.glob(f".{final.name}.*"):
+        parts = leftover.name.rsplit(".", 2)
+        if len(parts) != 3 or parts[2] not in ("new", "old") or not parts[1].isdigit():
+            continue
+        if int(parts[1]) != os.getpid() and _alive(int(parts[1])):
+            continue
+        shutil.rmtree(leftover, ignore_errors=True)
+        removed.append(leftover)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def replace_dir(new: Path, final: Path) -> None:
     """Put the finished folder ``new`` where ``final`` is; a crash in between leaves
     either the old folder or the new one whole (the old one kept as ``.<name>.old``)."""

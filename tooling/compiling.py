@@ -49,6 +49,43 @@ _APPLE_MISSING = re.compile(
     r'|unable to find (?:system )?library "?-?l?([\w.+-]+)"?|library not found for -l([\w.+-]+)')
 
 
+_ZIG_REJECTS = re.compile(
+    r"(?:unsupported linker arg|unknown argument|unsupported option)[:\s]+'?([^'\s]+)'?")
+_PKG_CONFIG_CROSS = "pkg-config has not been configured to support cross-compilation"
+_PKG_CONFIG_MISSING = re.compile(r"The system library `([\w.+-]+)` required by crate")
+_PROTOC = re.compile(r"Could not find `protoc`|protoc failed|failed to invoke protoc|"
+                     r"Could not find `protoc` installation")
+
+
+def _known_failure(stderr: str, target: Target) -> str | None:
+    """The fix for failures users of cross builds meet again and again."""
+    where = f"[tool.crossmatrix.target.{target.name}]"
+    if _PROTOC.search(stderr):
+        return ("a build script needs protoc: install Debian's protobuf-compiler, or set "
+                "PROTOC=/path/to/protoc (it runs on this machine, not the target)")
+    if _PKG_CONFIG_CROSS in stderr:
+        lib = f"/usr/lib/{target.arch.gnu_prefix}/pkgconfig"
+        return ("pkg-config refuses to cross-compile: set PKG_CONFIG_ALLOW_CROSS = \"1\", "
+                f"PKG_CONFIG_SYSROOT_DIR = \"/\" and PKG_CONFIG_LIBDIR = \"{lib}\" in the "
+                f"env of {where} (with libfoo-dev:{target.arch.deb_arch} installed), or use "
+                "the crate's vendored feature")
+    missing = _PKG_CONFIG_MISSING.search(stderr)
+    if missing:
+        return (f"the system library {missing[1]} is not installed for {target.triple}: "
+                f"install the Debian package holding {missing[1]}.pc as "
+                f"<package>:{target.arch.deb_arch} (`apt-file search {missing[1]}.pc`), or "
+                "use the crate's vendored feature")
+    rejected = _ZIG_REJECTS.search(stderr)
+    if rejected and "zig" in stderr:
+        return (f"zig's linker rejects {rejected[1]}: drop it from the rustflags or link "
+                f"args for {target.name}, or link with gcc (linker = \"gcc\" in {where})")
+    glibc = re.search(r"version `GLIBC_(\d+\.\d+)' not found", stderr)
+    if glibc:
+        return (f"something needs glibc {glibc[1]}, newer than the target's: set a floor "
+                f"(--target {target.name}.2.17) so everything links against the old one")
+    return None
+
+
 def _diagnose(build: Build, link: linkers.LinkerPlan) -> Callable[[str], str]:
     target = build.target
 
@@ -70,7 +107,14 @@ def _diagnose(build: Build, link: linkers.LinkerPlan) -> Callable[[str], str]:
                 "can't find crate for `std`" in stderr):
             return (f"std for {target.triple} is missing: run `inv install-targets --target "
                     f"{target.name}` (after `inv setup`)")
+        known = _known_failure(stderr, target)
+        if known:
+            return known
         if not link.present():
+            if Path(link.linker).name == "musl-gcc":
+                return ("musl-gcc is not installed: install Debian's musl-tools, or remove "
+                        f"linker = \"musl-gcc\" from [tool.crossmatrix.target.{target.name}] "
+                        "to link with zig (which brings musl itself)")
             if not link.packages:
                 return (f"the linker {link.linker} is missing: install it, or change `linker` "
                         f"in [tool.crossmatrix.target.{target.name}]")

@@ -40,6 +40,7 @@ def package_target(build: Build) -> Path:
         return build.dist
     top = f"{build.project.name or ws.name}-{ws.version}-{target.name}"
     build.project.dist.mkdir(parents=True, exist_ok=True)
+    atomic.clean_dead_leftovers(build.dist)  # from a run killed mid-swap
     new = build.project.dist / f".{target.name}.{os.getpid()}.new"
     shutil.rmtree(new, ignore_errors=True)
     new.mkdir()

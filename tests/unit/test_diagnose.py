@@ -1,0 +1,71 @@
+"""Known cargo/rustc/linker failures are answered with the fix: each sample is the tail of a
+real error message as the tools print it (quoted from their sources and issue trackers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tooling import compiling, config, linkers
+from tooling.state import Build
+from tooling.targets import by_name, resolve
+
+SAMPLES = {
+    "E0463": ("linux-aarch64", "error[E0463]: can't find crate for `core`\n  = note: the "
+              "`aarch64-unknown-linux-musl` target may not be installed",
+              "std for aarch64-unknown-linux-musl is missing"),
+    "protoc": ("linux-aarch64-gnu", "Error: Custom { kind: NotFound, error: \"Could not find "
+               "`protoc`. If `protoc` is installed, try setting the `PROTOC` environment "
+               "variable\" }", "protobuf-compiler"),
+    "pkg-config-cross": ("linux-aarch64-gnu", "pkg-config has not been configured to support "
+                         "cross-compilation.\n\nInstall a sysroot for the target platform",
+                         "PKG_CONFIG_ALLOW_CROSS"),
+    "pkg-config-missing": ("linux-aarch64-gnu", "The system library `openssl` required by "
+                           "crate `openssl-sys` was not found.", "openssl.pc as <package>:arm64"),
+    "zig-flag": ("linux-aarch64", "error: unsupported linker arg: --no-undefined-version\n"
+                 "zig ld.lld", "zig's linker rejects --no-undefined-version"),
+    "glibc-too-new": ("linux-aarch64-gnu", "/lib/aarch64-linux-gnu/libc.so.6: version "
+                      "`GLIBC_2.34' not found (required by ./build-script-build)",
+                      "linux-aarch64-gnu.2.17"),
+    "apple-framework": ("macos-aarch64", 'error: unable to find system framework "Security"',
+                        "set SDKROOT"),
+}
+
+
+def _build(tmp_path: Path, name: str) -> Build:
+    (tmp_path / "Cargo.toml").write_text('[package]\nname = "x"\nversion = "0.1.0"\n')
+    return Build(config.load(tmp_path), by_name()[name])
+
+
+@pytest.mark.parametrize("case", list(SAMPLES))
+def test_known_failure_gets_its_fix(case: str, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SDKROOT", raising=False)
+    name, stderr, fix = SAMPLES[case]
+    build = _build(tmp_path, name)
+    link = linkers.LinkerPlan(kind="gcc", linker="sh", cc="sh", ar="ar")  # present
+    hint = compiling._diagnose(build, link)(stderr)
+    assert fix in hint, hint
+    assert "\n" not in hint
+
+
+def test_musl_gcc_missing_names_musl_tools(tmp_path: Path) -> None:
+    build = _build(tmp_path, "linux-x86_64")
+    link = linkers.custom_plan("/nonexistent/bin/musl-gcc")
+    hint = compiling._diagnose(build, link)("error: linker `musl-gcc` not found")
+    assert "musl-tools" in hint and "zig" in hint
+
+
+def test_floor_names_the_missing_symbol(tmp_path: Path) -> None:
+    build = Build(_build(tmp_path, "linux-x86_64").project,
+                  resolve("linux-aarch64-gnu.2.17")[0])
+    link = linkers.LinkerPlan(kind="zig", linker="sh", cc="sh", ar="ar")
+    hint = compiling._diagnose(build, link)("ld.lld: error: undefined symbol: getrandom")
+    assert "getrandom is not in glibc 2.17" in hint
+
+
+def test_unknown_failure_points_at_cargos_output(tmp_path: Path) -> None:
+    link = linkers.LinkerPlan(kind="gcc", linker="sh", cc="sh", ar="ar")
+    hint = compiling._diagnose(_build(tmp_path, "linux-x86_64"), link)("error: mismatched types")
+    assert hint == "cargo's own error is above"
