@@ -27,11 +27,6 @@ from tooling import atomic, console, hostinfo, package, runner
 from tooling.errors import StepFailed, UsageError
 from tooling.targets import Target, resolve
 
-#: RMM Builder's platform-arch names, accepted by --force-arch beside table names.
-PLATFORM_ARCH = {"linux-x64": "x86_64", "linux-aarch64": "aarch64", "linux-armv7": "armv7",
-                 "linux-riscv64": "riscv64gc"}
-
-
 @dataclass(frozen=True)
 class Artifact:
     name: str
@@ -107,13 +102,11 @@ def by_name(artifacts: list[Artifact], name: str) -> Artifact:
     for artifact in artifacts:
         if name in (artifact.name, artifact.target.triple):
             return artifact
-    arch = PLATFORM_ARCH.get(name)
-    if arch:
-        matches = sorted((a for a in artifacts
-                          if a.target.arch.rust == arch and a.target.is_linux),
-                         key=lambda a: (a.target.libc != "musl", a.name))
-        if matches:
-            return matches[0]
+    # "linux-x64" style names, as the target table spells them: the static build first
+    matches = sorted((a for a in artifacts if a.target.platform_arch == name),
+                     key=lambda a: (a.target.libc != "musl", a.name))
+    if matches:
+        return matches[0]
     raise UsageError(f"no artifact named {name!r}",
                      f"available: {', '.join(sorted(a.name for a in artifacts))}")
 
