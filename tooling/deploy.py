@@ -27,6 +27,7 @@ from tooling import atomic, console, hostinfo, package, runner
 from tooling.errors import StepFailed, UsageError
 from tooling.targets import Target, resolve
 
+
 @dataclass(frozen=True)
 class Artifact:
     name: str

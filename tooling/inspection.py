@@ -18,6 +18,14 @@ class Inspection:
     notes: list[str]  #: what users' own tools say (file, ldd)
 
 
+def _loaded(machine: str, needed: tuple[str, ...], stripped: bool,
+            **extra: Any) -> dict[str, Any]:
+    """The record of a PE or Mach-O program: loaded by the OS's own loader, no glibc."""
+    return {"machine": machine, "linkage": "dynamic", "static_pie": False,
+            "interpreter": None, "needed": list(needed), "highest_glibc": None,
+            "stripped": stripped, **extra}
+
+
 def inspect(path: Path, target: Target, *, glibc_floor: str | None = None,
             allowed: frozenset[str] = frozenset()) -> Inspection:
     fmt = target.binary_format
@@ -26,14 +34,17 @@ def inspect(path: Path, target: Target, *, glibc_floor: str | None = None,
         from tooling import pe
 
         pe_facts = pe.read_facts(path)
-        return Inspection(pe.verify(pe_facts, target, allowed=allowed), pe.summary(pe_facts),
-                          [file_line])
+        return Inspection(pe.verify(pe_facts, target, allowed=allowed),
+                          _loaded(pe_facts.machine, pe_facts.imports, pe_facts.stripped,
+                                  subsystem=pe_facts.subsystem), [file_line])
     if fmt == "macho":
         from tooling import macho
 
         macho_facts = macho.read_facts(path)
         return Inspection(macho.verify(macho_facts, target, allowed=allowed),
-                          macho.summary(macho_facts), [file_line])
+                          _loaded(macho_facts.cpu, macho_facts.dylibs, macho_facts.stripped,
+                                  min_os=macho_facts.min_os, signature=macho_facts.signature),
+                          [file_line])
     facts = binaries.read_facts(path)
     checks = binaries.verify(facts, target, glibc_floor=glibc_floor)
     ldd = binaries.ldd_output(path, target, facts)

@@ -144,8 +144,3 @@ def verify(facts: MachOFacts, target: Target, *, allowed: frozenset[str] = froze
                             "stripped" if facts.stripped else "not stripped"))
     return checks
 
-
-def summary(facts: MachOFacts) -> dict[str, Any]:
-    return {"machine": facts.cpu, "linkage": "dynamic", "static_pie": False,
-            "interpreter": None, "needed": list(facts.dylibs), "highest_glibc": None,
-            "stripped": facts.stripped, "min_os": facts.min_os, "signature": facts.signature}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pefile
 
@@ -99,8 +98,3 @@ def verify(facts: PEFacts, target: Target, *, allowed: frozenset[str] = frozense
                             "stripped" if facts.stripped else "not stripped"))
     return checks
 
-
-def summary(facts: PEFacts) -> dict[str, Any]:
-    return {"machine": facts.machine, "linkage": "dynamic", "static_pie": False,
-            "interpreter": None, "needed": list(facts.imports), "highest_glibc": None,
-            "stripped": facts.stripped, "subsystem": facts.subsystem}
