@@ -45,26 +45,18 @@ def command(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path
 #: Every provider exercised whatever this machine's rustup holds: Debian's multiarch std
 #: for linux-aarch64-gnu, std built from source for the musl targets, riscv64, Windows and
 #: macOS, and rustup (offline: only what it already has) for the host.
-FORCED_PROVIDERS = """
-[tool.crossmatrix.target.linux-aarch64-gnu]
-std-provider = "debian"
-[tool.crossmatrix.target.linux-aarch64]
-std-provider = "build-std"
-[tool.crossmatrix.target.linux-armv7]
-std-provider = "build-std"
-[tool.crossmatrix.target.linux-x86_64]
-std-provider = "build-std"
-[tool.crossmatrix.target.linux-riscv64-gnu]
-std-provider = "build-std"
-[tool.crossmatrix.target.windows-x86_64]
-std-provider = "build-std"
-[tool.crossmatrix.target.windows-x86]
-std-provider = "build-std"
-[tool.crossmatrix.target.macos-x86_64]
-std-provider = "build-std"
-[tool.crossmatrix.target.macos-aarch64]
-std-provider = "build-std"
-"""
+def providers(chosen: dict[str, str]) -> str:
+    """``[tool.crossmatrix.target.<name>] std-provider = ...`` tables for a pyproject."""
+    return "".join(f'[tool.crossmatrix.target.{name}]\nstd-provider = "{provider}"\n'
+                   for name, provider in chosen.items())
+
+
+FORCED_PROVIDERS = "\n" + providers({
+    "linux-aarch64-gnu": "debian",
+    **dict.fromkeys(("linux-aarch64", "linux-armv7", "linux-x86_64", "linux-riscv64-gnu",
+                     "windows-x86_64", "windows-x86", "macos-x86_64", "macos-aarch64"),
+                    "build-std"),
+})
 
 
 def write_project(root: Path, extra: str = "", *, workspace: Path | None = None) -> Path:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import BIN, REPO, crossmatrix
+from tests.integration.helpers import BIN, REPO, crossmatrix, providers
 from tooling import package, sysroot
 
 pytestmark = pytest.mark.integration
@@ -49,8 +49,8 @@ def _project(root: Path, crates: Path, targets: list[str], *, forced: str = "") 
     return root
 
 
-BUILD_STD = "".join(f'[tool.crossmatrix.target.{name}]\nstd-provider = "build-std"\n'
-                    for name in ("linux-aarch64", "linux-armv7", "linux-x86_64"))
+BUILD_STD = providers(dict.fromkeys(("linux-aarch64", "linux-armv7", "linux-x86_64"),
+                                   "build-std"))
 
 
 def _start(project: Path, log: Path, *args: str, env: dict[str, str] | None = None

@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import BIN, REPO
+from tests.integration.helpers import BIN, REPO, providers
 
 pytestmark = pytest.mark.integration
 
 TARGETS = ["linux-aarch64", "windows-x86_64"]
-PROVIDERS = "".join(f'[tool.crossmatrix.target.{t}]\nstd-provider = "build-std"\n'
-                    for t in TARGETS)
+PROVIDERS = providers(dict.fromkeys(TARGETS, "build-std"))
 
 
 def _build(root: Path, umask: int, tz: str, locale: str) -> Path:
