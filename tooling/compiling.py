@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tooling import atomic, cargo, console, linkers, proc, state, toolchain
+from tooling import atomic, buildenv, cargo, console, linkers, proc, state, toolchain
 from tooling.config import Project
 from tooling.errors import StepFailed, ToolMissing
 from tooling.state import Build
@@ -57,6 +57,35 @@ _PROTOC = re.compile(r"Could not find `protoc`|protoc failed|failed to invoke pr
                      r"Could not find `protoc` installation")
 
 
+#: a library the linker cannot find: GNU ld, lld, zig
+_LINK_MISSING = re.compile(r"cannot find -l([\w.+-]+)|unable to find library -l([\w.+-]+)"
+                           r"|unable to find (?:dynamic )?system library '([\w.+-]+)'")
+
+
+def _missing_library(name: str, target: Target) -> str:
+    """What to do about a C library that is not there for ``target``: its -dev package for
+    the target's Debian architecture through a ``pre-build`` line, or the vendored feature."""
+    from tooling import syslibs
+
+    entry = syslibs.by_links(name) or syslibs.by_pc_name(name)
+    carrier = next((c for c in entry.carriers if c[0] == entry.crate),
+                   entry.carriers[0]) if entry and entry.carriers else None
+    vendored = (f"enable {carrier[0]}'s `{carrier[1]}` feature" if carrier
+                else "use the crate's vendored/bundled feature")
+    if target.os != "linux" or target.libc != "gnu":
+        return (f"the C library {name} is not available for {target.triple} (Debian's "
+                f"libraries are for Linux gnu targets): {vendored}")
+    package = f"{entry.deb}:{target.arch.deb_arch}" if entry and entry.deb else None
+    where = f"[tool.crossmatrix.target.{target.name}]"
+    if package is None:
+        return (f"the C library {name} is not installed for {target.triple}: install the "
+                f"Debian package with lib{name}.so / {name}.pc as <package>:"
+                f"{target.arch.deb_arch} (a pre-build line in {where}), or {vendored}")
+    line = f"apt-get install -y {entry.deb}:$DEB_ARCH" if entry else ""
+    return (f"the C library {name} is not installed for {target.triple}: install {package} "
+            f"(pre-build = [\"{line}\"] in {where}), or {vendored}")
+
+
 def _known_failure(stderr: str, target: Target) -> str | None:
     """The fix for failures users of cross builds meet again and again."""
     where = f"[tool.crossmatrix.target.{target.name}]"
@@ -71,10 +100,10 @@ def _known_failure(stderr: str, target: Target) -> str | None:
                 "the crate's vendored feature")
     missing = _PKG_CONFIG_MISSING.search(stderr)
     if missing:
-        return (f"the system library {missing[1]} is not installed for {target.triple}: "
-                f"install the Debian package holding {missing[1]}.pc as "
-                f"<package>:{target.arch.deb_arch} (`apt-file search {missing[1]}.pc`), or "
-                "use the crate's vendored feature")
+        return _missing_library(missing[1], target)
+    unlinked = _LINK_MISSING.search(stderr)
+    if unlinked:
+        return _missing_library(next(g for g in unlinked.groups() if g), target)
     rejected = _ZIG_REJECTS.search(stderr)
     if rejected and "zig" in stderr:
         return (f"zig's linker rejects {rejected[1]}: drop it from the rustflags or link "
@@ -154,6 +183,20 @@ def remap_cflags(project: Project, target: Target) -> dict[str, str]:
     return {key: " ".join([os.environ.get(key, ""), *flags]).strip()}
 
 
+def cdylib_packages(project: Project) -> list[str]:
+    """Selected packages with a cdylib (a Python extension module, a plugin)."""
+    cdylibs = {package for package, _ in cargo.metadata(project.workspace).cdylibs}
+    return sorted(cdylibs & set(project.packages) if project.packages else cdylibs)
+
+
+def cdylib_unsupported(target: Target, flags: Sequence[str]) -> str | None:
+    """Why ``target`` builds no cdylibs: musl targets link statically (crt-static), and
+    rustc refuses a shared library there unless the user turned crt-static off."""
+    if target.libc == "musl" and "target-feature=-crt-static" not in " ".join(flags):
+        return "musl targets link statically (crt-static); no shared libraries"
+    return None
+
+
 @dataclass(frozen=True)
 class Invocation:
     """The one cargo call that builds a target, and everything it was derived from."""
@@ -194,6 +237,7 @@ def invocation(build: Build, *, provide_std: bool = True) -> Invocation:
         wrapper = {"RUSTC_WRAPPER": sccache}
     env = proc.child_env(
         {**compiler.env(), **link.cargo_env(target), **remap_cflags(project, target),
+         **buildenv.pkg_config_env(target), **buildenv.protoc_env(project.workspace),
          **settings.env, **extra_env, **wrapper,
          "PATH": path},
         remove=("CARGO_BUILD_TARGET", "RUSTFLAGS") if extra_env else ("CARGO_BUILD_TARGET",),
@@ -207,6 +251,14 @@ def invocation(build: Build, *, provide_std: bool = True) -> Invocation:
     else:
         argv.append("--workspace")
     argv.append("--bins")
+    libraries = cdylib_packages(project)
+    if libraries:
+        why_not = cdylib_unsupported(target, flags)
+        if why_not is None:
+            argv.append("--lib")
+        elif provide_std:
+            console.step(target.name, f"{', '.join(libraries)}: no cdylib for this target "
+                                      f"({why_not})")
     if project.features:
         argv += ["--features", ",".join(project.features)]
     if (project.workspace / "Cargo.lock").is_file():
@@ -214,8 +266,18 @@ def invocation(build: Build, *, provide_std: bool = True) -> Invocation:
     return Invocation(argv, env, compiler, plan, link, flags)
 
 
+def pre_build(build: Build) -> None:
+    """The project's ``pre-build`` commands for this target, when they changed."""
+    done = build.state().get("pre-build", {}).get("data")
+    key = buildenv.run_pre_build(build.project.pre_build_for(build.target), build.target,
+                                 build.project.root, done)
+    if key is not None and key != done:
+        build.record("pre-build", key, inputs=key, outputs=key)
+
+
 def compile_target(build: Build) -> list[cargo.Artifact]:
     project, target = build.project, build.target
+    pre_build(build)
     call = invocation(build)
     argv, env, compiler, plan, link, flags = (call.argv, call.env, call.compiler, call.plan,
                                               call.link, call.flags)
@@ -233,6 +295,7 @@ def compile_target(build: Build) -> list[cargo.Artifact]:
                          "set `packages` in [tool.crossmatrix] to crates that have binaries")
     data = {
         "artifacts": [{"package": a.package, "name": a.path.name, "path": str(a.path),
+                       "kind": a.kind, "target_name": a.name,
                        "sha256": atomic.sha256_file(a.path)} for a in artifacts],
         "compiler": compiler.version_line,
         "compiler_kind": compiler.kind,

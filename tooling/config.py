@@ -34,6 +34,8 @@ class TargetSettings:
     rustflags: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     allow_libraries: tuple[str, ...] = ()
+    #: shell commands run before this target's build (None: the project-wide list)
+    pre_build: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,6 +61,12 @@ class Project:
     allow_libraries: tuple[str, ...] = ()
     #: CROSSMATRIX_STD_PROVIDER or a command-line option: beats every table
     std_provider_override: str | None = None
+    #: shell commands run before every target's build (a target's own list replaces it)
+    pre_build: tuple[str, ...] = ()
+
+    def pre_build_for(self, target: targets_mod.Target) -> tuple[str, ...]:
+        own = self.settings_for(target).pre_build
+        return self.pre_build if own is None else own
 
     def settings_for(self, target: targets_mod.Target) -> TargetSettings:
         return self.per_target.get(target.name) or self.per_target.get(target.triple) or (
@@ -103,9 +111,10 @@ class Project:
 _TOP_KEYS = {
     "name", "workspace", "glibc", "dist", "targets", "profile", "packages", "features",
     "std-provider", "std-features", "offline", "sccache", "cache-dir", "smoke-args",
-    "smoke-expect-triple", "allow-libraries", "target",
+    "smoke-expect-triple", "allow-libraries", "pre-build", "target",
 }
-_TARGET_KEYS = {"linker", "std-provider", "rustflags", "env", "glibc", "allow-libraries"}
+_TARGET_KEYS = {"linker", "std-provider", "rustflags", "env", "glibc", "allow-libraries",
+                "pre-build"}
 
 
 def default_cache_dir() -> Path:
@@ -201,6 +210,7 @@ def _target_settings(name: str, table: Any, where: str) -> TargetSettings:
         glibc=_floor(table["glibc"], here) if "glibc" in table else None,
         env=dict(env),
         allow_libraries=_strs(table.get("allow-libraries", []), "allow-libraries", here),
+        pre_build=_strs(table["pre-build"], "pre-build", here) if "pre-build" in table else None,
     )
 
 
@@ -241,6 +251,7 @@ def from_table(root: Path, table: Mapping[str, Any], where: str) -> Project:
                                   "smoke-expect-triple", where),
         per_target={k: _target_settings(k, v, where) for k, v in per_target_table.items()},
         allow_libraries=_strs(table.get("allow-libraries", []), "allow-libraries", where),
+        pre_build=_strs(table.get("pre-build", []), "pre-build", where),
     )
     _check_std_features(project, where)
     return apply_env(project)

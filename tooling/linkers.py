@@ -32,15 +32,18 @@ class LinkerPlan:
     rustflags: tuple[str, ...] = ()
     packages: tuple[str, ...] = ()  #: Debian packages that provide it
     env: dict[str, str] = field(default_factory=dict)
+    cxx: str | None = None  #: the C++ compiler beside ``cc``, when there is one
 
     def describe(self) -> str:
         return f"{self.kind} ({self.linker})"
 
     def cargo_env(self, target: Target) -> dict[str, str]:
+        cxx = {f"CXX_{target.cc_key}": self.cxx} if self.cxx else {}
         return {
             f"CARGO_TARGET_{target.env_key}_LINKER": self.linker,
             f"CC_{target.cc_key}": self.cc,
             f"AR_{target.cc_key}": self.ar,
+            **cxx,
             **self.env,
         }
 
@@ -112,6 +115,7 @@ def _zig_script(tool: str, args: list[str]) -> str:
 def zig_plan(target: Target, cache_dir: Path) -> LinkerPlan:
     args = ["-g", "-fno-sanitize=all", *target.arch.zig_flags, "-target", target.zig_target]
     cc = _wrapper(cache_dir, f"zigcc-{target.triple}", _zig_script("cc", args))
+    cxx = _wrapper(cache_dir, f"zigcxx-{target.triple}", _zig_script("c++", args))
     ar = _wrapper(cache_dir, "zigar", _zig_script("ar", []))
     # zig brings musl's crt objects; rustc's self-contained ones would clash.
     flags = ("-C", "link-self-contained=no") if target.libc == "musl" else ()
@@ -119,14 +123,20 @@ def zig_plan(target: Target, cache_dir: Path) -> LinkerPlan:
     if target.os == "macos":  # rustc, the cc crate and zig agree on the minimum macOS
         env["MACOSX_DEPLOYMENT_TARGET"] = macos_deployment_target(target)
     return LinkerPlan(kind="zig", linker=str(cc), cc=str(cc), ar=str(ar), rustflags=flags,
-                      env=env)
+                      env=env, cxx=str(cxx))
+
+
+def _gxx(gcc: str) -> str | None:
+    """The g++ beside a gcc, if installed (Debian's g++-<triplet> is a separate package)."""
+    gxx = gcc[: -len("gcc")] + "g++"
+    return gxx if proc.which(gxx) else None
 
 
 def gcc_plan(target: Target) -> LinkerPlan:
     if target.os == "windows":
         prefix = target.tool_prefix
         return LinkerPlan(kind="gcc", linker=f"{prefix}-gcc", cc=f"{prefix}-gcc",
-                          ar=f"{prefix}-ar",
+                          ar=f"{prefix}-ar", cxx=_gxx(f"{prefix}-gcc"),
                           packages=(f"gcc-mingw-w64-{target.arch.mingw_deb}-win32",))
     if target.os != "linux":
         raise UsageError(f"linker 'gcc' cannot link {target.name}",
@@ -136,7 +146,7 @@ def gcc_plan(target: Target) -> LinkerPlan:
     ar = "ar" if native and target.libc == "gnu" else f"{target.arch.gnu_prefix}-ar"
     packages: tuple[str, ...] = ("gcc",) if gcc == "gcc" else (
         f"gcc-{target.arch.gnu_prefix}", f"libc6-dev-{target.arch.deb_arch}-cross")
-    return LinkerPlan(kind="gcc", linker=gcc, cc=gcc, ar=ar, packages=packages)
+    return LinkerPlan(kind="gcc", linker=gcc, cc=gcc, ar=ar, packages=packages, cxx=_gxx(gcc))
 
 
 def custom_plan(program: str) -> LinkerPlan:

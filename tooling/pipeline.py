@@ -61,6 +61,10 @@ def preflight(project: Project, targets: Sequence[Target],
             targets_mod.macos_deployment_target(target)
     if "package" in steps:
         package.source_date_epoch(project.root)
+    if "compile" in steps:
+        from tooling import buildenv
+
+        buildenv.protoc_env(project.workspace)  # no protoc: say so before building anything
 
 
 def _write_manifest(project: Project, failed: dict[str, str]) -> None:

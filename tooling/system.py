@@ -23,11 +23,19 @@ class Needs:
     #: wanted, but a build does not depend on them (only running it does): when the
     #: archive cannot install them, setup says so in one line and goes on
     optional: tuple[str, ...] = ()
+    #: foreign architectures only the optional packages need
+    optional_arches: tuple[str, ...] = ()
 
 
 def needs(targets: Sequence[Target], project: Project) -> Needs:
     arches: list[str] = []
-    packages: list[str] = ["file", "binutils", *STD_PACKAGES]
+    optional_arches: list[str] = []
+    # pkg-config: build scripts find the target's system libraries with it
+    packages: list[str] = ["file", "binutils", "pkg-config", *STD_PACKAGES]
+    from tooling import buildenv
+
+    if buildenv.protoc_users(project.workspace) and not os.environ.get("PROTOC"):
+        packages.append("protobuf-compiler")
     if project.sccache:
         packages.append("sccache")
     optional: list[str] = []
@@ -36,7 +44,7 @@ def needs(targets: Sequence[Target], project: Project) -> Needs:
         if target.os == "windows":
             packages += [f"gcc-mingw-w64-{target.arch.mingw_deb}-win32", "wine", "wine64"]
             if target.arch.elf_class == 32:  # 32-bit programs need wine's i386 half
-                arches.append("i386")
+                optional_arches.append("i386")
                 optional.append("wine32:i386")
             continue
         if target.os == "macos":
@@ -53,7 +61,8 @@ def needs(targets: Sequence[Target], project: Project) -> Needs:
             # the target's glibc, for running and for ldd under qemu
             packages.append(f"libc6-dev-{target.arch.deb_arch}-cross")
     return Needs(tuple(dict.fromkeys(arches)), tuple(dict.fromkeys(packages)),
-                 tuple(dict.fromkeys(optional)))
+                 tuple(dict.fromkeys(optional)),
+                 tuple(a for a in dict.fromkeys(optional_arches) if a not in arches))
 
 
 def fetch_crates(project: Project) -> None:
@@ -113,19 +122,43 @@ def setup(targets: Sequence[Target], project: Project, *, dry_run: bool = False)
     if dry_run:
         return done
     sudo = _sudo()
+    env = proc.child_env({"DEBIAN_FRONTEND": "noninteractive"})
     for arch in new_arches:
         proc.run([*sudo, "dpkg", "--add-architecture", arch])
-    env = proc.child_env({"DEBIAN_FRONTEND": "noninteractive"})
-    # a mirror with one stale index (seen: bookworm-security's i386 list mid-sync) makes
-    # update exit 100 although every other list is fresh; install then says what is missing
-    update = proc.run([*sudo, "apt-get", "update", "-qq"], env=env, what="apt-get update",
-                      check=False)
-    if not update.ok:
-        console.warn(f"apt-get update: {update.tail(1) or 'failed'}; "
-                     "going on with the lists it got")
+    _update(sudo, env)
     if missing:
         proc.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
                  env=env, what="apt-get install", capture=False)
+    if optional:
+        _install_optional(sudo, env, wanted, optional)
+    return done
+
+
+def _update(sudo: list[str], env: dict[str, str]) -> bool:
+    res = proc.run([*sudo, "apt-get", "update", "-qq"], env=env, what="apt-get update",
+                   check=False)
+    if not res.ok:
+        console.warn(f"apt-get update: {res.tail(1) or 'failed'}; going on with the lists it got")
+    return res.ok
+
+
+def _install_optional(sudo: list[str], env: dict[str, str], wanted: Needs,
+                      optional: list[str]) -> None:
+    """Optional packages may need an architecture of their own (wine32 needs i386). One
+    broken index of that architecture (seen: bookworm-security's i386 list mid-sync) makes
+    apt drop *every* new list of that suite, the required architectures' included; so an
+    optional architecture whose lists do not update is removed again."""
+    added = [a for a in wanted.optional_arches if a not in foreign_arches()]
+    for arch in added:
+        proc.run([*sudo, "dpkg", "--add-architecture", arch])
+    if added and not _update(sudo, env):
+        for arch in added:
+            proc.run([*sudo, "dpkg", "--remove-architecture", arch], check=False)
+        _update(sudo, env)
+        console.warn(f"setup: the archive's lists for {', '.join(added)} do not update; "
+                     f"{' '.join(optional)} not installed — builds go on, but those programs "
+                     "will not run")
+        return
     for package in optional:
         res = proc.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends",
                         package], env=env, what=f"apt-get install {package}", check=False)
@@ -135,4 +168,3 @@ def setup(targets: Sequence[Target], project: Project, *, dry_run: bool = False)
             console.warn(f"setup: {package} cannot be installed here "
                          f"({said[-1] if said else 'apt failed'}); "
                          "builds go on, but its programs will not run")
-    return done

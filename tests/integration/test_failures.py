@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.helpers import REPO, Run, crossmatrix, write_project
+from tests.integration.helpers import BIN, REPO, Run, command, crossmatrix, write_project
 
 pytestmark = pytest.mark.integration
 
@@ -110,3 +110,66 @@ def test_missing_strip_tool_exits_3_with_what_to_install(
     assert "no strip for aarch64 binaries" in result.stderr
     assert "inv setup --target linux-aarch64" in result.stderr
     _no_traceback(result.stderr)
+
+
+def test_no_protoc_stops_before_building_with_what_to_install(tmp_path: Path) -> None:
+    """protoc hidden (a private mount namespace lays /dev/null over it): one line naming the
+    crate that needs it and what to install, exit 3, before cargo starts."""
+    if shutil.which("unshare") is None or shutil.which("protoc") is None:
+        pytest.skip("needs unshare and an installed protoc to hide")
+    project = write_project(tmp_path / "p", 'targets = ["linux-x86_64-gnu"]\n')
+    protoc = shutil.which("protoc")
+    result = command(["unshare", "-m", "sh", "-c", f'mount --bind /dev/null {protoc} && '
+                      'exec "$@"', "_", str(BIN / "crossmatrix"), "--project", str(project),
+                      "release", "--target", "linux-x86_64-gnu"])
+    assert result.returncode == 3, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        "error: telemetry-proto needs protoc (its build script runs prost-build), and none "
+        "is installed",
+        "  hint: install Debian's protobuf-compiler (`inv setup` does), or set "
+        "PROTOC=/path/to/protoc"]
+    assert not (project / "dist").exists()
+
+
+def _sqlite_without_bundled(root: Path) -> Path:
+    """A workspace that links the system's SQLite (libsqlite3-sys without `bundled`)."""
+    import tomllib
+
+    lock = tomllib.loads((REPO / "crates" / "Cargo.lock").read_text())
+    version = next(p["version"] for p in lock["package"] if p["name"] == "libsqlite3-sys")
+    (root / "src").mkdir(parents=True)
+    (root / "Cargo.toml").write_text(
+        '[package]\nname = "uses-system-sqlite"\nversion = "0.1.0"\nedition = "2021"\n\n'
+        f'[dependencies]\nlibsqlite3-sys = "={version}"\n')
+    (root / "src" / "main.rs").write_text(
+        "fn main() {\n    // SAFETY: returns a static string\n"
+        "    let v = unsafe { std::ffi::CStr::from_ptr(libsqlite3_sys::sqlite3_libversion()) };\n"
+        '    println!("sqlite {:?}", v);\n}\n')
+    lockfile = command(["cargo", "generate-lockfile", "--offline"], cwd=root)
+    assert lockfile.returncode == 0, lockfile.stderr
+    (root / "pyproject.toml").write_text(
+        '[tool.crossmatrix]\noffline = true\ntargets = ["linux-aarch64-gnu"]\n'
+        'smoke-expect-triple = false\n'
+        '[tool.crossmatrix.target.linux-aarch64-gnu]\nstd-provider = "debian"\n')
+    return root
+
+
+def test_missing_dev_package_names_it_for_the_targets_architecture(tmp_path: Path) -> None:
+    """The cross linker cannot find -lsqlite3 for arm64: one line naming libsqlite3-dev:arm64,
+    the pre-build line that installs it, and the crate's bundled feature."""
+    installed = command(["dpkg-query", "-W", "-f=${Status}", "libsqlite3-dev:arm64"])
+    if "install ok installed" in installed.stdout:
+        pytest.skip("libsqlite3-dev:arm64 is installed here: nothing is missing")
+    project = _sqlite_without_bundled(tmp_path / "ws")
+    result = crossmatrix(project, "release")
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "cannot find -lsqlite3" in result.stderr  # cargo's (the linker's) own words
+    assert result.stderr.rstrip().splitlines()[-2:] == [
+        "error: linux-aarch64-gnu: cargo build failed (exit 101)",
+        "  hint: the C library sqlite3 is not installed for aarch64-unknown-linux-gnu: install "
+        "libsqlite3-dev:arm64 (pre-build = [\"apt-get install -y libsqlite3-dev:$DEB_ARCH\"] "
+        "in [tool.crossmatrix.target.linux-aarch64-gnu]), or enable libsqlite3-sys's "
+        "`bundled` feature"]
+    _no_traceback(result.stderr)
+    assert not (project / "dist" / "linux-aarch64-gnu").exists()

@@ -22,7 +22,9 @@ SAMPLES = {
                          "cross-compilation.\n\nInstall a sysroot for the target platform",
                          "PKG_CONFIG_ALLOW_CROSS"),
     "pkg-config-missing": ("linux-aarch64-gnu", "The system library `openssl` required by "
-                           "crate `openssl-sys` was not found.", "openssl.pc as <package>:arm64"),
+                           "crate `openssl-sys` was not found.",
+                           "install libssl-dev:arm64 (pre-build = [\"apt-get install -y "
+                           "libssl-dev:$DEB_ARCH\"]"),
     "zig-flag": ("linux-aarch64", "error: unsupported linker arg: --no-undefined-version\n"
                  "zig ld.lld", "zig's linker rejects --no-undefined-version"),
     "glibc-too-new": ("linux-aarch64-gnu", "/lib/aarch64-linux-gnu/libc.so.6: version "
