@@ -18,6 +18,10 @@ class Workspace:
     target_dir: Path
     name: str  #: used in archive names: the root package's name, else the folder's
     version: str
+    #: member packages with a cdylib target, and that target's name
+    cdylibs: tuple[tuple[str, str], ...] = ()
+    #: of those, the ones that are Python extension modules (they depend on pyo3)
+    python_modules: tuple[str, ...] = ()
 
 
 @functools.cache
@@ -43,11 +47,18 @@ def metadata(workspace: Path, cargo: str = "cargo") -> Workspace:
     root = Path(data["workspace_root"])
     root_pkg = next((p for p in members if Path(p["manifest_path"]).parent == root), None)
     first = root_pkg or (members[0] if members else None)
+    cdylibs = tuple((p["name"], t["name"]) for p in members for t in p["targets"]
+                    if "cdylib" in t.get("crate_types", t["kind"]))
+    python = tuple(p["name"] for p in members if p["name"] in dict(cdylibs)
+                   and any(d["name"] == "pyo3" and d.get("kind") is None
+                           for d in p["dependencies"]))
     return Workspace(
         root=root,
         target_dir=Path(data["target_directory"]),
         name=(root_pkg["name"] if root_pkg else root.name),
         version=(first["version"] if first else "0.0.0"),
+        cdylibs=cdylibs,
+        python_modules=python,
     )
 
 
@@ -77,13 +88,19 @@ def profile_panic(workspace: Path, profile: str) -> str:
 @dataclass(frozen=True, kw_only=True)
 class Artifact:
     package: str
-    name: str  #: the bin target's name
+    name: str  #: the bin or cdylib target's name
     path: Path
     fresh: bool
+    kind: str = "bin"  #: "bin" or "cdylib"
+
+
+#: what a cdylib's file is called: .so (Linux), .dll (Windows), .dylib (macOS)
+_LIBRARY_SUFFIXES = (".so", ".dll", ".dylib")
 
 
 def parse_messages(stdout: str) -> tuple[list[Artifact], bool]:
-    """Executables from cargo's ``compiler-artifact`` messages, and build success."""
+    """Executables and cdylibs from cargo's ``compiler-artifact`` messages, and build
+    success."""
     artifacts: list[Artifact] = []
     success = False
     for line in stdout.splitlines():
@@ -101,6 +118,14 @@ def parse_messages(stdout: str) -> tuple[list[Artifact], bool]:
                 path=Path(msg["executable"]),
                 fresh=bool(msg.get("fresh")),
             ))
+        elif reason == "compiler-artifact" and "cdylib" in msg["target"]["kind"]:
+            library = next((Path(f) for f in msg.get("filenames", [])
+                            if Path(f).suffix in _LIBRARY_SUFFIXES), None)
+            if library is not None:
+                artifacts.append(Artifact(
+                    package=_package_name(msg.get("package_id", "")) or msg["target"]["name"],
+                    name=msg["target"]["name"], path=library, fresh=bool(msg.get("fresh")),
+                    kind="cdylib"))
         elif reason == "build-finished":
             success = bool(msg.get("success"))
     return artifacts, success

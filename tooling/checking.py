@@ -50,9 +50,11 @@ def strip_target(build: Build) -> dict[str, Any]:
             raise StepFailed(f"{build.target.name}: {source} is gone",
                              f"run `inv compile --target {build.target.name}` again")
         dest = build.stage / artifact["name"]
-        before, after = strip.strip_copy(build.target, source, dest)
+        before, after = strip.strip_copy(build.target, source, dest,
+                                         library=artifact.get("kind") == "cdylib")
         results[artifact["name"]] = {
             "package": artifact["package"], "path": str(dest),
+            "kind": artifact.get("kind", "bin"), "target_name": artifact.get("target_name"),
             "size_unstripped": before, "size": after, "sha256": atomic.sha256_file(dest),
         }
         console.step(build.target.name, f"strip {artifact['name']}: {before:,} → {after:,} bytes")
@@ -62,6 +64,14 @@ def strip_target(build: Build) -> dict[str, Any]:
 
 
 # --- verify ------------------------------------------------------------------------------
+
+def python_module(build: Build, info: dict[str, Any]) -> str | None:
+    """The module name when this staged file is a Python extension module (a pyo3 cdylib)."""
+    if info.get("kind") != "cdylib" or info.get("package") not in (
+            build.workspace.python_modules):
+        return None
+    return str(info.get("target_name") or info["package"]).replace("-", "_")
+
 
 def verify_target(build: Build, *, glibc_floor: str | None = None) -> dict[str, Any]:
     """Check the stripped binaries; ``glibc_floor`` (default: the target's) bounds GLIBC_x.y.
@@ -84,7 +94,12 @@ def verify_target(build: Build, *, glibc_floor: str | None = None) -> dict[str, 
     allowed = build.project.allowed_libraries(build.target)
     for name, info in stripped.items():
         path = Path(info["path"])
-        seen = inspection.inspect(path, build.target, glibc_floor=glibc_floor, allowed=allowed)
+        module = python_module(build, info)
+        seen = inspection.inspect(
+            path, build.target, glibc_floor=glibc_floor,
+            # an extension module is loaded by Python: it imports python3.dll on Windows
+            allowed=allowed | {"python3.dll"} if module else allowed,
+            exports=(f"PyInit_{module}",) if module else ())
         console.step(build.target.name, f"verify {name}")
         for line in [*binaries.render(seen.checks), *seen.notes]:
             console.info(f"    {line}")
@@ -131,7 +146,11 @@ def run_target(build: Build) -> dict[str, Any]:
         data: dict[str, Any] = build.state()["run"]["data"]
         return data
     results: dict[str, Any] = {}
+    stripped = build.state()["strip"]["data"]
     for name, info in verified.items():
+        if stripped.get(name, {}).get("kind") == "cdylib":
+            results[name] = _load_library(build, name, stripped[name])
+            continue
         if reason:
             results[name] = {"sha256": info["sha256"], "ran": False, "runner": None,
                              "output": f"{runner.NOT_RUN} ({reason})"}
@@ -143,3 +162,22 @@ def run_target(build: Build) -> dict[str, Any]:
         console.step(build.target.name, f"run {name} ({runner.describe(build.target)}): {line}")
     build.record("run", results, inputs=inputs, outputs=state.digest(results))
     return results
+
+
+def _load_library(build: Build, name: str, info: dict[str, Any]) -> dict[str, Any]:
+    """A cdylib is not a program: a Python extension module for this very machine is
+    imported by this Python and called; any other library was verified, not loaded."""
+    from tooling import pymodules, runner
+
+    module = python_module(build, info)
+    record: dict[str, Any] = {"sha256": info["sha256"], "ran": False, "runner": None}
+    why = pymodules.cannot_import_here(build.target) if module else "a library, not a program"
+    if module is None or why:
+        detail = f"exports PyInit_{module}; " if module else ""
+        record["output"] = f"{runner.NOT_RUN} ({detail}{why})"
+        console.step(build.target.name, f"run {name}: {record['output']}")
+        return record
+    line = pymodules.import_and_call(build.stage / name, module, build.target)
+    record.update(ran=True, runner="python import", output=line)
+    console.step(build.target.name, f"run {name} (imported by {pymodules.describe()}): {line}")
+    return record

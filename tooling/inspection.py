@@ -26,27 +26,40 @@ def _loaded(machine: str, needed: tuple[str, ...], stripped: bool,
             "stripped": stripped, **extra}
 
 
+def exports_check(wanted: tuple[str, ...], exported: tuple[str, ...]) -> list[Check]:
+    """A library's entry points (``PyInit_build_core`` for a Python module) are exported."""
+    if not wanted:
+        return []
+    missing = [name for name in wanted if name not in exported]
+    return [Check("exports", not missing, ", ".join(wanted),
+                  f"missing {', '.join(missing)}" if missing else ", ".join(wanted))]
+
+
 def inspect(path: Path, target: Target, *, glibc_floor: str | None = None,
-            allowed: frozenset[str] = frozenset()) -> Inspection:
+            allowed: frozenset[str] = frozenset(), exports: tuple[str, ...] = ()) -> Inspection:
+    """Verify ``path`` for ``target``; ``exports`` names symbols a library must export."""
     fmt = target.binary_format
     file_line = f"file: {binaries.file_output(path)}"
     if fmt == "pe":
         from tooling import pe
 
         pe_facts = pe.read_facts(path)
-        return Inspection(pe.verify(pe_facts, target, allowed=allowed),
+        return Inspection(pe.verify(pe_facts, target, allowed=allowed)
+                          + exports_check(exports, pe_facts.exported),
                           _loaded(pe_facts.machine, pe_facts.imports, pe_facts.stripped,
                                   subsystem=pe_facts.subsystem), [file_line])
     if fmt == "macho":
         from tooling import macho
 
         macho_facts = macho.read_facts(path)
-        return Inspection(macho.verify(macho_facts, target, allowed=allowed),
+        return Inspection(macho.verify(macho_facts, target, allowed=allowed)
+                          + exports_check(exports, macho_facts.exported),
                           _loaded(macho_facts.cpu, macho_facts.dylibs, macho_facts.stripped,
                                   min_os=macho_facts.min_os, signature=macho_facts.signature),
                           [file_line])
     facts = binaries.read_facts(path)
-    checks = binaries.verify(facts, target, glibc_floor=glibc_floor)
+    checks = binaries.verify(facts, target, glibc_floor=glibc_floor) + exports_check(
+        exports, facts.exported)
     ldd = binaries.ldd_output(path, target, facts)
     summary = {
         "machine": facts.machine,

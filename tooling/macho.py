@@ -24,7 +24,7 @@ SYSTEM_DYLIB_DIRS = ("/usr/lib/", "/System/")
 
 _CSMAGIC_CODEDIRECTORY = 0xFADE0C02
 _CS_HASHTYPE_SHA1, _CS_HASHTYPE_SHA256 = 1, 2
-_N_STAB, _N_TYPE, _N_EXT, _N_SECT = 0xE0, 0x0E, 0x01, 0x0E
+_N_STAB, _N_TYPE, _N_EXT, _N_SECT, _N_PEXT = 0xE0, 0x0E, 0x01, 0x0E, 0x10
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,6 +38,7 @@ class MachOFacts:
     dylibs: tuple[str, ...]
     stripped: bool  #: no local symbols and no debug (stab) entries
     signature: str  #: "valid", "none", or what is wrong with it
+    exported: tuple[str, ...] = ()  #: exported symbols, without Mach-O's leading "_"
 
 
 def _version(parts: Any) -> str:
@@ -74,7 +75,9 @@ def read_facts(path: Path) -> MachOFacts:
         min_os = None
     symbols = list(binary.symbols)
     stabs = [s for s in symbols if s.raw_type & _N_STAB]
-    local = [s for s in symbols if not s.raw_type & (_N_STAB | _N_EXT)
+    # private externs (N_PEXT: hidden-visibility C symbols, zlib's ZLIB_INTERNAL) stay in
+    # the table after llvm-strip; they are the linker's, not debug information
+    local = [s for s in symbols if not s.raw_type & (_N_STAB | _N_EXT | _N_PEXT)
              and (s.raw_type & _N_TYPE) == _N_SECT]
     return MachOFacts(
         path=path,
@@ -83,9 +86,13 @@ def read_facts(path: Path) -> MachOFacts:
         bits=64 if head in (b"\xcf\xfa\xed\xfe",) else 32,
         file_type=str(header.file_type).rsplit(".", 1)[-1],
         min_os=min_os,
-        dylibs=tuple(lib.name for lib in binary.libraries),
+        # a dylib's own install name (LC_ID_DYLIB) is not something it loads
+        dylibs=tuple(lib.name for lib in binary.libraries
+                     if not str(lib.command).endswith("ID_DYLIB")),
         stripped=not stabs and not local,
         signature=_signature(path, binary),
+        exported=tuple(sorted(s.name[1:] if s.name.startswith("_") else s.name
+                              for s in binary.exported_symbols)),
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from tooling import __version__, atomic, checking, console
 from tooling.errors import StepFailed
@@ -37,6 +38,7 @@ def package_target(build: Build) -> Path:
             and (build.dist / "SHA256SUMS").is_file()
             and not package.check_sha256sums(build.dist)):
         console.step(target.name, f"package: {build.dist} is up to date; skipped")
+        _python_modules(build, stripped, verified, ran)
         return build.dist
     top = f"{build.project.name or ws.name}-{ws.version}-{target.name}"
     build.project.dist.mkdir(parents=True, exist_ok=True)
@@ -52,6 +54,7 @@ def package_target(build: Build) -> Path:
         s, v = stripped[name], verified[name]
         artifacts.append({
             "name": name, "package": s["package"], "path": f"{top}/{name}",
+            "kind": s.get("kind", "bin"),
             # not the unstripped size: on windows-gnu the symbol table names rustc's own
             # temporary folders (raw-dylib import libraries), which would make
             # build_info.json differ between two identical builds
@@ -77,7 +80,7 @@ def package_target(build: Build) -> Path:
         "linker": compiled["linker"], "linker_program": compiled["linker_program"],
         "profile": compiled["profile"], "rustflags": compiled["rustflags"],
         "source_date_epoch": mtime,
-        "ran": all(a["run"]["ran"] for a in artifacts),
+        "ran": all(a["run"]["ran"] for a in artifacts if a["kind"] == "bin"),
         "archive": {"file": archive.name, "sha256": archive_sha},
         "artifacts": artifacts,
         "crossmatrix": __version__,
@@ -87,10 +90,25 @@ def package_target(build: Build) -> Path:
     atomic.replace_dir(new, build.dist)
     size = (build.dist / archive.name).stat().st_size
     console.step(target.name, f"package: {build.dist / archive.name} ({size:,} bytes)")
+    _python_modules(build, stripped, verified, ran)
     build.record("package", {"archive": str(build.dist / archive.name), "sha256": archive_sha,
                              "source_date_epoch": mtime},
                  inputs=inputs, outputs=archive_sha)
     return build.dist
+
+
+def _python_modules(build: Build, stripped: dict[str, Any], verified: dict[str, Any],
+                    ran: dict[str, Any]) -> None:
+    """Python extension modules also go to ``dist/<module>-bin/<platform-arch>/``."""
+    from tooling import pymodules
+
+    for name, info in sorted(stripped.items()):
+        module = checking.python_module(build, info)
+        if module is None:
+            continue
+        dest = pymodules.lay_out(build.project.dist, module, build.target, build.stage / name,
+                                 verified[name], ran[name])
+        console.step(build.target.name, f"package: {dest}")
 
 
 def _version_key(version: str) -> tuple[int, ...]:

@@ -88,7 +88,8 @@ class Build:
         settings: dict[str, Any] = {}
         if step == "verify":
             settings = {"glibc": self.target.glibc,
-                        "allowed": sorted(self.project.allowed_libraries(self.target))}
+                        "allowed": sorted(self.project.allowed_libraries(self.target)),
+                        "python_modules": list(self.workspace.python_modules)}
             if self.target.os == "macos":
                 settings["macos"] = macos_deployment_target(self.target)
         elif step == "run":

@@ -39,8 +39,12 @@ def find_strip(target: Target) -> str:
     )
 
 
-def strip_copy(target: Target, source: Path, dest: Path) -> tuple[int, int]:
+def strip_copy(target: Target, source: Path, dest: Path, *,
+               library: bool = False) -> tuple[int, int]:
     """Copy ``source`` to ``dest`` stripped; return (size before, size after).
+
+    A Mach-O library loses only its local symbols (``-x``): its exports are what the
+    program loading it looks up (``--strip-all`` drops ``_PyInit_*`` from a dylib).
 
     The stripped file is made beside ``dest`` and renamed over it, so ``dest`` is
     either the old file or the whole new one.
@@ -54,7 +58,8 @@ def strip_copy(target: Target, source: Path, dest: Path) -> tuple[int, int]:
     tmp = work / dest.name
     shutil.copyfile(source, tmp)
     try:
-        proc.run([tool, "--strip-all", "-o", str(tmp), str(tmp)], what=f"{tool} {source.name}")
+        how = "-x" if library and target.os == "macos" else "--strip-all"
+        proc.run([tool, how, "-o", str(tmp), str(tmp)], what=f"{tool} {source.name}")
         tmp.chmod(0o755)
         os.replace(tmp, dest)
     finally:

@@ -18,6 +18,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+#: every sample crate with a binary: Rust only, C by cc, SQLite (bundled C), protobuf
+#: (protoc at build time), zlib (the system's on Linux gnu, built from source elsewhere)
+PROGRAMS = ("edge-agent", "fleet-report", "sensor-crc", "sqlite-probe", "telemetry-proto",
+            "log-shipper")
 
 
 @dataclass
@@ -45,9 +49,23 @@ def command(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path
 #: Every provider exercised whatever this machine's rustup holds: Debian's multiarch std
 #: for linux-aarch64-gnu, std built from source for the musl targets, riscv64, Windows and
 #: macOS, and rustup (offline: only what it already has) for the host.
+def repo_pre_build() -> dict[str, list[str]]:
+    """The repository's own ``pre-build`` lines per target (log-shipper's zlib1g-dev)."""
+    import tomllib
+
+    table = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["crossmatrix"]
+    return {name: list(settings["pre-build"])
+            for name, settings in table.get("target", {}).items() if "pre-build" in settings}
+
+
 def providers(chosen: dict[str, str]) -> str:
-    """``[tool.crossmatrix.target.<name>] std-provider = ...`` tables for a pyproject."""
+    """``[tool.crossmatrix.target.<name>] std-provider = ...`` tables for a pyproject, with
+    the repository's ``pre-build`` lines for those targets (as its own config has them)."""
+    import json
+
+    pre_build = repo_pre_build()
     return "".join(f'[tool.crossmatrix.target.{name}]\nstd-provider = "{provider}"\n'
+                   + (f"pre-build = {json.dumps(pre_build[name])}\n" if name in pre_build else "")
                    for name, provider in chosen.items())
 
 

@@ -11,10 +11,11 @@ import subprocess
 import tarfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.integration.helpers import REPO, Run, command, crossmatrix
+from tests.integration.helpers import PROGRAMS, REPO, Run, command, crossmatrix
 from tooling import runner, targets, wine
 from tooling.targets import TABLE, Target
 
@@ -27,8 +28,8 @@ def _dist(matrix_release: tuple[Path, Run], name: str) -> Path:
     return project / "dist" / name
 
 
-def _info(dist: Path) -> dict[str, object]:
-    data: dict[str, object] = json.loads((dist / "build_info.json").read_text())
+def _info(dist: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((dist / "build_info.json").read_text())
     return data
 
 
@@ -45,10 +46,19 @@ def test_release_is_complete_and_checksummed(matrix_release: tuple[Path, Run],
     archive = info["archive"]
     assert isinstance(archive, dict)
     assert (dist / archive["file"]).is_file()
-    names = {a["name"] for a in info["artifacts"]}  # type: ignore[attr-defined]
-    assert names == {f"{n}{target.exe_suffix}" for n in ("edge-agent", "fleet-report",
-                                                          "sensor-crc")}
+    names = {a["name"] for a in info["artifacts"]}
+    assert names == {f"{n}{target.exe_suffix}" for n in PROGRAMS} | MODULE_FILES[target.name]
     assert archive["file"].endswith(target.archive_suffix)
+
+
+#: build_core's cdylib per target: none on musl (rustc links those statically)
+MODULE_FILES = {t.name: ({"build_core.dll"} if t.os == "windows" else {"libbuild_core.dylib"}
+                         if t.os == "macos" else set() if t.libc == "musl"
+                         else {"libbuild_core.so"}) for t in TABLE}
+
+
+def _programs(info: dict[str, Any]) -> list[dict[str, Any]]:
+    return [a for a in info["artifacts"] if a["kind"] == "bin"]
 
 
 LINUX = [t for t in TABLE if t.is_linux]
@@ -74,8 +84,8 @@ def test_unpacked_binaries_run_and_are_what_the_target_promises(
     dist = _dist(matrix_release, target.name)
     info = _info(dist)
     _unpack(dist, info, tmp_path)
-    for artifact in info["artifacts"]:  # type: ignore[attr-defined]
-        binary = tmp_path / artifact["path"]
+    for artifact in _programs(info):
+        binary = tmp_path / str(artifact["path"])
         described = subprocess.run(["file", "-b", str(binary)], capture_output=True, text=True,
                                    check=True).stdout
         assert "stripped" in described and "not stripped" not in described
@@ -100,8 +110,8 @@ def test_unpacked_windows_binaries_run_under_wine(matrix_release: tuple[Path, Ru
     info = _info(dist)
     _unpack(dist, info, tmp_path)
     reason = runner.cannot_run(target)
-    for artifact in info["artifacts"]:  # type: ignore[attr-defined]
-        binary = tmp_path / artifact["path"]
+    for artifact in _programs(info):
+        binary = tmp_path / str(artifact["path"])
         described = subprocess.run(["file", "-b", str(binary)], capture_output=True, text=True,
                                    check=True).stdout
         assert described.startswith("PE32+ executable" if target.arch.elf_class == 64
@@ -135,14 +145,16 @@ def test_macos_binaries_are_verified_structurally_and_said_not_run(
     assert info["ran"] is False
     _unpack(dist, info, tmp_path)
     cpu = {"ARM64": "arm64", "X86_64": "x86_64"}[str(target.arch.macho_cpu)]
-    for artifact in info["artifacts"]:  # type: ignore[attr-defined]
-        binary = tmp_path / artifact["path"]
+    for artifact in _programs(info):
+        binary = tmp_path / str(artifact["path"])
         described = subprocess.run(["file", "-b", str(binary)], capture_output=True, text=True,
                                    check=True).stdout
         assert described.startswith(f"Mach-O 64-bit {cpu} executable"), described
         assert artifact["run"]["ran"] is False
         assert artifact["run"]["output"].startswith(runner.NOT_RUN)
-        assert artifact["needed"] == ["/usr/lib/libSystem.B.dylib"]
+        # libSystem, and libiconv for crates that pull in the libc crate's iconv link
+        assert artifact["needed"][0] == "/usr/lib/libSystem.B.dylib"
+        assert all(lib.startswith("/usr/lib/") for lib in artifact["needed"])
         assert artifact["min_os"] == targets.MACOS_DEFAULT_MIN[target.arch.rust]
         if target.arch.rust == "aarch64":
             assert artifact["signature"] == "valid"

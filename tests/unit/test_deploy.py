@@ -188,3 +188,31 @@ def test_nothing_fits(tmp_path: Path) -> None:
     forced = deploy.install(deploy.by_name(deploy.find(d), "linux-aarch64"), dest, can_run=False)
     assert (dest / "current").resolve() == forced.resolve()
     assert json.loads((forced / ".crossmatrix.json").read_text())["name"] == "linux-aarch64"
+
+
+def test_smoke_runs_programs_not_the_python_module_beside_them(tmp_path: Path) -> None:
+    """A release with a cdylib (build_core's libbuild_core.so, executable bits and all): the
+    smoke test runs the program only; running the library would crash and roll back."""
+    dist = tmp_path / "dist"
+    folder = _release(dist, "linux-x86_64-gnu", "x86_64-unknown-linux-gnu",
+                      _ok("x86_64-unknown-linux-gnu"))
+    info = json.loads((folder / "build_info.json").read_text())
+    library = tmp_path / "libbuild_core.so"
+    library.write_text("#!/bin/sh\nexit 139\n")  # what executing a shared library amounts to
+    library.chmod(0o755)
+    archive = folder / info["archive"]["file"]
+    top = archive.name.removesuffix(".tar.gz")
+    program = dist / ".linux-x86_64-gnu-prog"
+    sha = package.write_tar_gz(archive, [("demo", program, 0o755),
+                                         ("libbuild_core.so", library, 0o755)],
+                               top_dir=top, mtime=86400)
+    info["archive"]["sha256"] = sha
+    info["artifacts"][0]["kind"] = "bin"
+    info["artifacts"].append({"name": "libbuild_core.so", "package": "build_core",
+                              "kind": "cdylib", "sha256": atomic.sha256_file(library)})
+    atomic.write_json(folder / "build_info.json", info)
+    package.write_sha256sums(folder, [archive, folder / "build_info.json"])
+    dest = tmp_path / "opt"
+    deploy.install(deploy.by_name(deploy.find(dist), "linux-x86_64-gnu"), dest, can_run=True)
+    assert deploy.smoke(dest) == ["demo 0.1.0 (x86_64-unknown-linux-gnu)"]
+    assert (dest / "current" / top / "libbuild_core.so").is_file()
