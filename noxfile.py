@@ -1,7 +1,8 @@
-"""One nox session per target of the table: `nox -s build-linux-aarch64`; `nox -l` lists them.
+"""Two nox sessions per target of the table: `nox -s build-linux-aarch64` (the pipeline of
+`inv release`) and `nox -s test-linux-aarch64` (its `cargo test` on the target, as `inv
+test`); `nox -l` lists them, `nox -t test` runs every test session.
 
-Sessions run in this interpreter (no virtualenv is made or refreshed per run) and
-call the same pipeline as `inv release`.
+Sessions run in this interpreter (no virtualenv is made or refreshed per run).
 """
 
 from __future__ import annotations
@@ -26,6 +27,19 @@ def _build_session(name: str, triple: str) -> Callable[[nox.Session], None]:
     return build
 
 
+def _test_session(name: str, triple: str) -> Callable[[nox.Session], None]:
+    def test(session: nox.Session) -> None:
+        from tooling import nox_support
+
+        nox_support.test(session, name)
+
+    test.__doc__ = f"cargo test of the workspace, run on {name} ({triple})"
+    return test
+
+
 for _target in TABLE:
     nox.session(name=f"build-{_target.name}", tags=["build", *_target.tags],
                 venv_backend="none")(_build_session(_target.name, _target.triple))
+for _target in TABLE:
+    nox.session(name=f"test-{_target.name}", tags=["test", *_target.tags],
+                venv_backend="none")(_test_session(_target.name, _target.triple))

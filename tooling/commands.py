@@ -86,6 +86,21 @@ def targets_(c: Context, target: list[str], json: bool = False) -> None:
         readiness.print_table(rows)
 
 
+@task(iterable=["target"], help={
+    **TARGET_HELP, "json": "print JSON instead of a table",
+    "strict": "exit 1 when something a dependency needs is not installed here",
+    "dev": "also audit the members' dev-dependencies"})
+@boundary
+def doctor(c: Context, target: list[str], json: bool = False, strict: bool = False,
+           dev: bool = False) -> None:
+    """Audit the dependencies per target: pure Rust, C code the target's C toolchain builds,
+    or a library or tool beyond it (openssl, protoc, cmake, libclang); with the fixes."""
+    from tooling import doctor as doctor_mod
+
+    project, chosen = _selected(c, target)
+    doctor_mod.run(project, chosen, as_json=json, strict=strict, dev=dev)
+
+
 @task(iterable=["target"], help=TARGET_HELP)
 @boundary
 def install_targets(c: Context, target: list[str]) -> None:
@@ -154,6 +169,19 @@ def release(c: Context, target: list[str]) -> None:
     from tooling import pipeline
 
     _steps(c, target, pipeline.RELEASE)
+
+
+@task(name="test", iterable=["target"], help={
+    **TARGET_HELP, "no_run": "only build the test binaries (cargo test --no-run)",
+    "args": "passed to the test binaries, e.g. --args '--nocapture' (or give them after --)"})
+@boundary
+def test_(c: Context, target: list[str], no_run: bool = False, args: str = "") -> None:
+    """Run the workspace's cargo test on each target: under qemu, wine, or natively."""
+    from tooling import testing
+
+    project, chosen = _selected(c, target)
+    extra = [*testing.split_args(args, "--args"), *testing.split_args(c.remainder, "after --")]
+    testing.run_matrix(project, chosen, no_run=no_run, args=extra)
 
 
 @task(iterable=["target", "tag"], help={
@@ -292,4 +320,6 @@ ns = Collection(setup, install_targets, configure, compile, strip, verify, run_,
                 ci_matrix, ci_generate, merge, ci_summary, deploy, docker_context,
                 docker_build)
 ns.add_task(targets_, name="targets")
+ns.add_task(doctor)
+ns.add_task(test_)
 ns.configure({"crossmatrix": {"project": None}})

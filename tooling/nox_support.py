@@ -15,3 +15,17 @@ def release(session: Any, name: str) -> None:
         pipeline.run_matrix(project, project.select([name]), pipeline.RELEASE)
     except CrossmatrixError as exc:
         session.error(exc.render())
+
+
+def test(session: Any, name: str) -> None:
+    """``cargo test`` for one target. Positional arguments: the project folder (if the first
+    does not start with "-"), then what the test binaries get (``-- PATH --nocapture``)."""
+    from tooling import testing
+
+    posargs = list(session.posargs)
+    path = posargs.pop(0) if posargs and not posargs[0].startswith("-") else None
+    try:
+        project = load(path)
+        testing.run_matrix(project, project.select([name]), args=posargs)
+    except CrossmatrixError as exc:
+        session.error(exc.render())

@@ -129,9 +129,11 @@ def stream(
     hint: str | None = None,
     check: bool = True,
     quiet_stderr: bool = False,
+    tee_stdout: bool = False,
 ) -> Result:
     """Run a long command (cargo): stderr goes to the terminal as it comes and is kept
-    for the error report; stdout is captured whole (cargo's JSON messages)."""
+    for the error report; stdout is captured whole (cargo's JSON messages), and with
+    ``tee_stdout`` also written to this process's stdout as it comes (``cargo test``)."""
     args = [os.fspath(a) for a in argv]
     if which(args[0], path=(env or os.environ).get("PATH")) is None and os.path.sep not in args[0]:
         raise ToolMissing(f"{args[0]} not found on PATH", hint)
@@ -155,7 +157,15 @@ def stream(
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
     assert child.stdout is not None
-    stdout = child.stdout.read()
+    if tee_stdout:
+        lines = []
+        for line in child.stdout:
+            lines.append(line)
+            sys.stdout.write(line)
+            sys.stdout.flush()
+        stdout = "".join(lines)
+    else:
+        stdout = child.stdout.read()
     returncode = child.wait()
     reader.join()
     result = Result(tuple(args), returncode, stdout, "".join(kept))

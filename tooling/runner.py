@@ -13,13 +13,19 @@ NOT_RUN = "verified structurally, not run"
 
 
 def prefix(target: Target) -> list[str]:
-    """The command that runs a Linux binary of ``target`` here (empty: run it directly)."""
+    """The command that runs a Linux binary of ``target`` here (empty: run it directly).
+
+    Dynamic binaries get the cross sysroot's loader (``-L``) and, through
+    ``LD_LIBRARY_PATH``, its libc too: without it the loader follows the host's
+    ``/etc/ld.so.cache`` to a multiarch ``libc6:<arch>`` (installed beside Debian's
+    ``libstd-rust-web-dev:<arch>``) of another build, and the mismatched pair hangs in
+    ``pthread_create``, so every threaded program (every ``cargo test``) never finishes."""
     if target.runs_natively() and (target.libc == "musl" or Path(
             "/" + target.arch.gnu_loader).exists()):
         return []
     argv = [target.arch.qemu]
     if not target.is_static:
-        argv += ["-L", target.gnu_sysroot]
+        argv += ["-L", target.gnu_sysroot, "-E", f"LD_LIBRARY_PATH={target.gnu_sysroot}/lib"]
     return argv
 
 

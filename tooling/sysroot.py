@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 
 MARKER = "crossmatrix-sysroot.json"
 #: What ``-Zbuild-std`` builds: std plus both panic runtimes, so one entry
-#: serves panic=unwind and panic=abort profiles.
-BUILD_STD = "std,panic_abort"
+#: serves panic=unwind and panic=abort profiles, and libtest (with its getopts,
+#: vendored in rust-web-src), which ``cargo test`` (``inv test``) links into test binaries.
+BUILD_STD = "std,panic_abort,test"
 #: Bump when the way entries are built changes, so old entries are not reused.
 LAYOUT_VERSION = 2
 #: Like the std rustup ships: with LLVM bitcode beside the object code, so a profile
@@ -171,8 +172,9 @@ def _build_locked(compiler: Compiler, target: Target, entry: Path, cache_dir: Pa
             continue
         shutil.copy2(rlib, lib / rlib.name)
         copied += 1
-    if not any(lib.glob("libstd-*.rlib")):
-        raise StepFailed(f"the std build for {target.triple} produced no libstd rlib")
+    for crate in ("std", "test"):
+        if not any(lib.glob(f"lib{crate}-*.rlib")):
+            raise StepFailed(f"the std build for {target.triple} produced no lib{crate} rlib")
     startup = _rtstartup(compiler, target, library, lib, env)
     seconds = time.monotonic() - started
     (staging / MARKER).write_text(json.dumps({

@@ -15,6 +15,7 @@ import functools
 import hashlib
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 from filelock import FileLock
@@ -120,11 +121,15 @@ def describe(target: Target) -> str:
     return text + " + ProcessPrng shim" if needs_shim(target) else text
 
 
-def run(target: Target, binary: Path, args: tuple[str, ...], cache_dir: Path,
-        timeout: float = 300) -> proc.Result:
-    """Run ``binary`` under wine from a scratch folder (with the shim when wine needs it)."""
+def run(target: Target, binary: Path, args: Sequence[str], cache_dir: Path,
+        timeout: float | None = 300, *, passthrough: bool = False) -> proc.Result:
+    """Run ``binary`` under wine from a scratch folder (with the shim when wine needs it).
+
+    ``passthrough``: output goes straight to the terminal and the program runs in the
+    caller's folder (cargo test's runner: tests read files relative to their package)."""
     program = wine_program(target)
-    scratch = cache_dir / "wine" / "run" / f"{target.triple}.{os.getpid()}"
+    kind = "test" if passthrough else "run"
+    scratch = cache_dir / "wine" / kind / f"{target.triple}.{os.getpid()}"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
     try:
@@ -135,8 +140,11 @@ def run(target: Target, binary: Path, args: tuple[str, ...], cache_dir: Path,
         prefix = prefix_dir(cache_dir)
         environment = proc.child_env(env(prefix))
         # one wine at a time per prefix: the first run creates it (about 10 s)
+        prefix.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(prefix.parent / "prefix.lock")):
-            return proc.run([program, str(exe), *args], env=environment, cwd=scratch,
-                            check=False, timeout=timeout, what=f"wine {binary.name}")
+            return proc.run([program, str(exe), *args], env=environment,
+                            cwd=None if passthrough else scratch, check=False,
+                            capture=not passthrough, echo=False if passthrough else None,
+                            timeout=timeout, what=f"wine {binary.name}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -344,7 +344,8 @@ def test_setup_needs_for_windows_and_macos(tmp_path: Path) -> None:
     assert win.arches == () and win.optional == ()
     win32 = system.needs([by_name()["windows-x86"]], project)
     assert "gcc-mingw-w64-i686-win32" in win32.packages
-    assert win32.arches == ("i386",) and win32.optional == ("wine32:i386",)
+    assert win32.arches == () and win32.optional == ("wine32:i386",)
+    assert win32.optional_arches == ("i386",)
     mac = system.needs([by_name()["macos-aarch64"]], project)
     assert "llvm" in mac.packages
     assert not any(p.startswith(("qemu", "binutils-", "libc6-dev")) for p in mac.packages)
