@@ -50,8 +50,7 @@ def find(source: Path) -> list[Artifact]:
     if not source.exists():
         raise UsageError(f"--from {str(source)!r} does not exist",
                          "point --from at a dist/ folder made by `inv release`")
-    folders = [source] if (source / "build_info.json").is_file() else sorted(
-        p for p in source.iterdir() if (p / "build_info.json").is_file())
+    folders, _ = package.dist_folders(source)
     found: list[Artifact] = []
     for folder in folders:
         info = json.loads((folder / "build_info.json").read_text())
@@ -185,8 +184,12 @@ def smoke(dest: Path) -> list[str]:
         raise StepFailed(f"nothing is installed at {dest}", "run `inv deploy --dest DIR` first")
     info = json.loads((current / ".crossmatrix.json").read_text())
     target = resolve(str(info["name"]))[0]
+    # programs only: a cdylib (a Python module) is loaded by its program, not run
+    programs = {a["name"] for a in info.get("artifacts", []) if a.get("kind", "bin") == "bin"}
     lines = []
     for binary in _binaries(current.resolve()):
+        if programs and binary.name not in programs:
+            continue
         lines.append(runner.smoke(target, binary, ("--version",), True, dest))
     return lines
 

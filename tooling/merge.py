@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tooling import atomic, console, package
+from tooling import atomic, console, package, pymodules
 from tooling.errors import SomeTargetsFailed, StepFailed, UsageError
 
 
@@ -32,14 +32,20 @@ class Part:
 
 def find_parts(inputs: Sequence[Path]) -> list[Part]:
     """Target folders (holding build_info.json) given directly or one level down."""
+    return _find(inputs)[0]
+
+
+def _find(inputs: Sequence[Path]) -> tuple[list[Part], list[Path]]:
+    """Target folders and Python module layouts, given directly or one level down."""
     parts: list[Part] = []
+    layouts: list[Path] = []
     for given in inputs:
         if not given.is_dir():
             raise UsageError(f"merge input {str(given)!r} is not a folder",
                              "pass dist/ folders (or dist/<target> folders) made by `inv release`")
-        folders = [given] if (given / "build_info.json").is_file() else sorted(
-            p for p in given.iterdir() if (p / "build_info.json").is_file())
-        if not folders:
+        folders, found_layouts = package.dist_folders(given)
+        layouts += found_layouts
+        if not folders and not found_layouts:
             raise UsageError(f"no build_info.json in {given} or its sub-folders",
                              "pass dist/ folders made by `inv release` or `inv package`")
         for folder in folders:
@@ -50,7 +56,7 @@ def find_parts(inputs: Sequence[Path]) -> list[Part]:
                                  "that folder was changed or damaged after packaging; rebuild it")
             info = json.loads((folder / "build_info.json").read_text())
             parts.append(Part(str(info["name"]), folder, info))
-    return parts
+    return parts, layouts
 
 
 def _unique(parts: list[Part]) -> list[Part]:
@@ -79,7 +85,8 @@ def completeness(parts: Sequence[Part], expected: Sequence[str],
 
 def merge(inputs: Sequence[Path], out: Path,
           expected: Sequence[str] = ()) -> dict[str, Any]:
-    parts = _unique(find_parts(inputs))
+    found, layouts = _find(inputs)
+    parts = _unique(found)
     projects = sorted({(str(p.info["project"]), str(p.info["version"])) for p in parts})
     if len(projects) > 1:
         raise StepFailed(f"the inputs come from different projects or versions: {projects}",
@@ -94,6 +101,7 @@ def merge(inputs: Sequence[Path], out: Path,
         for name in ("build_info.json", str(part.info["archive"]["file"]), "SHA256SUMS"):
             atomic.copy_file(part.folder / name, dest / name, 0o644)
         listed += [dest / str(part.info["archive"]["file"]), dest / "build_info.json"]
+    listed += pymodules.merge_layouts(layouts, new)
     release = {
         "project": projects[0][0] if projects else None,
         "version": projects[0][1] if projects else None,
@@ -120,6 +128,8 @@ def dist_manifest(dist: Path, expected: Sequence[str], version: str,
     parts = []
     for folder in sorted(dist.iterdir()) if dist.is_dir() else []:
         if folder.name in failed or not (folder / "build_info.json").is_file():
+            continue
+        if pymodules.is_layout(folder):
             continue
         if package.check_sha256sums(folder):
             continue

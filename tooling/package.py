@@ -302,3 +302,15 @@ def check_sha256sums(directory: Path) -> list[str]:
         if actual != match["hex"].lower():
             problems.append(f"{name}: checksum mismatch")
     return problems
+
+
+def dist_folders(given: Path) -> tuple[list[Path], list[Path]]:
+    """``given`` itself or its sub-folders holding a build_info.json, split into target
+    folders (``dist/<target>``) and Python module layouts (``dist/<module>-bin``)."""
+    from tooling import pymodules
+
+    folders = [given] if (given / "build_info.json").is_file() else sorted(
+        p for p in given.iterdir() if (p / "build_info.json").is_file())
+    layouts = [p for p in folders if pymodules.is_layout(p)]
+    return [p for p in folders if p not in layouts], layouts
+

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.integration.helpers import BIN, FORCED_PROVIDERS, REPO, Run, command, write_project
-from tooling.targets import TABLE
+from tooling import pymodules
+from tooling.targets import TABLE, by_name
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +33,14 @@ def test_nox_build_session_runs_the_pipeline(tmp_path: Path, name: str,
     assert "Creating virtual environment" not in result.stderr
     dist = project / "dist" / name
     assert command(["sha256sum", "-c", "SHA256SUMS"], cwd=dist).returncode == 0
-    assert sorted(p.name for p in (project / "dist").iterdir() if p.is_dir()) == [name]
+    # the session built its own target (and build_core's module, except on musl) only
+    target = by_name()[name]
+    layout = [] if target.libc == "musl" else [pymodules.folder_name("build_core")]
+    assert sorted(p.name for p in (project / "dist").iterdir() if p.is_dir()) == sorted(
+        [name, *layout])
+    if layout:
+        builds = json.loads((project / "dist" / layout[0] / "build_info.json").read_text())
+        assert list(builds["builds"]) == [target.platform_arch]
     manifest = json.loads((project / "dist" / "release.json").read_text())
     assert manifest["targets"] == [name] and manifest["complete"] is False  # one of ten
 
@@ -41,7 +49,18 @@ def test_nox_tags_select_from_the_table() -> None:
     result = command([str(BIN / "nox"), "-l", "--json", "-t", "musl"], cwd=REPO, timeout=120)
     assert result.returncode == 0, result.stderr
     chosen = {s["session"] for s in json.loads(result.stdout)}
-    assert chosen == {f"build-{t.name}" for t in TABLE if t.libc == "musl"}
+    musl = [t.name for t in TABLE if t.libc == "musl"]
+    assert chosen == {f"{kind}-{name}" for kind in ("build", "test") for name in musl}
+
+
+def test_nox_lists_one_test_session_per_target() -> None:
+    result = command([str(BIN / "nox"), "-l", "--json", "-t", "test"], cwd=REPO, timeout=120)
+    assert result.returncode == 0, result.stderr
+    sessions = {s["session"]: s for s in json.loads(result.stdout)}
+    assert list(sessions) == [f"test-{t.name}" for t in TABLE]
+    for target in TABLE:
+        assert sessions[f"test-{target.name}"]["tags"] == ["test", *target.tags]
+        assert target.triple in sessions[f"test-{target.name}"]["description"]
 
 
 def test_setup_is_idempotent_after_bootstrap() -> None:
@@ -59,7 +78,7 @@ def test_inv_lists_every_step() -> None:
     result = command([str(BIN / "inv"), "--list"], cwd=REPO, timeout=120)
     assert result.returncode == 0
     for task in ("setup", "targets", "install-targets", "configure", "compile", "strip",
-                 "verify", "run", "package", "release"):
+                 "verify", "run", "package", "release", "test"):
         assert task in result.stdout
 
 

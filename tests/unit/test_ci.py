@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tooling import atomic, ci, config, merge, package
+from tooling import atomic, ci, config, merge, package, pymodules
 from tooling.errors import StepFailed, UsageError
-from tooling.targets import TABLE
+from tooling.targets import TABLE, by_name
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -157,6 +157,53 @@ def test_merge_refuses_mixed_versions_and_non_folders(tmp_path: Path) -> None:
     with pytest.raises(UsageError):
         merge.merge([tmp_path / "nowhere"], tmp_path / "release")
     shutil.rmtree(tmp_path / "a")
+
+
+def _module(dist: Path, target: str, payload: bytes) -> None:
+    source = dist.parent / f"{target}.so"
+    source.write_bytes(payload)
+    pymodules.lay_out(dist, "build_core", by_name()[target], source, {"ok": True},
+                      {"ran": False})
+
+
+def test_merge_joins_the_python_module_layouts_of_each_machine(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pymodules, "host_platform", lambda: "linux-x64")
+    parts = [_dist(tmp_path / m, n, n.encode()) for m, n in
+             (("a", "linux-x86_64-gnu"), ("b", "linux-aarch64-gnu"))]
+    for dist, target in zip(parts, ("linux-x86_64-gnu", "linux-aarch64-gnu"), strict=True):
+        _module(dist, target, target.encode())
+    # a module layout is not a target: deploy and the dist manifest pass it by
+    assert package.dist_folders(parts[0]) == ([parts[0] / "linux-x86_64-gnu"],
+                                              [parts[0] / "build-core-bin"])
+    release = merge.merge(parts, tmp_path / "release")
+    assert [t["name"] for t in release["targets"]] == ["linux-aarch64-gnu", "linux-x86_64-gnu"]
+    root = tmp_path / "release" / "build-core-bin"
+    info = json.loads((root / "build_info.json").read_text())
+    assert sorted(info["builds"]) == ["linux-aarch64", "linux-x64"]
+    assert (root / "linux-aarch64" / "build_core.so").read_bytes() == b"linux-aarch64-gnu"
+    assert (root / "build_core.so").readlink() == Path("linux-x64/build_core.so")
+    assert package.check_sha256sums(root) == []
+    assert package.check_sha256sums(tmp_path / "release") == []
+    listed = (tmp_path / "release" / "SHA256SUMS").read_text()
+    assert "build-core-bin/linux-aarch64/build_core.so" in listed
+
+    # the same platform built differently on two machines is refused; nothing is written
+    other = _dist(tmp_path / "c", "linux-armv7", b"armv7")
+    _module(other, "linux-aarch64-gnu", b"another aarch64 build")
+    with pytest.raises(StepFailed, match="two different build_core builds for linux-aarch64"):
+        merge.merge([*parts, other], tmp_path / "release2")
+    assert not (tmp_path / "release2").exists()
+
+
+def test_a_damaged_module_layout_is_refused_before_merging(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pymodules, "host_platform", lambda: "linux-x64")
+    dist = _dist(tmp_path / "a", "linux-x86_64-gnu", b"x")
+    _module(dist, "linux-x86_64-gnu", b"module")
+    (dist / "build-core-bin" / "linux-x64" / "build_core.so").write_bytes(b"changed")
+    with pytest.raises(StepFailed, match=r"build-core-bin: .*checksum"):
+        merge.merge([dist], tmp_path / "release")
 
 
 def test_committed_pipelines_are_up_to_date(project: config.Project, tmp_path: Path) -> None:
