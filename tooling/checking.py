@@ -171,13 +171,16 @@ def _load_library(build: Build, name: str, info: dict[str, Any]) -> dict[str, An
 
     module = python_module(build, info)
     record: dict[str, Any] = {"sha256": info["sha256"], "ran": False, "runner": None}
-    why = pymodules.cannot_import_here(build.target) if module else "a library, not a program"
-    if module is None or why:
+    python = pymodules.importer(build.target, build.project.cache_dir) if module else None
+    if module is None or python is None:
+        why = pymodules.cannot_import(build.target, build.project.cache_dir) if module \
+            else "a library, not a program"
         detail = f"exports PyInit_{module}; " if module else ""
         record["output"] = f"{runner.NOT_RUN} ({detail}{why})"
         console.step(build.target.name, f"run {name}: {record['output']}")
         return record
-    line = pymodules.import_and_call(build.stage / name, module, build.target)
-    record.update(ran=True, runner="python import", output=line)
-    console.step(build.target.name, f"run {name} (imported by {pymodules.describe()}): {line}")
+    argv, who = python
+    line = pymodules.import_and_call(build.stage / name, module, build.target, argv)
+    record.update(ran=True, runner=f"imported by {who}", output=line)
+    console.step(build.target.name, f"run {name} (imported by {who}): {line}")
     return record

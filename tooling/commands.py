@@ -70,6 +70,7 @@ def setup(c: Context, target: list[str], dry_run: bool = False) -> None:
     system.setup(chosen, project, dry_run=dry_run)
     if not dry_run:
         system.fetch_crates(project)
+        system.python_roots(chosen, project)
 
 
 @task(iterable=["target"], help={**TARGET_HELP, "json": "print JSON instead of a table"})

@@ -8,6 +8,7 @@ import json
 import os
 import platform
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,37 @@ def cannot_import_here(target: Target) -> str | None:
     return None
 
 
-def import_and_call(path: Path, module: str, target: Target) -> str:
+def importer(target: Target, cache_dir: Path) -> tuple[list[str], str] | None:
+    """The Python that imports a module built for ``target`` here, as (argv, description):
+    this one, or a Debian root of the target's architecture under qemu (None: neither)."""
+    from tooling import pyroots
+
+    if cannot_import_here(target) is None:
+        return [sys.executable], describe()
+    root = pyroots.find(cache_dir, target)
+    if root is None:
+        return None
+    return root.argv(target), root.describe(target)
+
+
+def cannot_import(target: Target, cache_dir: Path) -> str | None:
+    """Why no Python here can import a module built for ``target`` (None: one can)."""
+    from tooling import pyroots
+
+    if importer(target, cache_dir) is not None:
+        return None
+    reason = cannot_import_here(target)
+    if pyroots.wanted(target):
+        reason = f"{reason}; `inv setup` makes a Python for {target.arch.deb_arch} to import it " \
+                 f"under {target.arch.qemu}"
+    return reason
+
+
+def import_and_call(path: Path, module: str, target: Target,
+                    python: Sequence[str] = (sys.executable,)) -> str:
     """Import ``path`` as ``module`` in a fresh interpreter and call its ``target()``."""
-    res = proc.run([sys.executable, str(IMPORT_SCRIPT), str(path), module], check=False,
-                   timeout=60, what=f"importing {module}")
+    res = proc.run([*python, str(IMPORT_SCRIPT), str(path), module], check=False,
+                   timeout=120, what=f"importing {module}")
     output = (res.stdout + res.stderr).strip()
     if not res.ok:
         last = output.splitlines()[-1] if output else f"exit {res.returncode}"
@@ -99,7 +127,8 @@ def lay_out(dist: Path, module: str, target: Target, source: Path,
             "min_python": list(MIN_PYTHON),
             "highest_glibc": verified.get("highest_glibc"),
             "verified": bool(verified.get("ok")),
-            "imported_here": bool(ran.get("ran")),
+            "imported": bool(ran.get("ran")),
+            "imported_by": ran.get("runner") if ran.get("ran") else None,
             "check": ran.get("output"),
         }
         _write_layout(root, module, builds)

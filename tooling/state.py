@@ -93,13 +93,17 @@ class Build:
             if self.target.os == "macos":
                 settings["macos"] = macos_deployment_target(self.target)
         elif step == "run":
-            from tooling import runner
+            from tooling import pymodules, runner
 
-            # where it runs is an input: a wine32 installed since, say, makes it run now
+            # where it runs is an input: a wine32 installed since, say, makes it run now,
+            # and a Python root made by setup since makes a foreign module import
+            python = pymodules.importer(self.target, self.project.cache_dir)
             settings = {"args": self.project.smoke_args,
                         "expect": self.project.smoke_expect_triple,
                         "runner": runner.describe(self.target),
-                        "cannot": runner.cannot_run(self.target)}
+                        "cannot": runner.cannot_run(self.target),
+                        "python": python[1] if python and self.workspace.python_modules
+                        else None}
         elif step == "package":
             settings = {"name": self.project.name, "dist": str(self.dist)}
         return digest(before["outputs"], settings)

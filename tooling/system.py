@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from tooling import console, proc
 from tooling.config import Project
-from tooling.errors import ToolMissing
+from tooling.errors import StepFailed, ToolMissing
 from tooling.linkers import gcc_plan
 from tooling.targets import Target
 
@@ -63,6 +64,15 @@ def needs(targets: Sequence[Target], project: Project) -> Needs:
     return Needs(tuple(dict.fromkeys(arches)), tuple(dict.fromkeys(packages)),
                  tuple(dict.fromkeys(optional)),
                  tuple(a for a in dict.fromkeys(optional_arches) if a not in arches))
+
+
+def _cargo(project: Project) -> Path:
+    from tooling import toolchain
+
+    compiler = toolchain.rustup_compiler(project.workspace) or toolchain.debian_compiler()
+    if compiler is None:
+        raise ToolMissing("no cargo to fetch the crates with", "install rustup, or run setup")
+    return Path(compiler.cargo)
 
 
 def fetch_crates(project: Project) -> None:
@@ -168,3 +178,24 @@ def _install_optional(sudo: list[str], env: dict[str, str], wanted: Needs,
             console.warn(f"setup: {package} cannot be installed here "
                          f"({said[-1] if said else 'apt failed'}); "
                          "builds go on, but its programs will not run")
+
+
+def python_roots(targets: Sequence[Target], project: Project) -> None:
+    """When the workspace builds Python modules: a Debian Python for each foreign glibc
+    target's architecture, so the run step really imports those modules (under qemu).
+    Optional: builds do not depend on it, so a failure is said in one line."""
+    from tooling import cargo, pyroots
+
+    if not cargo.metadata(project.workspace, str(_cargo(project))).python_modules:
+        return
+    arches: dict[str, Target] = {}
+    for target in targets:
+        if pyroots.wanted(target):
+            arches.setdefault(target.arch.deb_arch, target)
+    for deb_arch, target in arches.items():
+        try:
+            pyroots.make(project.cache_dir, target)
+        except (StepFailed, ToolMissing) as exc:
+            console.warn(f"setup: no {deb_arch} Python ({exc.message}); {target.name}'s "
+                         "Python modules will be checked structurally, not imported")
+

@@ -19,7 +19,7 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from tests.integration.helpers import Run
-from tooling import runner
+from tooling import config, pyroots, runner
 from tooling.targets import TABLE, Target, by_name
 
 pytestmark = pytest.mark.integration
@@ -125,19 +125,23 @@ def test_build_core_layout_lists_every_build(matrix_release: tuple[Path, Run]) -
     assert link.is_symlink() and str(link.readlink()) == "linux-x64/build_core.so"
 
 
-def _python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=cwd, timeout=60, check=False)
+def _python(code: str, cwd: Path, python: list[str] | None = None
+            ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*(python or [sys.executable]), "-c", code], capture_output=True,
+                          text=True, cwd=cwd, timeout=120, check=False)
+
+
+#: load through the loader, call the Rust code, and see a Rust error become ValueError
+USE_MODULE = (
+    "import build_core_loader as l; m = l.load(); "
+    "print(m.__file__, m.target(), m.crc32(b'123456789'), m.summarize([1.0, 2.0, 6.0]))\n"
+    "try:\n    m.summarize([])\nexcept ValueError as e:\n    print('ValueError', e)")
 
 
 def test_the_loader_imports_this_machines_build_and_it_works(
         matrix_release: tuple[Path, Run], tmp_path: Path) -> None:
     root = _layout(matrix_release)
-    ran = _python(
-        "import build_core_loader as l; m = l.load(); "
-        "print(m.__file__, m.target(), m.crc32(b'123456789'), m.summarize([1.0, 2.0, 6.0]))\n"
-        "try:\n    m.summarize([])\nexcept ValueError as e:\n    print('ValueError', e)",
-        root)
+    ran = _python(USE_MODULE, root)
     assert ran.returncode == 0, ran.stderr
     first, second = ran.stdout.splitlines()
     assert first == (f"{root / 'linux-x64' / 'build_core.so'} x86_64-unknown-linux-gnu "
@@ -163,6 +167,25 @@ def test_the_loader_says_clearly_when_no_build_fits(matrix_release: tuple[Path, 
     assert ran.stderr.strip() == (
         "error: build_core: no build for linux-x64 (this machine); builds here: "
         "linux-aarch64, linux-riscv64, macos-aarch64, macos-x64, windows-x64, windows-x86")
+
+
+def test_an_arm64_python_under_qemu_loads_the_aarch64_build(
+        matrix_release: tuple[Path, Run]) -> None:
+    """Debian's arm64 CPython (the root `inv setup` unpacked) run by qemu-aarch64: the same
+    loader picks linux-aarch64/build_core.so for that machine and the Rust code answers."""
+    project, _ = matrix_release
+    target = by_name()["linux-aarch64-gnu"]
+    python = pyroots.find(config.load(project).cache_dir, target)
+    assert python is not None, "inv setup makes the arm64 Python (bootstrap.sh test runs it)"
+    root = _layout(matrix_release)
+    ran = _python(USE_MODULE + "\nimport platform; print(platform.machine())", root,
+                  python.argv(target))
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.splitlines() == [
+        f"{root / 'linux-aarch64' / 'build_core.so'} aarch64-unknown-linux-gnu {0xCBF43926} "
+        "(3, 3.0, 1.0, 6.0)",
+        "ValueError summarize() needs at least one value",
+        "aarch64"]
 
 
 @pytest.mark.parametrize("plat", ["linux-aarch64", "linux-riscv64"])
@@ -213,13 +236,22 @@ def test_macos_modules_export_pyinit_and_leave_python_to_the_loader(
 
 def test_module_check_is_recorded_per_target(matrix_release: tuple[Path, Run]) -> None:
     host = _artifact(_info(matrix_release, "linux-x86_64-gnu"), "libbuild_core.so")["run"]
-    assert host == {"ran": True, "runner": "python import",
-                    "output": "imported build_core: target() = x86_64-unknown-linux-gnu"}
-    foreign = _artifact(_info(matrix_release, "linux-aarch64-gnu"), "libbuild_core.so")["run"]
-    assert foreign["ran"] is False
-    assert foreign["output"].startswith(f"{runner.NOT_RUN} (exports PyInit_build_core; built "
-                                        "for linux-aarch64")
-    assert by_name()["linux-aarch64-gnu"].platform_arch == "linux-aarch64"
+    assert host["ran"] is True and host["runner"].startswith("imported by CPython 3.")
+    assert host["output"] == "imported build_core: target() = x86_64-unknown-linux-gnu"
+    # imported by the arm64 Python under qemu: the module's own code says its triple
+    arm = _artifact(_info(matrix_release, "linux-aarch64-gnu"), "libbuild_core.so")["run"]
+    assert arm["ran"] is True
+    assert re.fullmatch(r"imported by CPython 3\.\d+\.\d+ aarch64 \(Debian arm64\) under "
+                        r"qemu-aarch64", arm["runner"]), arm
+    assert arm["output"] == "imported build_core: target() = aarch64-unknown-linux-gnu"
+    # riscv64 is no Debian 12 architecture: no Python for it, so checked, not imported
+    riscv = _artifact(_info(matrix_release, "linux-riscv64-gnu"), "libbuild_core.so")["run"]
+    assert riscv["ran"] is False
+    assert riscv["output"].startswith(f"{runner.NOT_RUN} (exports PyInit_build_core; built "
+                                      "for linux-riscv64")
+    builds = json.loads((_layout(matrix_release) / "build_info.json").read_text())["builds"]
+    assert {plat for plat, b in builds.items() if b["imported"]} == {"linux-x64",
+                                                                      "linux-aarch64"}
 
 
 @pytest.mark.parametrize("name", ["linux-aarch64", "linux-armv7"])
