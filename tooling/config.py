@@ -69,9 +69,13 @@ class Project:
         return self.pre_build if own is None else own
 
     def settings_for(self, target: targets_mod.Target) -> TargetSettings:
-        return self.per_target.get(target.name) or self.per_target.get(target.triple) or (
-            TargetSettings()
-        )
+        """The target's own table: by its name, the name it was floored from
+        (``linux-aarch64-gnu.2.17`` → ``linux-aarch64-gnu``), or its triple."""
+        base = target.name.removesuffix(f".{target.glibc}") if target.glibc else target.name
+        for key in dict.fromkeys((target.name, base, target.triple)):
+            if key in self.per_target:
+                return self.per_target[key]
+        return TargetSettings()
 
     def linker_for(self, target: targets_mod.Target) -> str:
         configured = self.settings_for(target).linker

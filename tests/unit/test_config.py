@@ -581,6 +581,22 @@ def test_settings_for_prefers_name_over_triple(make_project: MakeProject) -> Non
     assert config.load(root).linker_for(by_name()["linux-aarch64-gnu"]) == "by-name"
 
 
+def test_a_floored_target_keeps_its_base_targets_settings(make_project: MakeProject) -> None:
+    """`--target linux-aarch64-gnu.2.17` is linux-aarch64-gnu linked against an older glibc:
+    its pre-build, std provider and libraries are still linux-aarch64-gnu's."""
+    root = make_project(
+        '[tool.crossmatrix]\nworkspace = "crates"\n'
+        '[tool.crossmatrix.target.linux-aarch64-gnu]\nstd-provider = "build-std"\n'
+        'pre-build = ["apt-get install -y libssl-dev:$DEB_ARCH"]\n'
+    )
+    project = config.load(root)
+    floored = project.select(["linux-aarch64-gnu.2.17"])[0]
+    assert floored.name == "linux-aarch64-gnu.2.17"
+    assert project.std_provider_for(floored) == "build-std"
+    assert project.pre_build_for(floored) == ("apt-get install -y libssl-dev:$DEB_ARCH",)
+    assert project.linker_for(floored) == "zig"  # the floor's own rule still holds
+
+
 def test_project_is_frozen(make_project: MakeProject) -> None:
     project: Project = config.load(make_project(None, workspace="."))
     with pytest.raises(AttributeError):
