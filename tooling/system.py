@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tooling import console, proc
 from tooling.config import Project
 from tooling.errors import StepFailed, ToolMissing
 from tooling.linkers import gcc_plan
 from tooling.targets import Target
+
+if TYPE_CHECKING:
+    from tooling.toolchain import Compiler
 
 #: The offline std providers: Debian's compiler, and std's source for build-std.
 STD_PACKAGES = ("rustc-web", "cargo-web", "rust-web-src")
@@ -66,23 +69,19 @@ def needs(targets: Sequence[Target], project: Project) -> Needs:
                  tuple(a for a in dict.fromkeys(optional_arches) if a not in arches))
 
 
-def _cargo(project: Project) -> Path:
+def _compiler(project: Project) -> Compiler:
     from tooling import toolchain
 
     compiler = toolchain.rustup_compiler(project.workspace) or toolchain.debian_compiler()
     if compiler is None:
         raise ToolMissing("no cargo to fetch the crates with", "install rustup, or run setup")
-    return Path(compiler.cargo)
+    return compiler
 
 
 def fetch_crates(project: Project) -> None:
     """Download every crate the workspace's Cargo.lock names, so that builds need no network
     afterwards (they are proven to work with it cut: tests/integration/test_offline.py)."""
-    from tooling import toolchain
-
-    compiler = toolchain.rustup_compiler(project.workspace) or toolchain.debian_compiler()
-    if compiler is None:
-        raise ToolMissing("no cargo to fetch the crates with", "install rustup, or run setup")
+    compiler = _compiler(project)
     locked = ["--locked"] if (project.workspace / "Cargo.lock").is_file() else []
     proc.run([str(compiler.cargo), "fetch", *locked], cwd=project.workspace,
              env=proc.child_env(compiler.env()), what="cargo fetch",
@@ -186,7 +185,7 @@ def python_roots(targets: Sequence[Target], project: Project) -> None:
     Optional: builds do not depend on it, so a failure is said in one line."""
     from tooling import cargo, pyroots
 
-    if not cargo.metadata(project.workspace, str(_cargo(project))).python_modules:
+    if not cargo.metadata(project.workspace, str(_compiler(project).cargo)).python_modules:
         return
     arches: dict[str, Target] = {}
     for target in targets:
