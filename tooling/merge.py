@@ -49,11 +49,7 @@ def _find(inputs: Sequence[Path]) -> tuple[list[Part], list[Path]]:
             raise UsageError(f"no build_info.json in {given} or its sub-folders",
                              "pass dist/ folders made by `inv release` or `inv package`")
         for folder in folders:
-            problems = package.check_sha256sums(folder)
-            if problems:
-                more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-                raise StepFailed(f"{folder}: {problems[0]}{more}",
-                                 "that folder was changed or damaged after packaging; rebuild it")
+            package.require_intact(folder)
             info = json.loads((folder / "build_info.json").read_text())
             parts.append(Part(str(info["name"]), folder, info))
     return parts, layouts

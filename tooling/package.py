@@ -304,6 +304,16 @@ def check_sha256sums(directory: Path) -> list[str]:
     return problems
 
 
+def require_intact(folder: Path) -> None:
+    """StepFailed naming the first problem unless ``folder`` checks out against its
+    SHA256SUMS (an input that is copied into a release)."""
+    problems = check_sha256sums(folder)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise StepFailed(f"{folder}: {problems[0]}{more}",
+                         "that folder was changed or damaged after packaging; rebuild it")
+
+
 def dist_folders(given: Path) -> tuple[list[Path], list[Path]]:
     """``given`` itself or its sub-folders holding a build_info.json, split into target
     folders (``dist/<target>``) and Python module layouts (``dist/<module>-bin``)."""

@@ -165,10 +165,7 @@ def merge_layouts(folders: list[Path], into: Path) -> list[Path]:
 
     by_module: dict[str, dict[str, tuple[Path, dict[str, Any]]]] = {}
     for folder in folders:
-        problems = package.check_sha256sums(folder)
-        if problems:
-            raise StepFailed(f"{folder}: {problems[0]}",
-                             "that folder was changed or damaged after packaging; rebuild it")
+        package.require_intact(folder)
         info = json.loads((folder / "build_info.json").read_text())
         builds = by_module.setdefault(str(info["module"]), {})
         for arch, build in info["builds"].items():
