@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import nox
 
-from tooling.targets import TABLE
+from tooling.matrix.targets import TABLE
 
 nox.options.default_venv_backend = "none"
 nox.options.error_on_missing_interpreters = True
@@ -19,7 +19,7 @@ nox.options.error_on_missing_interpreters = True
 
 def _build_session(name: str, triple: str) -> Callable[[nox.Session], None]:
     def build(session: nox.Session) -> None:
-        from tooling import nox_support
+        from tooling.cli import nox_support
 
         nox_support.release(session, name)
 
@@ -29,7 +29,7 @@ def _build_session(name: str, triple: str) -> Callable[[nox.Session], None]:
 
 def _test_session(name: str, triple: str) -> Callable[[nox.Session], None]:
     def test(session: nox.Session) -> None:
-        from tooling import nox_support
+        from tooling.cli import nox_support
 
         nox_support.test(session, name)
 

@@ -7,8 +7,8 @@ import sys
 from invoke.context import Context
 from invoke.tasks import task
 
-from tooling import proc
-from tooling.commands import ns
+from tooling.cli.tasks import ns
+from tooling.util import proc
 
 
 @task(help={"quick": "one repetition each (a smoke run)", "only": "figures, e.g. P1,P4"})

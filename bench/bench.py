@@ -39,10 +39,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.integration.helpers import FORCED_PROVIDERS as FORCED  # noqa: E402
-from tooling import compiling, toolchain  # noqa: E402
-from tooling.config import load  # noqa: E402
-from tooling.state import Build  # noqa: E402
-from tooling.targets import TABLE, by_name  # noqa: E402
+from tooling.matrix.config import load  # noqa: E402
+from tooling.matrix.targets import TABLE, by_name  # noqa: E402
+from tooling.std import providers  # noqa: E402
+from tooling.steps import compiling  # noqa: E402
+from tooling.steps.state import Build  # noqa: E402
 
 BIN = Path(sys.prefix) / "bin"
 WORK = Path(tempfile.gettempdir()) / "crossmatrix-bench"
@@ -103,7 +104,7 @@ def project_dir(name: str, extra: str = "", workspace: Path = REPO / "crates") -
 def zig_env(target_name: str, project: Path, target_dir: Path) -> dict[str, str]:
     """cargo-zigbuild with the same compiler and std crossmatrix uses for that target."""
     build = Build(load(project), by_name()[target_name])
-    plan = toolchain.plan(build.project, build.target)
+    plan = providers.plan(build.project, build.target)
     env = {"PATH": f"{BIN}:{plan.compiler.cargo.parent}:{os.environ['PATH']}",
            "RUSTC": str(plan.compiler.rustc), "CARGO_TARGET_DIR": str(target_dir)}
     flags = list(plan.rustflags)
@@ -156,7 +157,7 @@ def p1(reps: int, warmup: int) -> Figure:
 def p2(reps: int, warmup: int) -> list[Figure]:
     crate = hello_crate(WORK / "p2-hello")
     build = Build(load(crate), by_name()["linux-aarch64"])
-    plan = toolchain.ensure(build.project, build.target)  # the cache is warm for A
+    plan = providers.ensure(build.project, build.target)  # the cache is warm for A
 
     def a() -> float:
         return sh([str(BIN / "crossmatrix"), "--project", str(crate), "compile"],

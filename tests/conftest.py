@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tooling import proc
+from tooling.util import proc
 
 
 @pytest.fixture(autouse=True)

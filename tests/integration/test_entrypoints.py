@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.integration.helpers import BIN, FORCED_PROVIDERS, REPO, Run, command, write_project
-from tooling import pymodules
-from tooling.targets import TABLE, by_name
+from tooling.matrix.targets import TABLE, by_name
+from tooling.pymod import modules
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +35,7 @@ def test_nox_build_session_runs_the_pipeline(tmp_path: Path, name: str,
     assert command(["sha256sum", "-c", "SHA256SUMS"], cwd=dist).returncode == 0
     # the session built its own target (and build_core's module, except on musl) only
     target = by_name()[name]
-    layout = [] if target.libc == "musl" else [pymodules.folder_name("build_core")]
+    layout = [] if target.libc == "musl" else [modules.folder_name("build_core")]
     assert sorted(p.name for p in (project / "dist").iterdir() if p.is_dir()) == sorted(
         [name, *layout])
     if layout:

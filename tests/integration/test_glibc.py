@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from tests.integration.helpers import FORCED_PROVIDERS, REPO, Run, crossmatrix, write_project
-from tooling import binaries, runner
-from tooling.targets import resolve
+from tooling.matrix.targets import resolve
+from tooling.platforms import runner
+from tooling.verify import elf
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +44,7 @@ def test_floor_holds_and_binaries_run(floor_release: tuple[Path, Run], name: str
     for artifact in info["artifacts"]:
         # measure again from the staged binary, independently of build_info.json
         staged = REPO / "crates" / "target" / "crossmatrix" / name / "bin" / artifact["name"]
-        facts = binaries.read_facts(staged)
+        facts = elf.read_facts(staged)
         assert facts.highest_glibc is not None and _v(facts.highest_glibc) <= (2, 17)
         if artifact["kind"] != "bin":  # build_core's Python module: a library, not run
             continue

@@ -25,7 +25,8 @@ from pathlib import Path
 import pytest
 
 from tests.integration.helpers import BIN, PROGRAMS, REPO, crossmatrix, providers
-from tooling import package, sysroot
+from tooling.std import sysroot
+from tooling.util import archives
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +75,7 @@ def _kill_after(proc: subprocess.Popen[bytes], delay: float) -> bool:
 def _nothing_partial_is_trusted(dist: Path) -> None:
     folder = dist / TARGET
     if folder.exists():
-        assert package.check_sha256sums(folder) == [], f"{folder} is partial"
+        assert archives.check_sha256sums(folder) == [], f"{folder} is partial"
         info = json.loads((folder / "build_info.json").read_text())
         assert info["name"] == TARGET
         assert (folder / info["archive"]["file"]).is_file()
@@ -122,7 +123,7 @@ def test_sigkill_during_the_pipeline_never_leaves_a_trusted_partial(tmp_path: Pa
     assert final.returncode == 0, final.stderr[-3000:]
     assert list((project / "dist").glob(".*")) == []  # the next run cleared what was left
     folder = project / "dist" / TARGET
-    assert package.check_sha256sums(folder) == []
+    assert archives.check_sha256sums(folder) == []
     info = json.loads((folder / "build_info.json").read_text())
     report = next(a for a in info["artifacts"] if a["name"] == "fleet-report")
     assert report["run"]["output"].endswith(tag)  # built from the sources as they are now
@@ -183,7 +184,7 @@ def test_two_processes_share_one_cache_and_target_folder(tmp_path: Path) -> None
     for project, names in ((one, ["linux-armv7", "linux-aarch64"]),
                            (two, ["linux-armv7", "linux-x86_64-gnu"])):
         for name in names:
-            assert package.check_sha256sums(project / "dist" / name) == []
+            assert archives.check_sha256sums(project / "dist" / name) == []
         manifest = json.loads((project / "dist" / "release.json").read_text())
         assert manifest["complete"] is True
     # one build of armv7 in the shared target folder: both packaged the same binaries

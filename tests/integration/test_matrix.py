@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from tests.integration.helpers import PROGRAMS, REPO, Run, command, crossmatrix
-from tooling import runner, targets, wine
-from tooling.targets import TABLE, Target
+from tooling.matrix import targets
+from tooling.matrix.targets import TABLE, Target
+from tooling.platforms import runner, wine
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.helpers import BIN, FORCED_PROVIDERS, REPO, crossmatrix
-from tooling.targets import TABLE
+from tooling.matrix.targets import TABLE
 
 pytestmark = pytest.mark.integration
 

@@ -19,8 +19,10 @@ import pytest
 from elftools.elf.elffile import ELFFile
 
 from tests.integration.helpers import Run
-from tooling import config, pyroots, runner
-from tooling.targets import TABLE, Target, by_name
+from tooling.matrix import config
+from tooling.matrix.targets import TABLE, Target, by_name
+from tooling.platforms import runner
+from tooling.pymod import roots
 
 pytestmark = pytest.mark.integration
 
@@ -175,7 +177,7 @@ def test_an_arm64_python_under_qemu_loads_the_aarch64_build(
     loader picks linux-aarch64/build_core.so for that machine and the Rust code answers."""
     project, _ = matrix_release
     target = by_name()["linux-aarch64-gnu"]
-    python = pyroots.find(config.load(project).cache_dir, target)
+    python = roots.find(config.load(project).cache_dir, target)
     assert python is not None, "inv setup makes the arm64 Python (bootstrap.sh test runs it)"
     root = _layout(matrix_release)
     ran = _python(USE_MODULE + "\nimport platform; print(platform.machine())", root,

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from tooling import binaries, proc
 from tooling.errors import StepFailed
-from tooling.targets import Target, by_name
+from tooling.matrix.targets import Target, by_name
+from tooling.util import proc
+from tooling.verify import elf
 
 PROGRAM = r"""
 #include <pthread.h>
@@ -185,7 +186,7 @@ def arm_soft(build_dir: Path) -> Path:
     return _zig_object(build_dir, "arm-soft.o", "arm-linux-gnueabi")
 
 
-def by_check(checks: list[binaries.Check]) -> dict[str, binaries.Check]:
+def by_check(checks: list[elf.Check]) -> dict[str, elf.Check]:
     return {check.name: check for check in checks}
 
 
@@ -193,7 +194,7 @@ def by_check(checks: list[binaries.Check]) -> dict[str, binaries.Check]:
 
 
 def test_x86_64_dynamic_facts(x86_dynamic: Path) -> None:
-    facts = binaries.read_facts(x86_dynamic)
+    facts = elf.read_facts(x86_dynamic)
     assert facts.path == x86_dynamic
     assert facts.size == x86_dynamic.stat().st_size
     assert facts.machine == "EM_X86_64"
@@ -209,7 +210,7 @@ def test_x86_64_dynamic_facts(x86_dynamic: Path) -> None:
 
 
 def test_aarch64_facts(a64_dynamic: Path) -> None:
-    facts = binaries.read_facts(a64_dynamic)
+    facts = elf.read_facts(a64_dynamic)
     assert facts.machine == "EM_AARCH64"
     assert facts.elf_class == 64
     assert facts.endian == "little"
@@ -219,45 +220,45 @@ def test_aarch64_facts(a64_dynamic: Path) -> None:
 
 
 def test_riscv64_double_float_abi(rv_dynamic: Path) -> None:
-    facts = binaries.read_facts(rv_dynamic)
+    facts = elf.read_facts(rv_dynamic)
     assert facts.machine == "EM_RISCV"
     assert facts.elf_class == 64
     assert facts.float_abi == "double"
-    checks = by_check(binaries.verify(facts, target(RISCV64_GNU), require_stripped=False))
+    checks = by_check(elf.verify(facts, target(RISCV64_GNU), require_stripped=False))
     assert checks["float-abi"].ok
-    assert binaries.failed(checks.values()) == []
+    assert elf.failed(checks.values()) == []
 
 
 def test_riscv64_soft_float_object_fails_float_abi(rv_soft_object: Path) -> None:
-    facts = binaries.read_facts(rv_soft_object)
+    facts = elf.read_facts(rv_soft_object)
     assert facts.elf_type == "ET_REL"
     assert facts.float_abi == "soft"
-    check = by_check(binaries.verify(facts, target(RISCV64_GNU)))["float-abi"]
+    check = by_check(elf.verify(facts, target(RISCV64_GNU)))["float-abi"]
     assert not check.ok
     assert (check.expected, check.actual) == ("double", "soft")
 
 
 def test_arm_hard_float(arm_hard: Path) -> None:
-    facts = binaries.read_facts(arm_hard)
+    facts = elf.read_facts(arm_hard)
     assert facts.machine == "EM_ARM"
     assert facts.elf_class == 32
     assert facts.float_abi == "hard"
-    checks = by_check(binaries.verify(facts, target("linux-armv7")))
+    checks = by_check(elf.verify(facts, target("linux-armv7")))
     assert checks["machine"].ok
     assert checks["class"].ok
     assert checks["float-abi"].ok
 
 
 def test_arm_soft_float_fails_hard_target(arm_soft: Path) -> None:
-    facts = binaries.read_facts(arm_soft)
+    facts = elf.read_facts(arm_soft)
     assert facts.float_abi == "soft"
-    check = by_check(binaries.verify(facts, target("linux-armv7")))["float-abi"]
+    check = by_check(elf.verify(facts, target("linux-armv7")))["float-abi"]
     assert not check.ok
     assert check.actual == "soft"
 
 
 def test_no_float_abi_check_without_one(x86_dynamic: Path) -> None:
-    checks = binaries.verify(binaries.read_facts(x86_dynamic), target(X86_64_GNU))
+    checks = elf.verify(elf.read_facts(x86_dynamic), target(X86_64_GNU))
     assert "float-abi" not in by_check(checks)
 
 
@@ -265,7 +266,7 @@ def test_no_float_abi_check_without_one(x86_dynamic: Path) -> None:
 
 
 def test_static_facts(x86_static: Path) -> None:
-    facts = binaries.read_facts(x86_static)
+    facts = elf.read_facts(x86_static)
     assert facts.static
     assert not facts.static_pie
     assert facts.elf_type == "ET_EXEC"
@@ -276,18 +277,18 @@ def test_static_facts(x86_static: Path) -> None:
 
 
 def test_static_pie_facts_and_counts_as_static(x86_static_pie: Path) -> None:
-    facts = binaries.read_facts(x86_static_pie)
+    facts = elf.read_facts(x86_static_pie)
     assert facts.static
     assert facts.static_pie
     assert not facts.shared_library
     assert facts.elf_type == "ET_DYN"
-    check = by_check(binaries.verify(facts, target("linux-x86_64")))["linkage"]
+    check = by_check(elf.verify(facts, target("linux-x86_64")))["linkage"]
     assert check.ok
     assert (check.expected, check.actual) == ("static", "static-pie")
 
 
 def test_dynamic_binary_fails_static_target(x86_dynamic: Path) -> None:
-    check = by_check(binaries.verify(binaries.read_facts(x86_dynamic),
+    check = by_check(elf.verify(elf.read_facts(x86_dynamic),
                                     target("linux-x86_64")))["linkage"]
     assert not check.ok
     assert check.expected == "static"
@@ -296,55 +297,55 @@ def test_dynamic_binary_fails_static_target(x86_dynamic: Path) -> None:
 
 
 def test_static_binary_fails_gnu_target(x86_static: Path) -> None:
-    checks = by_check(binaries.verify(binaries.read_facts(x86_static), target(X86_64_GNU)))
+    checks = by_check(elf.verify(elf.read_facts(x86_static), target(X86_64_GNU)))
     assert not checks["linkage"].ok
     assert checks["linkage"].expected.startswith("dynamic")
     assert checks["linkage"].actual == "static"
-    assert checks["linkage"] in binaries.failed(checks.values())
+    assert checks["linkage"] in elf.failed(checks.values())
 
 
 def test_dynamic_binary_passes_gnu_target(x86_dynamic: Path) -> None:
-    checks = binaries.verify(binaries.read_facts(x86_dynamic), target(X86_64_GNU),
+    checks = elf.verify(elf.read_facts(x86_dynamic), target(X86_64_GNU),
                             require_stripped=False)
-    assert binaries.failed(checks) == []
+    assert elf.failed(checks) == []
     assert [c.name for c in checks] == ["machine", "class", "endian", "linkage", "glibc"]
 
 
 def test_cdylib_exports_and_linkage(x86_cdylib: Path) -> None:
-    facts = binaries.read_facts(x86_cdylib)
+    facts = elf.read_facts(x86_cdylib)
     assert facts.shared_library
     assert facts.interpreter is None
     assert "PyInit_demo" in facts.exported
     assert "helper" not in facts.exported  # static
     assert "crossmatrix_data" not in facts.exported  # an object, not a function
-    check = by_check(binaries.verify(facts, target(X86_64_GNU)))["linkage"]
+    check = by_check(elf.verify(facts, target(X86_64_GNU)))["linkage"]
     assert check.ok
     assert check.actual.startswith("shared library")
 
 
 def test_executable_exports_no_pyinit(x86_dynamic: Path) -> None:
     assert not any(name.startswith("PyInit_")
-                   for name in binaries.read_facts(x86_dynamic).exported)
+                   for name in elf.read_facts(x86_dynamic).exported)
 
 
 # --------------------------------------------------------------------------- glibc
 
 
 def test_glibc_requirements(x86_dynamic: Path) -> None:
-    facts = binaries.read_facts(x86_dynamic)
+    facts = elf.read_facts(x86_dynamic)
     reqs = facts.glibc_requirements
     assert all(version.startswith("GLIBC_") for version in reqs)
     assert any("getrandom" in symbols for symbols in reqs.values())
     assert any("pthread_create" in symbols for symbols in reqs.values())
     assert all(list(symbols) == sorted(symbols) for symbols in reqs.values())
     assert facts.highest_glibc is not None
-    assert binaries.version_key(facts.highest_glibc) >= (2, 25)
-    assert facts.highest_glibc == binaries.highest_version(reqs)
+    assert elf.version_key(facts.highest_glibc) >= (2, 25)
+    assert facts.highest_glibc == elf.highest_version(reqs)
 
 
 def test_glibc_floor_too_old_fails_naming_symbols(x86_dynamic: Path) -> None:
-    facts = binaries.read_facts(x86_dynamic)
-    check = by_check(binaries.verify(facts, target(X86_64_GNU), glibc_floor="2.17"))["glibc"]
+    facts = elf.read_facts(x86_dynamic)
+    check = by_check(elf.verify(facts, target(X86_64_GNU), glibc_floor="2.17"))["glibc"]
     assert not check.ok
     assert check.expected == "<= 2.17"
     assert check.actual.startswith(f"{facts.highest_glibc} (needs ")
@@ -353,35 +354,35 @@ def test_glibc_floor_too_old_fails_naming_symbols(x86_dynamic: Path) -> None:
 
 
 def test_glibc_floor_recent_passes(x86_dynamic: Path) -> None:
-    facts = binaries.read_facts(x86_dynamic)
-    check = by_check(binaries.verify(facts, target(X86_64_GNU), glibc_floor="2.99"))["glibc"]
+    facts = elf.read_facts(x86_dynamic)
+    check = by_check(elf.verify(facts, target(X86_64_GNU), glibc_floor="2.99"))["glibc"]
     assert check.ok
     assert check.actual == facts.highest_glibc
 
 
 def test_glibc_without_floor_reports_highest(a64_dynamic: Path) -> None:
-    facts = binaries.read_facts(a64_dynamic)
-    check = by_check(binaries.verify(facts, target(AARCH64_GNU)))["glibc"]
+    facts = elf.read_facts(a64_dynamic)
+    check = by_check(elf.verify(facts, target(AARCH64_GNU)))["glibc"]
     assert check.ok
     assert check.actual == facts.highest_glibc
 
 
 def test_glibc_versions_compare_numerically(x86_dynamic: Path) -> None:
-    assert binaries.highest_version(["GLIBC_2.9", "GLIBC_2.17", "GLIBC_2.2.5"]) == "2.17"
-    assert binaries.version_key("GLIBC_2.9") < binaries.version_key("2.17")
+    assert elf.highest_version(["GLIBC_2.9", "GLIBC_2.17", "GLIBC_2.2.5"]) == "2.17"
+    assert elf.version_key("GLIBC_2.9") < elf.version_key("2.17")
     reqs: dict[str, tuple[str, ...]] = {"GLIBC_2.9": ("old_symbol",), "GLIBC_2.17": ("new_symbol",)}
-    facts = dataclasses.replace(binaries.read_facts(x86_dynamic), glibc_requirements=reqs,
-                                highest_glibc=binaries.highest_version(reqs))
+    facts = dataclasses.replace(elf.read_facts(x86_dynamic), glibc_requirements=reqs,
+                                highest_glibc=elf.highest_version(reqs))
     assert facts.highest_glibc == "2.17"
     # As strings "2.17" <= "2.9"; as versions it is newer, so a 2.9 floor fails.
-    check = by_check(binaries.verify(facts, target(X86_64_GNU), glibc_floor="2.9"))["glibc"]
+    check = by_check(elf.verify(facts, target(X86_64_GNU), glibc_floor="2.9"))["glibc"]
     assert not check.ok
     assert check.actual == "2.17 (needs new_symbol@GLIBC_2.17)"
-    assert by_check(binaries.verify(facts, target(X86_64_GNU), glibc_floor="2.17"))["glibc"].ok
+    assert by_check(elf.verify(facts, target(X86_64_GNU), glibc_floor="2.17"))["glibc"].ok
 
 
 def test_no_glibc_check_for_static_musl_target(x86_static_pie: Path) -> None:
-    checks = binaries.verify(binaries.read_facts(x86_static_pie), target("linux-x86_64"))
+    checks = elf.verify(elf.read_facts(x86_static_pie), target("linux-x86_64"))
     assert "glibc" not in by_check(checks)
 
 
@@ -389,26 +390,26 @@ def test_no_glibc_check_for_static_musl_target(x86_static_pie: Path) -> None:
 
 
 def test_stripped(x86_dynamic: Path, x86_stripped: Path) -> None:
-    assert not binaries.read_facts(x86_dynamic).stripped
-    facts = binaries.read_facts(x86_stripped)
+    assert not elf.read_facts(x86_dynamic).stripped
+    facts = elf.read_facts(x86_stripped)
     assert facts.stripped
-    assert facts.needed == binaries.read_facts(x86_dynamic).needed  # dynamic info survives
-    assert by_check(binaries.verify(facts, target(X86_64_GNU)))["stripped"].ok
-    unstripped = binaries.verify(binaries.read_facts(x86_dynamic), target(X86_64_GNU))
+    assert facts.needed == elf.read_facts(x86_dynamic).needed  # dynamic info survives
+    assert by_check(elf.verify(facts, target(X86_64_GNU)))["stripped"].ok
+    unstripped = elf.verify(elf.read_facts(x86_dynamic), target(X86_64_GNU))
     assert not by_check(unstripped)["stripped"].ok
-    relaxed = binaries.verify(binaries.read_facts(x86_dynamic), target(X86_64_GNU),
+    relaxed = elf.verify(elf.read_facts(x86_dynamic), target(X86_64_GNU),
                              require_stripped=False)
     assert "stripped" not in by_check(relaxed)
 
 
 def test_stripped_aarch64_passes_everything(a64_stripped: Path) -> None:
-    checks = binaries.verify(binaries.read_facts(a64_stripped), target(AARCH64_GNU),
+    checks = elf.verify(elf.read_facts(a64_stripped), target(AARCH64_GNU),
                             glibc_floor="2.99")
-    assert binaries.failed(checks) == []
+    assert elf.failed(checks) == []
 
 
 def test_wrong_arch_fails_machine(x86_dynamic: Path) -> None:
-    checks = by_check(binaries.verify(binaries.read_facts(x86_dynamic), target(AARCH64_GNU)))
+    checks = by_check(elf.verify(elf.read_facts(x86_dynamic), target(AARCH64_GNU)))
     assert not checks["machine"].ok
     assert (checks["machine"].expected, checks["machine"].actual) == ("EM_AARCH64", "EM_X86_64")
     assert checks["class"].ok  # both ELF64
@@ -422,7 +423,7 @@ def test_not_an_elf(tmp_path: Path) -> None:
     exe = tmp_path / "edge-agent"
     exe.write_bytes(b"MZ\x90\x00" + b"\0" * 60)
     with pytest.raises(StepFailed) as err:
-        binaries.read_facts(exe)
+        elf.read_facts(exe)
     assert "edge-agent is not an ELF file (starts with b'MZ" in err.value.message
     assert "\n" not in err.value.message
 
@@ -432,19 +433,19 @@ def test_empty_or_script_is_not_an_elf(tmp_path: Path, content: bytes) -> None:
     exe = tmp_path / "tool"
     exe.write_bytes(content)
     with pytest.raises(StepFailed, match="is not an ELF file"):
-        binaries.read_facts(exe)
+        elf.read_facts(exe)
 
 
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(StepFailed, match="does not exist"):
-        binaries.read_facts(tmp_path / "nope")
+        elf.read_facts(tmp_path / "nope")
 
 
 def test_truncated_elf(tmp_path: Path, x86_dynamic: Path) -> None:
     cut = tmp_path / "cut"
     cut.write_bytes(x86_dynamic.read_bytes()[:100])
     with pytest.raises(StepFailed) as err:
-        binaries.read_facts(cut)
+        elf.read_facts(cut)
     assert "is not a valid ELF file" in err.value.message
     assert "\n" not in err.value.message
 
@@ -453,16 +454,16 @@ def test_truncated_elf(tmp_path: Path, x86_dynamic: Path) -> None:
 
 
 def test_render() -> None:
-    lines = binaries.render([
-        binaries.Check("machine", True, "EM_AARCH64", "EM_AARCH64"),
-        binaries.Check("linkage", False, "static", "dynamic (interpreter /lib/ld.so)"),
+    lines = elf.render([
+        elf.Check("machine", True, "EM_AARCH64", "EM_AARCH64"),
+        elf.Check("linkage", False, "static", "dynamic (interpreter /lib/ld.so)"),
     ])
     assert lines[0].split() == ["ok", "machine", "EM_AARCH64"]
     assert lines[0].startswith("ok   machine")
     assert lines[1].startswith("FAIL linkage")
     assert lines[1].endswith("expected static, got dynamic (interpreter /lib/ld.so)")
     assert lines[0].index("EM_AARCH64") == lines[1].index("expected")  # aligned
-    assert binaries.render([]) == []
+    assert elf.render([]) == []
 
 
 # --------------------------------------------------------------------------- file, ldd
@@ -471,7 +472,7 @@ def test_render() -> None:
 def test_file_output(a64_dynamic: Path) -> None:
     if shutil.which("file") is None:
         pytest.skip("file not installed")
-    text = binaries.file_output(a64_dynamic)
+    text = elf.file_output(a64_dynamic)
     assert "ELF 64-bit" in text
     assert "aarch64" in text
 
@@ -480,15 +481,15 @@ def test_file_output_not_installed(
     a64_dynamic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert binaries.file_output(a64_dynamic) == "file: not installed"
+    assert elf.file_output(a64_dynamic) == "file: not installed"
 
 
 def test_ldd_static_runs_nothing(
     x86_static: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # nothing could run
-    facts = binaries.read_facts(x86_static)
-    assert binaries.ldd_output(x86_static, target(X86_64_GNU), facts) == (
+    facts = elf.read_facts(x86_static)
+    assert elf.ldd_output(x86_static, target(X86_64_GNU), facts) == (
         "not a dynamic executable")
 
 
@@ -496,7 +497,7 @@ def test_ldd_native(x86_dynamic: Path) -> None:
     host = target(X86_64_GNU)
     if not host.runs_natively() or shutil.which("ldd") is None:
         pytest.skip("needs an x86_64 host with ldd")
-    text = binaries.ldd_output(x86_dynamic, host, binaries.read_facts(x86_dynamic))
+    text = elf.ldd_output(x86_dynamic, host, elf.read_facts(x86_dynamic))
     assert "libc.so.6" in text
 
 
@@ -506,7 +507,7 @@ def test_ldd_foreign_under_qemu(a64_dynamic: Path) -> None:
         pytest.skip("aarch64 runs natively here")
     if shutil.which(a64.arch.qemu) is None or not Path(a64.gnu_sysroot).is_dir():
         pytest.skip(f"needs {a64.arch.qemu} and {a64.gnu_sysroot}")
-    text = binaries.ldd_output(a64_dynamic, a64, binaries.read_facts(a64_dynamic))
+    text = elf.ldd_output(a64_dynamic, a64, elf.read_facts(a64_dynamic))
     assert "libc.so.6 =>" in text
     assert "ld-linux-aarch64.so.1" in text
 
@@ -517,7 +518,7 @@ def test_ldd_foreign_without_qemu(a64_dynamic: Path) -> None:
         pytest.skip("aarch64 runs natively here")
     no_qemu = dataclasses.replace(
         a64, arch=dataclasses.replace(a64.arch, qemu="qemu-crossmatrix-absent"))
-    text = binaries.ldd_output(a64_dynamic, no_qemu, binaries.read_facts(a64_dynamic))
+    text = elf.ldd_output(a64_dynamic, no_qemu, elf.read_facts(a64_dynamic))
     assert text == "(ldd unavailable: qemu-crossmatrix-absent not installed)"
 
 
@@ -527,6 +528,6 @@ def test_ldd_foreign_without_sysroot(a64_dynamic: Path) -> None:
         pytest.skip(f"needs a foreign host with {a64.arch.qemu}")
     no_sysroot = dataclasses.replace(
         a64, arch=dataclasses.replace(a64.arch, gnu_prefix="crossmatrix-absent-linux-gnu"))
-    text = binaries.ldd_output(a64_dynamic, no_sysroot, binaries.read_facts(a64_dynamic))
+    text = elf.ldd_output(a64_dynamic, no_sysroot, elf.read_facts(a64_dynamic))
     assert text.startswith("(ldd unavailable: /usr/crossmatrix-absent-linux-gnu/")
     assert "\n" not in text

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tooling import buildenv, compiling, config
+from tooling.compile import buildenv
 from tooling.errors import StepFailed, ToolMissing, UsageError
-from tooling.targets import by_name
+from tooling.matrix import config
+from tooling.matrix.targets import by_name
+from tooling.steps import compiling
 
 AARCH64_GNU = by_name()["linux-aarch64-gnu"]
 
@@ -140,7 +142,7 @@ def test_on_musl_the_fix_is_the_vendored_feature() -> None:
 
 
 def test_cxx_comes_with_the_c_compiler(tmp_path: Path) -> None:
-    from tooling import linkers
+    from tooling.compile import linkers
 
     plan = linkers.zig_plan(by_name()["linux-aarch64"], tmp_path)
     env = plan.cargo_env(by_name()["linux-aarch64"])

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tooling import cargo_config
+from tooling.compile import cargo_config
 from tooling.errors import ConfigError, UsageError
 
 AARCH64_GNU = "aarch64-unknown-linux-gnu"

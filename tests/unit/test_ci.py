@@ -10,9 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tooling import atomic, ci, config, merge, package, pymodules
 from tooling.errors import StepFailed, UsageError
-from tooling.targets import TABLE, by_name
+from tooling.matrix import config
+from tooling.matrix.targets import TABLE, by_name
+from tooling.pymod import modules
+from tooling.release import ci, merge
+from tooling.steps import manifest
+from tooling.util import archives, atomic
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -99,7 +103,7 @@ def _dist(root: Path, name: str, payload: bytes, version: str = "0.1.0") -> Path
     binary = root / f"{name}-bin"
     binary.write_bytes(payload)
     archive = folder / f"demo-{version}-{name}.tar.gz"
-    sha = package.write_tar_gz(archive, [("demo", binary, 0o755)], top_dir=f"demo-{name}",
+    sha = archives.write_tar_gz(archive, [("demo", binary, 0o755)], top_dir=f"demo-{name}",
                                mtime=0)
     atomic.write_json(folder / "build_info.json", {
         "name": name, "project": "demo", "version": version,
@@ -107,7 +111,7 @@ def _dist(root: Path, name: str, payload: bytes, version: str = "0.1.0") -> Path
         "artifacts": [{"name": "demo", "size": len(payload), "linkage": "static",
                        "highest_glibc": None, "sha256": atomic.sha256_file(binary)}],
     })
-    package.write_sha256sums(folder, [archive, folder / "build_info.json"])
+    archives.write_sha256sums(folder, [archive, folder / "build_info.json"])
     return root / "dist"
 
 
@@ -117,7 +121,7 @@ def test_merge_of_three_machines_is_verified_and_deterministic(tmp_path: Path) -
     release = merge.merge(parts, tmp_path / "release")
     assert [t["name"] for t in release["targets"]] == ["linux-aarch64", "linux-armv7",
                                                        "linux-x86_64"]
-    assert package.check_sha256sums(tmp_path / "release") == []
+    assert archives.check_sha256sums(tmp_path / "release") == []
     first = (tmp_path / "release" / "SHA256SUMS").read_bytes()
     merge.merge(list(reversed(parts)), tmp_path / "release2")
     assert (tmp_path / "release2" / "SHA256SUMS").read_bytes() == first
@@ -162,19 +166,19 @@ def test_merge_refuses_mixed_versions_and_non_folders(tmp_path: Path) -> None:
 def _module(dist: Path, target: str, payload: bytes) -> None:
     source = dist.parent / f"{target}.so"
     source.write_bytes(payload)
-    pymodules.lay_out(dist, "build_core", by_name()[target], source, {"ok": True},
+    modules.lay_out(dist, "build_core", by_name()[target], source, {"ok": True},
                       {"ran": False})
 
 
 def test_merge_joins_the_python_module_layouts_of_each_machine(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pymodules, "host_platform", lambda: "linux-x64")
+    monkeypatch.setattr(modules, "host_platform", lambda: "linux-x64")
     parts = [_dist(tmp_path / m, n, n.encode()) for m, n in
              (("a", "linux-x86_64-gnu"), ("b", "linux-aarch64-gnu"))]
     for dist, target in zip(parts, ("linux-x86_64-gnu", "linux-aarch64-gnu"), strict=True):
         _module(dist, target, target.encode())
     # a module layout is not a target: deploy and the dist manifest pass it by
-    assert package.dist_folders(parts[0]) == ([parts[0] / "linux-x86_64-gnu"],
+    assert manifest.dist_folders(parts[0]) == ([parts[0] / "linux-x86_64-gnu"],
                                               [parts[0] / "build-core-bin"])
     release = merge.merge(parts, tmp_path / "release")
     assert [t["name"] for t in release["targets"]] == ["linux-aarch64-gnu", "linux-x86_64-gnu"]
@@ -183,8 +187,8 @@ def test_merge_joins_the_python_module_layouts_of_each_machine(
     assert sorted(info["builds"]) == ["linux-aarch64", "linux-x64"]
     assert (root / "linux-aarch64" / "build_core.so").read_bytes() == b"linux-aarch64-gnu"
     assert (root / "build_core.so").readlink() == Path("linux-x64/build_core.so")
-    assert package.check_sha256sums(root) == []
-    assert package.check_sha256sums(tmp_path / "release") == []
+    assert archives.check_sha256sums(root) == []
+    assert archives.check_sha256sums(tmp_path / "release") == []
     listed = (tmp_path / "release" / "SHA256SUMS").read_text()
     assert "build-core-bin/linux-aarch64/build_core.so" in listed
 
@@ -198,7 +202,7 @@ def test_merge_joins_the_python_module_layouts_of_each_machine(
 
 def test_a_damaged_module_layout_is_refused_before_merging(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pymodules, "host_platform", lambda: "linux-x64")
+    monkeypatch.setattr(modules, "host_platform", lambda: "linux-x64")
     dist = _dist(tmp_path / "a", "linux-x86_64-gnu", b"x")
     _module(dist, "linux-x86_64-gnu", b"module")
     (dist / "build-core-bin" / "linux-x64" / "build_core.so").write_bytes(b"changed")

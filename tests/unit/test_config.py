@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tooling import config
-from tooling.config import Project, TargetSettings
 from tooling.errors import ConfigError, UsageError
-from tooling.targets import TABLE, by_name, from_triple
+from tooling.matrix import config
+from tooling.matrix.config import Project, TargetSettings
+from tooling.matrix.targets import TABLE, by_name, from_triple
+from tooling.util import cachedir
 
 ENV_VARS = (
     "CROSSMATRIX_CACHE_DIR",
@@ -604,5 +605,5 @@ def test_project_is_frozen(make_project: MakeProject) -> None:
 
 
 def test_default_cache_dir_honours_xdg(tmp_path: Path) -> None:
-    assert config.default_cache_dir() == tmp_path / "xdg-cache" / "crossmatrix"
+    assert cachedir.default_cache_dir() == tmp_path / "xdg-cache" / "crossmatrix"
     assert os.environ["XDG_CACHE_HOME"] == str(tmp_path / "xdg-cache")

@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from tooling import atomic, deploy, hostinfo, package
 from tooling.errors import StepFailed, UsageError
+from tooling.matrix import host
+from tooling.release import deploy
+from tooling.util import archives, atomic
 
-HOST = hostinfo.detect()
+HOST = host.detect()
 pytestmark = pytest.mark.skipif(HOST.arch is None or HOST.arch.rust != "x86_64",
                                 reason="these fixtures are x86_64 programs")
 
@@ -28,7 +30,7 @@ def _release(dist: Path, name: str, triple: str, script: str, *, glibc: str | No
     program.chmod(0o755)
     top = f"demo-{version}-{name}"
     archive = folder / f"{top}.tar.gz"
-    sha = package.write_tar_gz(archive, [("demo", program, 0o755)], top_dir=top, mtime=86400)
+    sha = archives.write_tar_gz(archive, [("demo", program, 0o755)], top_dir=top, mtime=86400)
     atomic.write_json(folder / "build_info.json", {
         "name": name, "triple": triple, "project": "demo", "version": version,
         "source_date_epoch": 86400, "highest_glibc": glibc,
@@ -36,7 +38,7 @@ def _release(dist: Path, name: str, triple: str, script: str, *, glibc: str | No
         "artifacts": [{"name": "demo", "package": "demo", "size": program.stat().st_size,
                        "sha256": atomic.sha256_file(program), "highest_glibc": glibc}],
     })
-    package.write_sha256sums(folder, [archive, folder / "build_info.json"])
+    archives.write_sha256sums(folder, [archive, folder / "build_info.json"])
     return folder
 
 
@@ -75,10 +77,10 @@ def test_a_windows_or_macos_build_of_this_cpu_never_fits_linux(dist: Path) -> No
 
 def test_glibc_userland_prefers_the_gnu_build_and_checks_its_glibc(dist: Path) -> None:
     assert deploy.choose(deploy.find(dist), HOST).name == "linux-x86_64-gnu"
-    old = hostinfo.Host(arch=HOST.arch, machine=HOST.machine, elf_class=64, libc="gnu",
+    old = host.Host(arch=HOST.arch, machine=HOST.machine, elf_class=64, libc="gnu",
                         glibc="2.12")
     assert deploy.choose(deploy.find(dist), old).name == "linux-x86_64"  # glibc too old
-    musl = hostinfo.Host(arch=HOST.arch, machine=HOST.machine, elf_class=64, libc="musl",
+    musl = host.Host(arch=HOST.arch, machine=HOST.machine, elf_class=64, libc="musl",
                          glibc=None)
     assert deploy.choose(deploy.find(dist), musl).name == "linux-x86_64"
 
@@ -136,7 +138,7 @@ def _hostile(dist: Path, members: list[tarfile.TarInfo]) -> None:
         "name": "linux-x86_64", "project": "demo", "version": "0",
         "archive": {"file": archive.name, "sha256": atomic.sha256_file(archive)},
         "artifacts": []})
-    package.write_sha256sums(folder, [archive, folder / "build_info.json"])
+    archives.write_sha256sums(folder, [archive, folder / "build_info.json"])
 
 
 def _file(name: str) -> tarfile.TarInfo:
@@ -203,7 +205,7 @@ def test_smoke_runs_programs_not_the_python_module_beside_them(tmp_path: Path) -
     archive = folder / info["archive"]["file"]
     top = archive.name.removesuffix(".tar.gz")
     program = dist / ".linux-x86_64-gnu-prog"
-    sha = package.write_tar_gz(archive, [("demo", program, 0o755),
+    sha = archives.write_tar_gz(archive, [("demo", program, 0o755),
                                          ("libbuild_core.so", library, 0o755)],
                                top_dir=top, mtime=86400)
     info["archive"]["sha256"] = sha
@@ -211,7 +213,7 @@ def test_smoke_runs_programs_not_the_python_module_beside_them(tmp_path: Path) -
     info["artifacts"].append({"name": "libbuild_core.so", "package": "build_core",
                               "kind": "cdylib", "sha256": atomic.sha256_file(library)})
     atomic.write_json(folder / "build_info.json", info)
-    package.write_sha256sums(folder, [archive, folder / "build_info.json"])
+    archives.write_sha256sums(folder, [archive, folder / "build_info.json"])
     dest = tmp_path / "opt"
     deploy.install(deploy.by_name(deploy.find(dist), "linux-x86_64-gnu"), dest, can_run=True)
     assert deploy.smoke(dest) == ["demo 0.1.0 (x86_64-unknown-linux-gnu)"]

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tooling import compiling, config, linkers
-from tooling.state import Build
-from tooling.targets import by_name, resolve
+from tooling.compile import linkers
+from tooling.matrix import config
+from tooling.matrix.targets import by_name, resolve
+from tooling.steps import compiling
+from tooling.steps.state import Build
 
 SAMPLES = {
     "E0463": ("linux-aarch64", "error[E0463]: can't find crate for `core`\n  = note: the "

@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 
-from tooling import config, depgraph, doctor, presence, syslibs
-from tooling.classify import EXTERNAL, NATIVE, PURE, Context, Finding, classify
-from tooling.depgraph import Package, graph, parse_tree
-from tooling.presence import Machine, Need
-from tooling.targets import by_name
+from tooling.compile import syslibs
+from tooling.doctor import audit, depgraph, presence
+from tooling.doctor.classify import EXTERNAL, NATIVE, PURE, Context, Finding, classify
+from tooling.doctor.depgraph import Package, graph, parse_tree
+from tooling.doctor.presence import Machine, Need
+from tooling.matrix import config
+from tooling.matrix.targets import by_name
 
 REGISTRY = "registry+https://github.com/rust-lang/crates.io-index"
 
@@ -391,9 +393,9 @@ def _project(tmp_path: Path) -> config.Project:
 
 
 def test_json_document(tmp_path: Path) -> None:
-    reports = [doctor.audit(graph(sample().json()), context(name, machine(tmp_path)))
+    reports = [audit.audit(graph(sample().json()), context(name, machine(tmp_path)))
                for name in ("linux-x86_64", "linux-aarch64-gnu")]
-    document = json.loads(json.dumps(doctor.to_json(_project(tmp_path), reports)))
+    document = json.loads(json.dumps(audit.to_json(_project(tmp_path), reports)))
     assert document["ready"] is False
     musl = document["targets"][0]
     assert (musl["name"], musl["triple"]) == ("linux-x86_64", "x86_64-unknown-linux-musl")
@@ -421,7 +423,7 @@ def _fake_cargo(monkeypatch: pytest.MonkeyPatch, meta: FakeMetadata) -> None:
 
 
 def _crossmatrix(tmp_path: Path, *args: str) -> int:
-    from tooling.cli import program
+    from tooling.cli.main import program
 
     try:
         program.run(["crossmatrix", "--project", str(tmp_path), "doctor", *args])

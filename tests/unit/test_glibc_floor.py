@@ -4,9 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from tooling import config, linkers
+from tooling.compile import linkers
 from tooling.errors import ConfigError, UsageError
-from tooling.targets import by_name, resolve
+from tooling.matrix import config
+from tooling.matrix.targets import by_name, resolve
 
 
 def test_suffix_on_a_name_or_triple_sets_the_floor_and_zig() -> None:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tooling import linkers
-from tooling.targets import by_name
+from tooling.compile import linkers
+from tooling.matrix.targets import by_name
 
 
 def test_zig_wrapper_names_its_target_and_is_content_addressed(tmp_path: Path) -> None:

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tooling import atomic, package
 from tooling.errors import StepFailed, UsageError
+from tooling.util import archives, atomic
 
 MTIME = 1_700_000_000
 
@@ -59,7 +59,7 @@ def _build_in(base: Path, umask: int, tz: str, file_mtime: int,
         members = _make_sources(base / "src", file_mtime=file_mtime)
         dest = base / "out" / f"demo-1.0-x86_64{suffix}"
         dest.parent.mkdir()
-        digest = package.write_archive(dest, members, top_dir="demo-1.0-x86_64", mtime=MTIME)
+        digest = archives.write_archive(dest, members, top_dir="demo-1.0-x86_64", mtime=MTIME)
     finally:
         os.umask(old)
     data = dest.read_bytes()
@@ -110,7 +110,7 @@ def test_zip_is_byte_identical_across_dirs_umask_and_tz(
 def test_archive_entries_sorted_with_fixed_metadata(tmp_path: Path) -> None:
     members = _make_sources(tmp_path / "src", file_mtime=123)
     dest = tmp_path / "demo.tar.gz"
-    package.write_tar_gz(dest, members, top_dir="demo", mtime=MTIME)
+    archives.write_tar_gz(dest, members, top_dir="demo", mtime=MTIME)
 
     with tarfile.open(dest, "r:gz") as tar:
         infos = tar.getmembers()
@@ -143,7 +143,7 @@ def test_archive_entries_sorted_with_fixed_metadata(tmp_path: Path) -> None:
 def test_gzip_header_has_no_mtime_and_no_name(tmp_path: Path) -> None:
     members = _make_sources(tmp_path / "src", file_mtime=123)
     dest = tmp_path / "demo.tar.gz"
-    package.write_tar_gz(dest, members, top_dir="demo", mtime=MTIME)
+    archives.write_tar_gz(dest, members, top_dir="demo", mtime=MTIME)
     data = dest.read_bytes()
     assert data[:3] == b"\x1f\x8b\x08"
     assert data[3] & 0x08 == 0  # FNAME
@@ -165,13 +165,13 @@ def test_archive_rejects_bad_member_lists(tmp_path: Path) -> None:
     ]
     for members in bad:
         with pytest.raises(UsageError):
-            package.write_tar_gz(dest, members, top_dir="top", mtime=0)
+            archives.write_tar_gz(dest, members, top_dir="top", mtime=0)
     with pytest.raises(UsageError):
-        package.write_tar_gz(dest, [("a", src, 0o644)], top_dir="a/b", mtime=0)
+        archives.write_tar_gz(dest, [("a", src, 0o644)], top_dir="a/b", mtime=0)
     with pytest.raises(StepFailed, match="cannot package"):
-        package.write_tar_gz(dest, [("a", tmp_path / "nope", 0o644)], top_dir="top", mtime=0)
+        archives.write_tar_gz(dest, [("a", tmp_path / "nope", 0o644)], top_dir="top", mtime=0)
     with pytest.raises(StepFailed, match="not a regular file"):
-        package.write_tar_gz(dest, [("a", tmp_path, 0o644)], top_dir="top", mtime=0)
+        archives.write_tar_gz(dest, [("a", tmp_path, 0o644)], top_dir="top", mtime=0)
     assert not dest.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f"]
 
@@ -187,7 +187,7 @@ def _dist(tmp_path: Path) -> tuple[Path, list[Path]]:
 
 def test_sha256sums_format_and_real_sha256sum_accepts_it(tmp_path: Path) -> None:
     dist, files = _dist(tmp_path)
-    out = package.write_sha256sums(dist, [files[0], Path("a.tar.gz"), files[2], files[0]])
+    out = archives.write_sha256sums(dist, [files[0], Path("a.tar.gz"), files[2], files[0]])
     assert out == dist / "SHA256SUMS"
     lines = out.read_text(encoding="utf-8").splitlines(keepends=True)
     assert [line.split("  ", 1)[1] for line in lines] == [
@@ -197,7 +197,7 @@ def test_sha256sums_format_and_real_sha256sum_accepts_it(tmp_path: Path) -> None
     ]
     expected = hashlib.sha256(b"content 0\n").hexdigest()
     assert lines[1] == f"{expected}  b.tar.gz\n"
-    assert package.check_sha256sums(dist) == []
+    assert archives.check_sha256sums(dist) == []
 
     sha256sum = shutil.which("sha256sum")
     if sha256sum is None:
@@ -217,28 +217,28 @@ def test_sha256sums_rejects_files_outside_directory(tmp_path: Path) -> None:
     outside = tmp_path / "elsewhere"
     outside.write_bytes(b"x")
     with pytest.raises(UsageError):
-        package.write_sha256sums(dist, [outside])
+        archives.write_sha256sums(dist, [outside])
 
 
 def test_check_sha256sums_reports_problems(tmp_path: Path) -> None:
     dist, files = _dist(tmp_path)
-    assert package.check_sha256sums(dist) == ["SHA256SUMS: missing"]
-    package.write_sha256sums(dist, files)
+    assert archives.check_sha256sums(dist) == ["SHA256SUMS: missing"]
+    archives.write_sha256sums(dist, files)
 
     files[0].write_bytes(b"tampered\n")
     files[2].unlink()
-    assert package.check_sha256sums(dist) == ["b.tar.gz: checksum mismatch", "sub/c.json: missing"]
+    assert archives.check_sha256sums(dist) == ["b.tar.gz: checksum mismatch", "sub/c.json: missing"]
 
     sums = dist / "SHA256SUMS"
     with sums.open("a", encoding="utf-8") as fh:
         fh.write("not a checksum line\n")
         fh.write(f"{'0' * 64}  ../etc/passwd\n")
-    problems = package.check_sha256sums(dist)
+    problems = archives.check_sha256sums(dist)
     assert problems[2].startswith("SHA256SUMS line 4: malformed")
     assert problems[3].startswith("SHA256SUMS line 5: unsafe name")
 
     sums.write_text("", encoding="utf-8")
-    assert package.check_sha256sums(dist) == ["SHA256SUMS: no checksum lines"]
+    assert archives.check_sha256sums(dist) == ["SHA256SUMS: no checksum lines"]
 
 
 def test_atomic_write_replaces_and_leaves_no_temp(tmp_path: Path) -> None:
@@ -270,7 +270,7 @@ def test_atomic_write_failure_keeps_old_file(
     with pytest.raises(OSError, match="simulated"):
         atomic.write_bytes(target, b"new contents")
     with pytest.raises(OSError, match="simulated"):
-        package.write_tar_gz(target, [], top_dir="top", mtime=0)
+        archives.write_tar_gz(target, [], top_dir="top", mtime=0)
     assert target.read_bytes() == b"old contents"
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
 
@@ -305,12 +305,12 @@ def test_clean_stale_temps(tmp_path: Path) -> None:
 
 def test_source_date_epoch_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1234567890")
-    assert package.source_date_epoch(tmp_path) == 1234567890
+    assert archives.source_date_epoch(tmp_path) == 1234567890
     fullwidth_12 = "\uff11\uff12"  # str.isdigit() says yes; date +%s never prints these
     for bad in ["yesterday", "-5", "1.5", " 12", fullwidth_12, "99999999999999999999"]:
         monkeypatch.setenv("SOURCE_DATE_EPOCH", bad)
         with pytest.raises(UsageError) as info:
-            package.source_date_epoch(tmp_path)
+            archives.source_date_epoch(tmp_path)
         assert repr(bad) in info.value.message
         assert "\n" not in info.value.message
 
@@ -320,9 +320,9 @@ def test_source_date_epoch_falls_back_to_zero(
 ) -> None:
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
-    assert package.source_date_epoch(tmp_path) == 0  # not a repository
+    assert archives.source_date_epoch(tmp_path) == 0  # not a repository
     monkeypatch.setenv("PATH", str(tmp_path))
-    assert package.source_date_epoch(tmp_path) == 0  # no git at all
+    assert archives.source_date_epoch(tmp_path) == 0  # no git at all
 
 
 def test_source_date_epoch_from_head_commit(
@@ -347,8 +347,8 @@ def test_source_date_epoch_from_head_commit(
     repo = tmp_path / "repo"
     repo.mkdir()
     subprocess.run([git, "init", "-q", str(repo)], env=env, check=True)
-    assert package.source_date_epoch(repo) == 0  # no commits yet
+    assert archives.source_date_epoch(repo) == 0  # no commits yet
     subprocess.run(
         [git, "-C", str(repo), "commit", "-q", "--allow-empty", "-m", "x"], env=env, check=True
     )
-    assert package.source_date_epoch(repo) == 1600000000
+    assert archives.source_date_epoch(repo) == 1600000000

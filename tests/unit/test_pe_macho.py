@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tooling import binaries, linkers, macho, pe
+from tooling.compile import linkers
 from tooling.errors import StepFailed
-from tooling.targets import by_name
+from tooling.matrix.targets import by_name
+from tooling.verify import elf, macho, pe
 
 WIN64, WIN32 = by_name()["windows-x86_64"], by_name()["windows-x86"]
 MAC_ARM, MAC_X64 = by_name()["macos-aarch64"], by_name()["macos-x86_64"]
@@ -22,8 +23,8 @@ int main(int argc, char **argv) { printf("hello %d\\n", helper(argc)); return 0;
 """
 
 
-def _failed(checks: list[binaries.Check]) -> dict[str, str]:
-    return {c.name: c.actual for c in binaries.failed(checks)}
+def _failed(checks: list[elf.Check]) -> dict[str, str]:
+    return {c.name: c.actual for c in elf.failed(checks)}
 
 
 def _mingw(tmp_path: Path, gcc: str, name: str, *args: str, source: str = HELLO) -> Path:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tooling import pyloader, pymodules
-from tooling.targets import TABLE, by_name
+from tooling.matrix.targets import TABLE, by_name
+from tooling.pymod import modules, pyloader
 
 INFO: dict[str, Any] = {"module": "build_core", "builds": {
     "linux-x64": {"file": "linux-x64/build_core.so", "target": "linux-x86_64-gnu",
@@ -63,12 +63,12 @@ def test_musl_python_is_told_the_builds_are_for_glibc() -> None:
 
 def test_layout_records_each_build_links_this_machines_and_writes_the_loader(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pymodules, "host_platform", lambda: "linux-x64")
+    monkeypatch.setattr(modules, "host_platform", lambda: "linux-x64")
     source = tmp_path / "libbuild_core.so"
     source.write_bytes(b"\x7fELF fake module")
     dist = tmp_path / "dist"
     for name in ("linux-aarch64-gnu", "linux-x86_64-gnu", "windows-x86_64"):
-        pymodules.lay_out(dist, "build_core", by_name()[name], source,
+        modules.lay_out(dist, "build_core", by_name()[name], source,
                           {"ok": True, "highest_glibc": None}, {"ran": False, "output": "x"})
     root = dist / "build-core-bin"
     info = json.loads((root / "build_info.json").read_text())

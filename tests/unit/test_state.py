@@ -6,16 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from tooling import cargo
-from tooling.config import Project
 from tooling.errors import StepFailed
-from tooling.state import Build, digest
-from tooling.targets import by_name
+from tooling.matrix import workspace
+from tooling.matrix.config import Project
+from tooling.matrix.targets import by_name
+from tooling.steps.state import Build
+from tooling.util.digests import digest
 
 
 @pytest.fixture
 def build(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Build:
-    ws = cargo.Workspace(root=tmp_path, target_dir=tmp_path / "target", name="w",
+    ws = workspace.Workspace(root=tmp_path, target_dir=tmp_path / "target", name="w",
                          version="1.0.0")
     monkeypatch.setattr(Build, "workspace", property(lambda self: ws))
     project = Project(root=tmp_path, workspace=tmp_path, dist=tmp_path / "dist",

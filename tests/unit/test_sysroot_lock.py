@@ -6,9 +6,9 @@ import multiprocessing
 import time
 from pathlib import Path
 
-from tooling import sysroot
-from tooling.targets import by_name
-from tooling.toolchain import Compiler
+from tooling.matrix.targets import by_name
+from tooling.std import sysroot
+from tooling.std.compiler import Compiler
 
 
 def _fake_compiler(root: Path) -> Compiler:

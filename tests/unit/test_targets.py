@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tooling import targets
 from tooling.errors import UsageError
-from tooling.targets import TABLE, Target, by_name, from_triple, resolve, select
+from tooling.matrix import targets
+from tooling.matrix.targets import TABLE, Target, by_name, from_triple, resolve, select
 
 #: name -> (triple, libc, arch) of every Linux row the table must hold, in table order.
 EXPECTED_ROWS: dict[str, tuple[str, str, str]] = {
@@ -335,17 +335,18 @@ def test_known_names_lists_names_and_triples() -> None:
 
 
 def test_setup_needs_for_windows_and_macos(tmp_path: Path) -> None:
-    from tooling import config, system
+    from tooling.matrix import config
+    from tooling.setup import install
 
     (tmp_path / "Cargo.toml").write_text('[package]\nname = "x"\nversion = "0.1.0"\n')
     project = config.load(tmp_path)
-    win = system.needs([by_name()["windows-x86_64"]], project)
+    win = install.needs([by_name()["windows-x86_64"]], project)
     assert {"gcc-mingw-w64-x86-64-win32", "wine", "wine64"} <= set(win.packages)
     assert win.arches == () and win.optional == ()
-    win32 = system.needs([by_name()["windows-x86"]], project)
+    win32 = install.needs([by_name()["windows-x86"]], project)
     assert "gcc-mingw-w64-i686-win32" in win32.packages
     assert win32.arches == () and win32.optional == ("wine32:i386",)
     assert win32.optional_arches == ("i386",)
-    mac = system.needs([by_name()["macos-aarch64"]], project)
+    mac = install.needs([by_name()["macos-aarch64"]], project)
     assert "llvm" in mac.packages
     assert not any(p.startswith(("qemu", "binutils-", "libc6-dev")) for p in mac.packages)

@@ -8,12 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from tooling import config, proc, runner, testing, toolchain
 from tooling.errors import SomeTargetsFailed, StepFailed, ToolMissing, UsageError
-from tooling.state import Build
-from tooling.targets import Target, by_name
+from tooling.matrix import config
+from tooling.matrix.targets import Target, by_name
+from tooling.platforms import runner, wine
+from tooling.std import compiler, providers
+from tooling.steps import cargo_test
+from tooling.steps.state import Build
+from tooling.util import proc
 
-COMPILER = toolchain.Compiler(
+COMPILER = compiler.Compiler(
     kind="debian", rustc=Path("/usr/bin/rustc"), cargo=Path("/usr/bin/cargo"),
     release="1.96.0", commit_hash="0" * 40, host="x86_64-unknown-linux-gnu",
     sysroot=Path("/usr"), verbose_version="rustc 1.96.0 (test)\n")
@@ -75,14 +79,14 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                 "RUSTDOCFLAGS", "CARGO_ENCODED_RUSTDOCFLAGS"):
         monkeypatch.delenv(key, raising=False)
     def plan(project: config.Project, target: Target, *, install: bool = False
-             ) -> toolchain.StdPlan:
-        panics.append(toolchain._panic(project))
-        return toolchain.StdPlan(provider="build-std", compiler=COMPILER,
+             ) -> providers.StdPlan:
+        panics.append(providers._panic(project))
+        return providers.StdPlan(provider="build-std", compiler=COMPILER,
                                  sysroot=tmp_path / "cache" / "sysroots" / target.triple,
                                  reason="test")
 
-    monkeypatch.setattr(toolchain, "plan", plan)
-    monkeypatch.setattr(toolchain, "ensure", plan)
+    monkeypatch.setattr(providers, "plan", plan)
+    monkeypatch.setattr(providers, "ensure", plan)
     return config.from_table(tmp_path, {"workspace": "ws", "features": ["extra"],
                                         "offline": True}, "test")
 
@@ -97,7 +101,7 @@ def test_cargo_test_keeps_the_builds_target_config_and_selection(
         project: config.Project, monkeypatch: pytest.MonkeyPatch, panics: list[str]) -> None:
     _qemu_installed(monkeypatch)
     target = by_name()["linux-aarch64"]
-    run = testing.plan(Build(project, target), args=["--nocapture", "tests::one"])
+    run = cargo_test.plan(Build(project, target), args=["--nocapture", "tests::one"])
     argv = run.argv
     assert argv[:4] == ["/usr/bin/cargo", "test", "--target", target.triple]
     for build_only in ("--bins", "--release", "--profile", "--lib",
@@ -116,7 +120,7 @@ def test_cargo_test_keeps_the_builds_target_config_and_selection(
 def test_runner_env_under_qemu_with_one_test_thread(
         project: config.Project, monkeypatch: pytest.MonkeyPatch) -> None:
     _qemu_installed(monkeypatch)
-    musl = testing.plan(Build(project, by_name()["linux-aarch64"]))
+    musl = cargo_test.plan(Build(project, by_name()["linux-aarch64"]))
     assert musl.env["CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUNNER"] == "qemu-aarch64"
     assert musl.env["CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER"].endswith(
         musl.call.link.linker)
@@ -128,7 +132,7 @@ def test_runner_env_under_qemu_with_one_test_thread(
     # rustdoc builds cross doctests: it gets the same sysroot and link flags
     doc_flags = musl.env["CARGO_ENCODED_RUSTDOCFLAGS"].split("\x1f")
     assert "--sysroot" in doc_flags and "link-self-contained=no" in doc_flags
-    gnu = testing.plan(Build(project, by_name()["linux-aarch64-gnu"]))
+    gnu = cargo_test.plan(Build(project, by_name()["linux-aarch64-gnu"]))
     # the cross sysroot's loader, and its libc (not a multiarch libc6:arm64 of another build)
     expected = ("qemu-aarch64 -L /usr/aarch64-linux-gnu "
                 "-E LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib")
@@ -140,7 +144,7 @@ def test_the_users_test_threads_are_kept(project: config.Project,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     _qemu_installed(monkeypatch)
     monkeypatch.setenv("RUST_TEST_THREADS", "4")
-    run = testing.plan(Build(project, by_name()["linux-armv7"]))
+    run = cargo_test.plan(Build(project, by_name()["linux-armv7"]))
     assert run.env["RUST_TEST_THREADS"] == "4"
     assert "RUST_TEST_THREADS" not in proc.env_delta(run.env)
     assert run.notes == ["RUST_TEST_THREADS=4 (yours) under qemu"]
@@ -148,7 +152,7 @@ def test_the_users_test_threads_are_kept(project: config.Project,
 
 def test_the_host_runs_its_tests_natively(project: config.Project) -> None:
     host = by_name()["linux-x86_64-gnu"]
-    run = testing.plan(Build(project, host))
+    run = cargo_test.plan(Build(project, host))
     assert run.runner == "native"
     delta = proc.env_delta(run.env)
     assert "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER" not in delta
@@ -162,40 +166,40 @@ def test_missing_qemu_is_a_tool_error(project: config.Project,
     monkeypatch.setattr(proc, "which", lambda program, path=None: (
         None if program.startswith("qemu-") else real(program, path)))
     with pytest.raises(ToolMissing) as caught:
-        testing.plan(Build(project, by_name()["linux-riscv64-gnu"]))
+        cargo_test.plan(Build(project, by_name()["linux-riscv64-gnu"]))
     assert caught.value.message.startswith("qemu-riscv64 is not installed")
     assert "inv setup --target linux-riscv64-gnu" in (caught.value.hint or "")
 
 
 def test_windows_tests_run_through_a_content_addressed_wine_wrapper(
         project: config.Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tooling import wine
+    from tooling.platforms import wine
 
     monkeypatch.setattr(wine, "wine_program", lambda target: "/usr/bin/wine")
     target = by_name()["windows-x86_64"]
-    run = testing.plan(Build(project, target))
+    run = cargo_test.plan(Build(project, target))
     wrapper = Path(run.env["CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER"])
     assert wrapper.parent == project.cache_dir / "wrappers"
     assert wrapper.name.startswith("wine-test-x86_64-pc-windows-gnu-")
     assert os.access(wrapper, os.X_OK)
     body = wrapper.read_text()
-    assert "-m tooling.testing wine x86_64-pc-windows-gnu" in body
+    assert "-m tooling.platforms.wine x86_64-pc-windows-gnu" in body
     assert body.rstrip().endswith('"$@"')
     assert run.runner.startswith("wine (x86_64)")
     assert "RUST_TEST_THREADS" not in proc.env_delta(run.env)
-    assert testing.wine_wrapper(target, project.cache_dir) == wrapper  # the same content
+    assert cargo_test.wine_wrapper(target, project.cache_dir) == wrapper  # the same content
 
 
 def test_macos_tests_are_refused_unless_only_built(project: config.Project) -> None:
     mac = by_name()["macos-aarch64"]
     with pytest.raises(UsageError) as caught:
-        testing.plan(Build(project, mac))
+        cargo_test.plan(Build(project, mac))
     assert caught.value.message == ("macos-aarch64: its tests cannot run here (no macOS here: "
                                     "nothing runs Mach-O programs on Linux)")
     assert "--no-run" in (caught.value.hint or "")
     with pytest.raises(UsageError):
-        testing.run_matrix(project, [mac, by_name()["macos-x86_64"]])
-    built = testing.plan(Build(project, mac), no_run=True, args=["ignored"])
+        cargo_test.run_matrix(project, [mac, by_name()["macos-x86_64"]])
+    built = cargo_test.plan(Build(project, mac), no_run=True, args=["ignored"])
     assert built.argv[-1] == "--no-run" and "--" not in built.argv
     assert "CARGO_TARGET_AARCH64_APPLE_DARWIN_RUNNER" not in proc.env_delta(built.env)
 
@@ -205,12 +209,12 @@ def test_in_a_matrix_targets_that_cannot_run_are_skipped_and_said(
         capsys: pytest.CaptureFixture[str]) -> None:
     ran: list[str] = []
 
-    def fake(build: Build, *, no_run: bool = False, args: object = ()) -> testing.Outcome:
+    def fake(build: Build, *, no_run: bool = False, args: object = ()) -> cargo_test.Outcome:
         ran.append(build.target.name)
-        return testing.Outcome(build.target, "qemu-aarch64", testing.Counts(3, 0, 0, 1))
+        return cargo_test.Outcome(build.target, "qemu-aarch64", cargo_test.Counts(3, 0, 0, 1))
 
-    monkeypatch.setattr(testing, "run_tests", fake)
-    testing.run_matrix(project, [by_name()["linux-aarch64"], by_name()["macos-aarch64"]])
+    monkeypatch.setattr(cargo_test, "run_tests", fake)
+    cargo_test.run_matrix(project, [by_name()["linux-aarch64"], by_name()["macos-aarch64"]])
     assert ran == ["linux-aarch64"]
     err = capsys.readouterr().err
     assert "macos-aarch64: tests skipped: no macOS here" in err
@@ -219,12 +223,12 @@ def test_in_a_matrix_targets_that_cannot_run_are_skipped_and_said(
 
 
 def test_parse_results_adds_up_every_binary() -> None:
-    ok = testing.parse_results(PASSING)
+    ok = cargo_test.parse_results(PASSING)
     assert (ok.passed, ok.failed, ok.ignored, ok.suites) == (3, 0, 1, 2)
-    bad = testing.parse_results(FAILING)
+    bad = cargo_test.parse_results(FAILING)
     assert (bad.passed, bad.failed, bad.total, bad.suites) == (3, 1, 4, 2)
     assert bad.failed_names == ("tests::broken_on_purpose",)
-    assert testing.parse_results("error[E0463]: can't find crate for `test`\n").suites == 0
+    assert cargo_test.parse_results("error[E0463]: can't find crate for `test`\n").suites == 0
 
 
 def _fake_cargo(monkeypatch: pytest.MonkeyPatch, returncode: int, stdout: str,
@@ -243,7 +247,7 @@ def test_failing_tests_are_one_line_naming_the_target_and_the_count(
     _fake_cargo(monkeypatch, 101, FAILING, "     Running unittests src/lib.rs (x)\n"
                 "error: 1 target failed:\n    `-p probe --lib`\n")
     with pytest.raises(StepFailed) as caught:
-        testing.run_tests(Build(project, by_name()["linux-aarch64"]))
+        cargo_test.run_tests(Build(project, by_name()["linux-aarch64"]))
     assert caught.value.message == (
         "linux-aarch64: 1 of 4 tests failed under qemu-aarch64 (tests::broken_on_purpose)")
     assert "\n" not in caught.value.message
@@ -253,7 +257,7 @@ def test_failing_tests_are_one_line_naming_the_target_and_the_count(
 def test_passing_tests_give_an_outcome(project: config.Project,
                                        monkeypatch: pytest.MonkeyPatch) -> None:
     _fake_cargo(monkeypatch, 0, PASSING)
-    outcome = testing.run_tests(Build(project, by_name()["linux-armv7"]))
+    outcome = cargo_test.run_tests(Build(project, by_name()["linux-armv7"]))
     assert outcome.summary() == "3 passed, 1 ignored (2 suites under qemu-arm)"
 
 
@@ -265,12 +269,12 @@ def test_a_crashed_test_binary_and_a_build_failure_are_told_apart(
                 "exit successfully: `qemu-aarch64 x` (signal: 11, SIGSEGV: invalid memory "
                 "reference)\n")
     with pytest.raises(StepFailed) as crashed:
-        testing.run_tests(Build(project, target))
+        cargo_test.run_tests(Build(project, target))
     assert crashed.value.message.startswith(
         "linux-aarch64: a test binary did not finish under qemu-aarch64: process didn't exit")
     _fake_cargo(monkeypatch, 101, "", "error[E0463]: can't find crate for `std`\n")
     with pytest.raises(StepFailed) as broken:
-        testing.run_tests(Build(project, target))
+        cargo_test.run_tests(Build(project, target))
     assert broken.value.message == ("linux-aarch64: cargo test failed (exit 101) before "
                                     "running the tests")
     assert "inv install-targets --target linux-aarch64" in (broken.value.hint or "")
@@ -279,15 +283,15 @@ def test_a_crashed_test_binary_and_a_build_failure_are_told_apart(
 def test_a_failing_target_does_not_stop_the_others(project: config.Project,
                                                    monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    def fake(build: Build, *, no_run: bool = False, args: object = ()) -> testing.Outcome:
+    def fake(build: Build, *, no_run: bool = False, args: object = ()) -> cargo_test.Outcome:
         if build.target.name == "linux-armv7":
             raise StepFailed("linux-armv7: 1 of 4 tests failed under qemu-arm")
-        return testing.Outcome(build.target, "native", testing.Counts(4, 0, 0, 2))
+        return cargo_test.Outcome(build.target, "native", cargo_test.Counts(4, 0, 0, 2))
 
-    monkeypatch.setattr(testing, "run_tests", fake)
+    monkeypatch.setattr(cargo_test, "run_tests", fake)
     chosen = [by_name()[n] for n in ("linux-armv7", "linux-x86_64-gnu")]
     with pytest.raises(SomeTargetsFailed) as caught:
-        testing.run_matrix(project, chosen)
+        cargo_test.run_matrix(project, chosen)
     assert caught.value.message == "tests failed for 1 of 2 targets: linux-armv7"
     err = capsys.readouterr().err
     assert "FAILED   linux-armv7: 1 of 4 tests failed under qemu-arm" in err
@@ -295,36 +299,36 @@ def test_a_failing_target_does_not_stop_the_others(project: config.Project,
 
 
 def test_unsplittable_args_are_bad_input() -> None:
-    assert testing.split_args("--nocapture 'tests::a b'", "--args") == ["--nocapture",
+    assert cargo_test.split_args("--nocapture 'tests::a b'", "--args") == ["--nocapture",
                                                                         "tests::a b"]
     with pytest.raises(UsageError):
-        testing.split_args("'unclosed", "--args")
+        cargo_test.split_args("'unclosed", "--args")
 
 
 def test_wine_runner_entry_point_rejects_bad_calls() -> None:
-    assert testing._main(["nope"]) == 2
-    assert testing._main(["wine", "sparc-unknown-none", "/tmp", "x.exe"]) == 2
+    assert wine._main(["nope"]) == 2
+    assert wine._main(["sparc-unknown-none", "/tmp", "x.exe"]) == 2
 
 
 def test_cannot_run_follows_the_runner_module() -> None:
-    assert testing.cannot_run(by_name()["macos-x86_64"]) == runner.cannot_run(
+    assert cargo_test.cannot_run(by_name()["macos-x86_64"]) == runner.cannot_run(
         by_name()["macos-x86_64"])
-    assert testing.cannot_run(by_name()["linux-armv7"]) is None
+    assert cargo_test.cannot_run(by_name()["linux-armv7"]) is None
 
 
 def test_cargo_test_argv_drops_only_what_build_alone_needs() -> None:
     build = ["cargo", "build", "--target", "t", "--message-format=json-render-diagnostics",
              "--config", "target.t.rustflags=[\"--bins\"]", "--profile", "min-size",
              "-p", "a", "-p", "b", "--bins", "--lib", "--features", "x,y", "--locked"]
-    assert testing.cargo_test_argv(build, no_run=True, args=["ignored"]) == [
+    assert cargo_test.cargo_test_argv(build, no_run=True, args=["ignored"]) == [
         "cargo", "test", "--target", "t", "--config", "target.t.rustflags=[\"--bins\"]",
         "-p", "a", "-p", "b", "--features", "x,y", "--locked", "--no-run"]
     with pytest.raises(StepFailed):
-        testing.cargo_test_argv(["cargo", "check"], no_run=False, args=())
+        cargo_test.cargo_test_argv(["cargo", "check"], no_run=False, args=())
 
 
 def test_nox_session_takes_a_project_then_test_args(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tooling import nox_support
+    from tooling.cli import nox_support
 
     loaded: list[str | None] = []
     ran: list[tuple[list[str], tuple[str, ...]]] = []
@@ -348,7 +352,7 @@ def test_nox_session_takes_a_project_then_test_args(monkeypatch: pytest.MonkeyPa
         ran.append((targets, tuple(args)))
 
     monkeypatch.setattr(nox_support, "load", load)
-    monkeypatch.setattr(testing, "run_matrix", run_matrix)
+    monkeypatch.setattr(cargo_test, "run_matrix", run_matrix)
     nox_support.test(Session("/some/project", "--show-output"), "linux-aarch64")
     nox_support.test(Session("--show-output"), "linux-armv7")
     assert loaded == ["/some/project", None]

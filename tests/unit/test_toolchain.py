@@ -7,15 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from tooling import proc, sysroot, toolchain
-from tooling.config import Project, TargetSettings
 from tooling.errors import ToolMissing, UsageError
-from tooling.proc import Result
-from tooling.targets import by_name
+from tooling.matrix.config import Project, TargetSettings
+from tooling.matrix.targets import by_name
+from tooling.std import compiler, providers, sysroot
+from tooling.util import proc
+from tooling.util.proc import Result
 
 
-def _compiler(kind: str, root: Path) -> toolchain.Compiler:
-    return toolchain.Compiler(
+def _compiler(kind: str, root: Path) -> compiler.Compiler:
+    return compiler.Compiler(
         kind=kind,  # type: ignore[arg-type]
         rustc=root / "bin" / "rustc", cargo=root / "bin" / "cargo", release="1.96.0",
         commit_hash=f"{kind}-hash", host="x86_64-unknown-linux-gnu", sysroot=root,
@@ -39,8 +40,8 @@ def _src(root: Path) -> None:
 class World:
     """A rustup and a Debian compiler as folders; rustup cannot download anything."""
 
-    rustup: toolchain.Compiler
-    debian: toolchain.Compiler
+    rustup: compiler.Compiler
+    debian: compiler.Compiler
     calls: list[list[str]] = field(default_factory=list)
 
     def asked_rustup_to_add(self) -> bool:
@@ -50,8 +51,8 @@ class World:
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     w = World(_compiler("rustup", tmp_path / "rustup"), _compiler("debian", tmp_path / "debian"))
-    monkeypatch.setattr(toolchain, "rustup_compiler", lambda ws: w.rustup)
-    monkeypatch.setattr(toolchain, "debian_compiler", lambda: w.debian)
+    monkeypatch.setattr(providers, "rustup_compiler", lambda ws: w.rustup)
+    monkeypatch.setattr(providers, "debian_compiler", lambda: w.debian)
 
     def fake_run(argv: list[str], **kw: object) -> Result:
         w.calls.append(list(argv))
@@ -71,7 +72,7 @@ def test_installed_rustup_target_wins(world: World,
                                       project: Project) -> None:
     _std(world.rustup.sysroot, "aarch64-unknown-linux-gnu")
     _std(world.debian.sysroot, "aarch64-unknown-linux-gnu")
-    plan = toolchain.plan(project, by_name()["linux-aarch64-gnu"])
+    plan = providers.plan(project, by_name()["linux-aarch64-gnu"])
     assert plan.provider == "rustup"
     assert plan.compiler.kind == "rustup"
     assert plan.rustflags == ()
@@ -80,7 +81,7 @@ def test_installed_rustup_target_wins(world: World,
 def test_debian_multiarch_std_when_rustup_cannot_add(world: World,
                                                      project: Project) -> None:
     _std(world.debian.sysroot, "aarch64-unknown-linux-gnu")
-    plan = toolchain.plan(project, by_name()["linux-aarch64-gnu"], install=True)
+    plan = providers.plan(project, by_name()["linux-aarch64-gnu"], install=True)
     assert plan.provider == "debian"
     assert plan.compiler.kind == "debian"
     assert world.asked_rustup_to_add()
@@ -89,7 +90,7 @@ def test_debian_multiarch_std_when_rustup_cannot_add(world: World,
 def test_offline_project_never_asks_rustup(world: World,
                                            project: Project) -> None:
     _std(world.debian.sysroot, "aarch64-unknown-linux-gnu")
-    plan = toolchain.plan(replace(project, offline=True), by_name()["linux-aarch64-gnu"],
+    plan = providers.plan(replace(project, offline=True), by_name()["linux-aarch64-gnu"],
                           install=True)
     assert plan.provider == "debian"
     assert not world.asked_rustup_to_add()
@@ -98,7 +99,7 @@ def test_offline_project_never_asks_rustup(world: World,
 def test_musl_falls_to_build_std_with_a_cached_sysroot_path(
         world: World, project: Project) -> None:
     _src(world.debian.sysroot)
-    plan = toolchain.plan(project, by_name()["linux-aarch64"])
+    plan = providers.plan(project, by_name()["linux-aarch64"])
     assert plan.provider == "build-std"
     assert not plan.ready
     assert plan.sysroot is not None and plan.sysroot.parent == project.cache_dir / "sysroots"
@@ -106,13 +107,13 @@ def test_musl_falls_to_build_std_with_a_cached_sysroot_path(
     # once the entry carries its marker it is ready, and reused as is
     plan.sysroot.mkdir(parents=True)
     (plan.sysroot / sysroot.MARKER).write_text("{}")
-    assert toolchain.plan(project, by_name()["linux-aarch64"]).ready
+    assert providers.plan(project, by_name()["linux-aarch64"]).ready
 
 
 def test_debian_has_no_riscv64_std_so_build_std(world: World,
                                                 project: Project) -> None:
     _src(world.debian.sysroot)
-    assert toolchain.plan(project, by_name()["linux-riscv64-gnu"]).provider == "build-std"
+    assert providers.plan(project, by_name()["linux-riscv64-gnu"]).provider == "build-std"
 
 
 def test_forced_provider_from_config(world: World,
@@ -121,19 +122,19 @@ def test_forced_provider_from_config(world: World,
     _std(world.debian.sysroot, "aarch64-unknown-linux-gnu")
     forced = replace(project, per_target={"linux-aarch64-gnu": TargetSettings(
         std_provider="debian")})
-    assert toolchain.plan(forced, by_name()["linux-aarch64-gnu"]).provider == "debian"
+    assert providers.plan(forced, by_name()["linux-aarch64-gnu"]).provider == "debian"
 
 
 def test_forcing_debian_for_musl_is_bad_input(world: World,
                                               project: Project) -> None:
     with pytest.raises(UsageError, match="cannot serve aarch64-unknown-linux-musl"):
-        toolchain.plan(replace(project, std_provider="debian"), by_name()["linux-aarch64"])
+        providers.plan(replace(project, std_provider="debian"), by_name()["linux-aarch64"])
 
 
 def test_no_provider_says_what_to_install(world: World,
                                           project: Project) -> None:
     with pytest.raises(ToolMissing) as caught:
-        toolchain.plan(project, by_name()["linux-armv7"], install=True)
+        providers.plan(project, by_name()["linux-armv7"], install=True)
     assert "armv7-unknown-linux-musleabihf" in caught.value.message
     assert caught.value.hint is not None and "inv setup --target linux-armv7" in caught.value.hint
 

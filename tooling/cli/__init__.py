@@ -1,0 +1,1 @@
+"""Entry points: the invoke tasks, the crossmatrix console script, the nox sessions."""

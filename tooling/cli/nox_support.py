@@ -1,0 +1,31 @@
+"""What the nox sessions call: the release pipeline for one target, errors as session errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tooling.errors import CrossmatrixError
+from tooling.matrix.config import load
+from tooling.steps import pipeline
+
+
+def release(session: Any, name: str) -> None:
+    try:
+        project = load(session.posargs[0] if session.posargs else None)
+        pipeline.run_matrix(project, project.select([name]), pipeline.RELEASE)
+    except CrossmatrixError as exc:
+        session.error(exc.render())
+
+
+def test(session: Any, name: str) -> None:
+    """``cargo test`` for one target. Positional arguments: the project folder (if the first
+    does not start with "-"), then what the test binaries get (``-- PATH --nocapture``)."""
+    from tooling.steps import cargo_test
+
+    posargs = list(session.posargs)
+    path = posargs.pop(0) if posargs and not posargs[0].startswith("-") else None
+    try:
+        project = load(path)
+        cargo_test.run_matrix(project, project.select([name]), args=posargs)
+    except CrossmatrixError as exc:
+        session.error(exc.render())

@@ -1,0 +1,63 @@
+"""cargo's JSON messages: the executables and cdylibs a build made (never guessed paths)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, kw_only=True)
+class Artifact:
+    package: str
+    name: str  #: the bin or cdylib target's name
+    path: Path
+    fresh: bool
+    kind: str = "bin"  #: "bin" or "cdylib"
+
+
+#: what a cdylib's file is called: .so (Linux), .dll (Windows), .dylib (macOS)
+_LIBRARY_SUFFIXES = (".so", ".dll", ".dylib")
+
+
+def parse_messages(stdout: str) -> tuple[list[Artifact], bool]:
+    """Executables and cdylibs from cargo's ``compiler-artifact`` messages, and build
+    success."""
+    artifacts: list[Artifact] = []
+    success = False
+    for line in stdout.splitlines():
+        if not line.startswith("{"):
+            continue
+        msg = json.loads(line)
+        reason = msg.get("reason")
+        if reason == "compiler-artifact" and msg.get("executable"):
+            if "bin" not in msg["target"]["kind"]:
+                continue
+            package = msg.get("package_id", "")
+            artifacts.append(Artifact(
+                package=_package_name(package) or msg["target"]["name"],
+                name=msg["target"]["name"],
+                path=Path(msg["executable"]),
+                fresh=bool(msg.get("fresh")),
+            ))
+        elif reason == "compiler-artifact" and "cdylib" in msg["target"]["kind"]:
+            library = next((Path(f) for f in msg.get("filenames", [])
+                            if Path(f).suffix in _LIBRARY_SUFFIXES), None)
+            if library is not None:
+                artifacts.append(Artifact(
+                    package=_package_name(msg.get("package_id", "")) or msg["target"]["name"],
+                    name=msg["target"]["name"], path=library, fresh=bool(msg.get("fresh")),
+                    kind="cdylib"))
+        elif reason == "build-finished":
+            success = bool(msg.get("success"))
+    return artifacts, success
+
+
+def _package_name(package_id: str) -> str:
+    # "path+file:///x/crates/edge-agent#0.1.0" or "registry+...#name@1.0" or old "name 0.1.0 (...)"
+    if "#" in package_id:
+        tail = package_id.rsplit("#", 1)[1]
+        if "@" in tail:
+            return tail.split("@", 1)[0]
+        return package_id.rsplit("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return package_id.split(" ", 1)[0]

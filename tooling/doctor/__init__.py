@@ -1,0 +1,1 @@
+"""Reports: the dependency audit (inv doctor) and target readiness (inv targets)."""

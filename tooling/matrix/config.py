@@ -1,0 +1,324 @@
+"""The project being built: where its workspace is, and its ``[tool.crossmatrix]`` settings.
+
+Layers, lowest first: built-in defaults, the project's ``[tool.crossmatrix]``,
+its per-target tables ``[tool.crossmatrix.target.<name>]``, ``CROSSMATRIX_*``
+environment variables, then command-line options. Every key is validated;
+an unknown key fails with a suggestion.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from tooling.errors import ConfigError, UsageError
+from tooling.matrix import targets as targets_mod
+from tooling.util.cachedir import default_cache_dir
+
+STD_PROVIDERS = ("auto", "rustup", "debian", "build-std")
+#: A linker setting is one of these, or the name or path of a linker program.
+LINKERS = ("zig", "gcc")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetSettings:
+    """Per-target overrides; ``None`` means "use the project-wide value"."""
+
+    linker: str | None = None
+    std_provider: str | None = None
+    glibc: str | None = None
+    rustflags: tuple[str, ...] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    allow_libraries: tuple[str, ...] = ()
+    #: shell commands run before this target's build (None: the project-wide list)
+    pre_build: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Project:
+    root: Path  #: the folder whose pyproject.toml holds the settings
+    name: str | None = None  #: archive name prefix (default: from cargo metadata)
+    workspace: Path  #: the cargo workspace (folder of its Cargo.toml)
+    dist: Path
+    targets: tuple[str, ...]  #: the default matrix
+    profile: str = "release"
+    packages: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
+    std_provider: str = "auto"
+    glibc: str | None = None  #: glibc floor for every gnu target
+    std_features: tuple[str, ...] = ()  #: std built from source with these cargo features
+    sccache: bool = False  #: compile through sccache (RUSTC_WRAPPER), shared across CI runners
+    offline: bool = False  #: never ask rustup to download a target
+    cache_dir: Path
+    smoke_args: tuple[str, ...] = ("--version",)
+    smoke_expect_triple: bool = True
+    per_target: Mapping[str, TargetSettings] = field(default_factory=dict)
+    #: DLLs (Windows) or dylib paths (macOS) a binary may load beyond the system's own
+    allow_libraries: tuple[str, ...] = ()
+    #: CROSSMATRIX_STD_PROVIDER or a command-line option: beats every table
+    std_provider_override: str | None = None
+    #: shell commands run before every target's build (a target's own list replaces it)
+    pre_build: tuple[str, ...] = ()
+
+    def pre_build_for(self, target: targets_mod.Target) -> tuple[str, ...]:
+        own = self.settings_for(target).pre_build
+        return self.pre_build if own is None else own
+
+    def settings_for(self, target: targets_mod.Target) -> TargetSettings:
+        """The target's own table: by its name, the name it was floored from
+        (``linux-aarch64-gnu.2.17`` → ``linux-aarch64-gnu``), or its triple."""
+        base = target.name.removesuffix(f".{target.glibc}") if target.glibc else target.name
+        for key in dict.fromkeys((target.name, base, target.triple)):
+            if key in self.per_target:
+                return self.per_target[key]
+        return TargetSettings()
+
+    def linker_for(self, target: targets_mod.Target) -> str:
+        configured = self.settings_for(target).linker
+        if target.glibc and configured not in (None, "zig"):
+            raise ConfigError(
+                f"{target.name}: a glibc floor ({target.glibc}) needs the zig linker, "
+                f"but linker = {configured!r} is configured",
+                "remove that linker setting, or the floor",
+            )
+        return configured or target.linker
+
+    def allowed_libraries(self, target: targets_mod.Target) -> frozenset[str]:
+        names = (*self.allow_libraries, *self.settings_for(target).allow_libraries)
+        return frozenset(n.lower() if n.lower().endswith(".dll") else n for n in names)
+
+    def glibc_for(self, target: targets_mod.Target) -> str | None:
+        if target.libc != "gnu":
+            return None
+        return target.glibc or self.settings_for(target).glibc or self.glibc
+
+    def select(self, specs: Sequence[str] | None) -> list[targets_mod.Target]:
+        """The targets named by ``specs`` (default: the matrix), with configured glibc floors."""
+        chosen = []
+        for target in targets_mod.select(specs, self.targets):
+            floor = self.glibc_for(target)
+            if floor and not target.glibc:
+                target = targets_mod.with_floor(target, floor, rename=False)
+            chosen.append(target)
+        return chosen
+
+    def std_provider_for(self, target: targets_mod.Target) -> str:
+        if self.std_provider_override:
+            return self.std_provider_override
+        return self.settings_for(target).std_provider or self.std_provider
+
+
+_TOP_KEYS = {
+    "name", "workspace", "glibc", "dist", "targets", "profile", "packages", "features",
+    "std-provider", "std-features", "offline", "sccache", "cache-dir", "smoke-args",
+    "smoke-expect-triple", "allow-libraries", "pre-build", "target",
+}
+_TARGET_KEYS = {"linker", "std-provider", "rustflags", "env", "glibc", "allow-libraries",
+                "pre-build"}
+
+
+
+
+def _unknown(keys: set[str], allowed: set[str], where: str) -> None:
+    for key in sorted(keys - allowed):
+        close = difflib.get_close_matches(key, sorted(allowed), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else f"allowed: {', '.join(sorted(allowed))}"
+        raise ConfigError(f"unknown key {key!r} in {where}", hint)
+
+
+def _str(value: Any, key: str, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(f"{where}: {key} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _strs(value: Any, key: str, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{where}: {key} must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _bool(value: Any, key: str, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}: {key} must be true or false, got {value!r}")
+    return value
+
+
+def _choice(value: Any, key: str, where: str, allowed: tuple[str, ...]) -> str:
+    text = _str(value, key, where)
+    if text not in allowed:
+        raise ConfigError(f"{where}: {key} = {text!r} is not one of {', '.join(allowed)}")
+    return text
+
+
+def _floor(value: Any, where: str) -> str:
+    text = _str(value, "glibc", where)
+    try:
+        targets_mod.glibc_version(text)
+    except UsageError as exc:
+        raise ConfigError(f"{where}: {exc.message}", exc.hint) from None
+    return text
+
+
+#: std's cargo features worth choosing for a cross build (from library/std/Cargo.toml).
+STD_FEATURES = ("optimize_for_size", "panic_immediate_abort", "backtrace", "debug_refcell",
+                "llvm-libunwind", "system-llvm-libunwind", "compiler-builtins-mem")
+
+
+def _std_features(value: Any, where: str) -> tuple[str, ...]:
+    features = _strs(value, "std-features", where)
+    for feature in features:
+        if feature not in STD_FEATURES:
+            close = difflib.get_close_matches(feature, STD_FEATURES, n=1)
+            raise ConfigError(f"{where}: unknown std feature {feature!r}",
+                              f"did you mean {close[0]!r}?" if close
+                              else f"known: {', '.join(STD_FEATURES)}")
+    return tuple(sorted(features))
+
+
+def _known_target(name: str, where: str) -> None:
+    try:
+        targets_mod.resolve(name)
+    except UsageError as exc:
+        raise ConfigError(f"{where}: {exc.message}", exc.hint) from None
+
+
+def _target_settings(name: str, table: Any, where: str) -> TargetSettings:
+    here = f"{where}.target.{name}"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{here} must be a table")
+    _unknown(set(table), _TARGET_KEYS, here)
+    _known_target(name, here)
+    if "glibc" in table and not all(t.is_glibc for t in targets_mod.resolve(name)):
+        raise ConfigError(f"{here}: glibc = {table['glibc']!r} applies to gnu targets, "
+                          f"not {name}", "remove it; musl, Windows and macOS need no glibc floor")
+    env = table.get("env", {})
+    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+        raise ConfigError(f"{here}: env must be a table of strings")
+    return TargetSettings(
+        linker=_str(table["linker"], "linker", here) if "linker" in table else None,
+        std_provider=(
+            _choice(table["std-provider"], "std-provider", here, STD_PROVIDERS)
+            if "std-provider" in table else None
+        ),
+        rustflags=_strs(table.get("rustflags", []), "rustflags", here),
+        glibc=_floor(table["glibc"], here) if "glibc" in table else None,
+        env=dict(env),
+        allow_libraries=_strs(table.get("allow-libraries", []), "allow-libraries", here),
+        pre_build=_strs(table["pre-build"], "pre-build", here) if "pre-build" in table else None,
+    )
+
+
+def from_table(root: Path, table: Mapping[str, Any], where: str) -> Project:
+    """Build a validated :class:`Project` from a ``[tool.crossmatrix]`` table."""
+    _unknown(set(table), _TOP_KEYS, where)
+    workspace = root / _str(table.get("workspace", "."), "workspace", where)
+    if not (workspace / "Cargo.toml").is_file():
+        raise ConfigError(
+            f"no Cargo.toml in {workspace}",
+            f"set workspace = \"<folder with Cargo.toml>\" in {where}",
+        )
+    names = _strs(table.get("targets", [t.name for t in targets_mod.TABLE]), "targets", where)
+    for name in names:
+        _known_target(name, f"{where}: targets")
+    cache = _str(table["cache-dir"], "cache-dir", where) if "cache-dir" in table else None
+    per_target_table = table.get("target", {})
+    if not isinstance(per_target_table, dict):
+        raise ConfigError(f"{where}.target must be a table of per-target tables")
+    project = Project(
+        root=root,
+        name=_str(table["name"], "name", where) if "name" in table else None,
+        workspace=workspace.resolve(),
+        dist=(root / _str(table.get("dist", "dist"), "dist", where)).resolve(),
+        targets=names,
+        profile=_str(table.get("profile", "release"), "profile", where),
+        packages=_strs(table.get("packages", []), "packages", where),
+        features=_strs(table.get("features", []), "features", where),
+        std_provider=_choice(table.get("std-provider", "auto"), "std-provider", where,
+                             STD_PROVIDERS),
+        offline=_bool(table.get("offline", False), "offline", where),
+        sccache=_bool(table.get("sccache", False), "sccache", where),
+        std_features=_std_features(table.get("std-features", []), where),
+        glibc=_floor(table["glibc"], where) if "glibc" in table else None,
+        cache_dir=(root / Path(cache).expanduser()).resolve() if cache else default_cache_dir(),
+        smoke_args=_strs(table.get("smoke-args", ["--version"]), "smoke-args", where),
+        smoke_expect_triple=_bool(table.get("smoke-expect-triple", True),
+                                  "smoke-expect-triple", where),
+        per_target={k: _target_settings(k, v, where) for k, v in per_target_table.items()},
+        allow_libraries=_strs(table.get("allow-libraries", []), "allow-libraries", where),
+        pre_build=_strs(table.get("pre-build", []), "pre-build", where),
+    )
+    _check_std_features(project, where)
+    return apply_env(project)
+
+
+def _check_std_features(project: Project, where: str) -> None:
+    """Only a std built from source can have other features than the shipped one."""
+    if not project.std_features:
+        return
+    providers = {"": project.std_provider, **{
+        f".target.{name}": s.std_provider for name, s in project.per_target.items()
+        if s.std_provider}}
+    for place, provider in providers.items():
+        if provider not in ("auto", "build-std"):
+            raise ConfigError(
+                f"{where}{place}: std-features {list(project.std_features)} need std-provider "
+                f"'build-std', not {provider!r}", "remove std-provider, or the std-features")
+
+
+def apply_env(project: Project) -> Project:
+    changes: dict[str, Any] = {}
+    if "CROSSMATRIX_CACHE_DIR" in os.environ:
+        changes["cache_dir"] = default_cache_dir()
+    if (value := os.environ.get("CROSSMATRIX_OFFLINE")) is not None:
+        if value not in ("0", "1", "true", "false"):
+            raise ConfigError(f"CROSSMATRIX_OFFLINE={value!r} must be 0, 1, true or false")
+        changes["offline"] = value in ("1", "true")
+    if (value := os.environ.get("CROSSMATRIX_PROFILE")) is not None:
+        changes["profile"] = _str(value, "CROSSMATRIX_PROFILE", "environment")
+    if (value := os.environ.get("CROSSMATRIX_STD_PROVIDER")) is not None:
+        changes["std_provider_override"] = _choice(value, "CROSSMATRIX_STD_PROVIDER",
+                                                   "environment", STD_PROVIDERS)
+    return replace(project, **changes) if changes else project
+
+
+def find_root(start: Path) -> Path:
+    """The nearest folder at or above ``start`` with a pyproject.toml or Cargo.toml."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / "pyproject.toml").is_file() or (folder / "Cargo.toml").is_file():
+            return folder
+    raise ConfigError(f"no pyproject.toml or Cargo.toml at or above {start}",
+                      "run from a cargo workspace, or pass --project PATH")
+
+
+def load(project: Path | str | None = None) -> Project:
+    """Load the project at ``project`` (default: ``CROSSMATRIX_PROJECT`` or the current folder)."""
+    given = project or os.environ.get("CROSSMATRIX_PROJECT")
+    if given is not None:
+        root = Path(given).expanduser()
+        if not root.exists():
+            raise ConfigError(f"project path {str(given)!r} does not exist",
+                              "pass --project with a folder holding Cargo.toml or pyproject.toml")
+        root = root.resolve()
+        if root.is_file():
+            root = root.parent
+    else:
+        root = find_root(Path.cwd())
+    pyproject = root / "pyproject.toml"
+    table: Mapping[str, Any] = {}
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{pyproject} is not valid TOML: {exc}") from exc
+        tool = data.get("tool", {}).get("crossmatrix", {})
+        if not isinstance(tool, dict):
+            raise ConfigError(f"[tool.crossmatrix] in {pyproject} must be a table")
+        table = tool
+    return from_table(root, table, f"[tool.crossmatrix] of {pyproject}")

@@ -1,0 +1,1 @@
+"""How each operating system links, strips, runs, verifies, names and packages its artifacts."""

@@ -1,0 +1,3 @@
+"""Python extension modules: import checks, foreign Pythons, the <module>-bin layout and its
+loader.
+"""

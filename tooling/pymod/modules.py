@@ -1,0 +1,206 @@
+"""Python extension modules (pyo3 cdylibs): imported here when they fit this Python, and
+laid out as ``dist/<module>-bin/<platform-arch>/<module>.so`` (``.pyd`` on Windows) with
+a ``build_info.json`` listing every build, a link for this machine and a loader."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tooling.errors import StepFailed
+from tooling.matrix.targets import Target
+from tooling.util import atomic, console, proc
+
+#: abi3-py39: the oldest CPython the modules load in (pyo3 0.30's oldest abi3)
+MIN_PYTHON = (3, 9)
+
+#: run by a fresh interpreter: import a module from a file and call its target()
+IMPORT_SCRIPT = Path(__file__).with_name("pyimport.py")
+
+
+def describe() -> str:
+    return f"CPython {platform.python_version()} ({sys.executable})"
+
+
+def cannot_import_here(target: Target) -> str | None:
+    """Why this Python cannot import a module built for ``target`` (None: it can)."""
+    if not target.runs_natively():
+        return f"built for {target.platform_arch}; this Python runs on {host_platform()}"
+    if target.os == "linux" and target.libc != "gnu":
+        return "a musl module; this Python is glibc's"
+    if target.os == "linux" and platform.libc_ver()[0] != "glibc":
+        return "a glibc module; this Python's C library is not glibc"
+    return None
+
+
+def importer(target: Target, cache_dir: Path) -> tuple[list[str], str] | None:
+    """The Python that imports a module built for ``target`` here, as (argv, description):
+    this one, or a Debian root of the target's architecture under qemu (None: neither)."""
+    from tooling.pymod import roots
+
+    if cannot_import_here(target) is None:
+        return [sys.executable], describe()
+    root = roots.find(cache_dir, target)
+    if root is None:
+        return None
+    return root.argv(target), root.describe(target)
+
+
+def cannot_import(target: Target, cache_dir: Path) -> str | None:
+    """Why no Python here can import a module built for ``target`` (None: one can)."""
+    from tooling.pymod import roots
+
+    if importer(target, cache_dir) is not None:
+        return None
+    reason = cannot_import_here(target)
+    if roots.wanted(target):
+        reason = f"{reason}; `inv setup` makes a Python for {target.arch.deb_arch} to import it " \
+                 f"under {target.arch.qemu}"
+    return reason
+
+
+def import_and_call(path: Path, module: str, target: Target,
+                    python: Sequence[str] = (sys.executable,)) -> str:
+    """Import ``path`` as ``module`` in a fresh interpreter and call its ``target()``."""
+    res = proc.run([*python, str(IMPORT_SCRIPT), str(path), module], check=False,
+                   timeout=120, what=f"importing {module}")
+    output = (res.stdout + res.stderr).strip()
+    if not res.ok:
+        last = output.splitlines()[-1] if output else f"exit {res.returncode}"
+        raise StepFailed(f"{target.name}: importing {path.name} as {module} failed: {last}")
+    line = output.splitlines()[-1]
+    said = line.partition("target() = ")[2]
+    if said and said != target.triple:
+        raise StepFailed(f"{target.name}: {module}.target() says {said}, not {target.triple}")
+    return line
+
+
+def folder_name(module: str) -> str:
+    """``build_core`` → ``build-core-bin`` (the RMM Builder layout)."""
+    return module.replace("_", "-") + "-bin"
+
+
+def file_name(module: str, target: Target) -> str:
+    return module + (".pyd" if target.os == "windows" else ".so")
+
+
+def host_platform() -> str:
+    from tooling.pymod import pyloader
+
+    return pyloader.this_platform()
+
+
+def lay_out(dist: Path, module: str, target: Target, source: Path,
+            verified: dict[str, Any], ran: dict[str, Any]) -> Path:
+    """Put ``source`` at ``<dist>/<module>-bin/<platform-arch>/<module>.so|.pyd``, record it
+    in that folder's ``build_info.json`` and refresh the link and the loader. Other
+    targets' processes may do the same at once: a lock keeps build_info whole."""
+    from filelock import FileLock
+
+    root = dist / folder_name(module)
+    root.mkdir(parents=True, exist_ok=True)
+    dest = root / target.platform_arch / file_name(module, target)
+    with FileLock(str(root.parent / f".{root.name}.lock")):
+        try:
+            info: dict[str, Any] = json.loads((root / "build_info.json").read_text())
+        except (OSError, ValueError):
+            info = {}
+        builds: dict[str, Any] = info.get("builds", {})
+        previous = builds.get(target.platform_arch)
+        if previous and previous.get("target") != target.name:
+            console.warn(f"{target.name}: replaces the {target.platform_arch} build of "
+                         f"{module} made for {previous.get('target')}")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        atomic.copy_file(source, dest, 0o755)
+        builds[target.platform_arch] = {
+            "file": f"{target.platform_arch}/{dest.name}",
+            "target": target.name,
+            "triple": target.triple,
+            "sha256": atomic.sha256_file(dest),
+            "size": dest.stat().st_size,
+            "abi": f"abi3 (CPython >= {'.'.join(map(str, MIN_PYTHON))})",
+            "min_python": list(MIN_PYTHON),
+            "highest_glibc": verified.get("highest_glibc"),
+            "verified": bool(verified.get("ok")),
+            "imported": bool(ran.get("ran")),
+            "imported_by": ran.get("runner") if ran.get("ran") else None,
+            "check": ran.get("output"),
+        }
+        _write_layout(root, module, builds)
+    return dest
+
+
+def is_layout(folder: Path) -> bool:
+    """A ``<module>-bin`` folder (its build_info.json lists builds), not a target's."""
+    try:
+        info = json.loads((folder / "build_info.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(info, dict) and "builds" in info and "module" in info
+
+
+def _write_layout(root: Path, module: str, builds: dict[str, Any]) -> None:
+    """build_info.json, the link for this machine, the loader and a SHA256SUMS of the
+    files (the link is not listed: it is not a file of its own)."""
+    from tooling.util import archives
+
+    atomic.write_json(root / "build_info.json",
+                      {"module": module, "builds": dict(sorted(builds.items()))})
+    _link_for_this_machine(root, module, builds)
+    _write_loader(root, module)
+    archives.write_sha256sums(root, [root / "build_info.json", root / f"{module}_loader.py",
+                                    *(root / b["file"] for b in builds.values())])
+
+
+def merge_layouts(folders: list[Path], into: Path) -> list[Path]:
+    """``<module>-bin`` folders from several machines → one per module in ``into``, with
+    every build; the same platform-arch built twice differently is refused. Returns the
+    files written, for the release's SHA256SUMS."""
+    from tooling.util import archives
+
+    by_module: dict[str, dict[str, tuple[Path, dict[str, Any]]]] = {}
+    for folder in folders:
+        archives.require_intact(folder)
+        info = json.loads((folder / "build_info.json").read_text())
+        builds = by_module.setdefault(str(info["module"]), {})
+        for arch, build in info["builds"].items():
+            seen = builds.get(arch)
+            if seen is not None and seen[1]["sha256"] != build["sha256"]:
+                raise StepFailed(
+                    f"two different {info['module']} builds for {arch}: {seen[0]} and {folder}",
+                    "merge only one build of each target")
+            builds[arch] = (folder, build)
+    written: list[Path] = []
+    for module, builds in sorted(by_module.items()):
+        root = into / folder_name(module)
+        for arch, (folder, build) in builds.items():
+            (root / arch).mkdir(parents=True, exist_ok=True)
+            atomic.copy_file(folder / build["file"], root / build["file"], 0o755)
+        _write_layout(root, module, {arch: build for arch, (_, build) in builds.items()})
+        written += [root / "build_info.json", root / f"{module}_loader.py", root / "SHA256SUMS",
+                    *(root / b["file"] for _, b in builds.values())]
+    return written
+
+
+def _link_for_this_machine(root: Path, module: str, builds: dict[str, Any]) -> None:
+    """``<module>.so`` beside the folders: a relative link to this machine's build, for
+    code that imports it from the folder directly (the compatibility path)."""
+    here = builds.get(host_platform())
+    if here is None:
+        return
+    link = root / Path(here["file"]).name
+    tmp = root / f".{link.name}.{os.getpid()}.tmp"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(here["file"])
+    os.replace(tmp, link)
+
+
+def _write_loader(root: Path, module: str) -> None:
+    template = (Path(__file__).parent / "pyloader.py").read_text()
+    text = template.replace('MODULE = "build_core"', f"MODULE = {module!r}", 1)
+    atomic.write_text(root / f"{module}_loader.py", text)

@@ -1,0 +1,1 @@
+"""Beyond one machine's dist/: merge, deploy, containers, CI workflows."""

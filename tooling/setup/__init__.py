@@ -1,0 +1,1 @@
+"""Installing what the targets need: Debian packages, crates, foreign Python roots."""

@@ -1,0 +1,197 @@
+"""``inv setup``: the Debian packages the selected targets need, installed idempotently."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tooling.compile.linkers import gcc_plan
+from tooling.errors import StepFailed, ToolMissing
+from tooling.matrix.config import Project
+from tooling.matrix.targets import Target
+from tooling.std.compiler import Compiler, default_compiler
+from tooling.util import console, proc
+
+#: The offline std providers: Debian's compiler, and std's source for build-std.
+STD_PACKAGES = ("rustc-web", "cargo-web", "rust-web-src")
+
+
+@dataclass(frozen=True)
+class Needs:
+    arches: tuple[str, ...]  #: foreign Debian architectures to enable
+    packages: tuple[str, ...]
+    #: wanted, but a build does not depend on them (only running it does): when the
+    #: archive cannot install them, setup says so in one line and goes on
+    optional: tuple[str, ...] = ()
+    #: foreign architectures only the optional packages need
+    optional_arches: tuple[str, ...] = ()
+
+
+def needs(targets: Sequence[Target], project: Project) -> Needs:
+    arches: list[str] = []
+    optional_arches: list[str] = []
+    # pkg-config: build scripts find the target's system libraries with it
+    packages: list[str] = ["file", "binutils", "pkg-config", *STD_PACKAGES]
+    from tooling.compile import buildenv
+
+    if buildenv.protoc_users(project.workspace) and not os.environ.get("PROTOC"):
+        packages.append("protobuf-compiler")
+    if project.sccache:
+        packages.append("sccache")
+    optional: list[str] = []
+    for target in targets:
+        native = target.runs_natively()
+        if target.os == "windows":
+            packages += [f"gcc-mingw-w64-{target.arch.mingw_deb}-win32", "wine", "wine64"]
+            if target.arch.elf_class == 32:  # 32-bit programs need wine's i386 half
+                optional_arches.append("i386")
+                optional.append("wine32:i386")
+            continue
+        if target.os == "macos":
+            packages.append("llvm")  # llvm-strip: strips Mach-O and re-signs arm64
+            continue
+        if not native:
+            packages += ["qemu-user", f"binutils-{target.arch.gnu_prefix}"]
+        if project.linker_for(target) == "gcc":
+            packages += gcc_plan(target).packages
+        if target.debian_std_possible and not native:
+            arches.append(target.arch.deb_arch)
+            packages.append(f"libstd-rust-web-dev:{target.arch.deb_arch}")
+        if target.libc == "gnu" and not native:
+            # the target's glibc, for running and for ldd under qemu
+            packages.append(f"libc6-dev-{target.arch.deb_arch}-cross")
+    return Needs(tuple(dict.fromkeys(arches)), tuple(dict.fromkeys(packages)),
+                 tuple(dict.fromkeys(optional)),
+                 tuple(a for a in dict.fromkeys(optional_arches) if a not in arches))
+
+
+def _compiler(project: Project) -> Compiler:
+
+    compiler = default_compiler(project.workspace)
+    if compiler is None:
+        raise ToolMissing("no cargo to fetch the crates with", "install rustup, or run setup")
+    return compiler
+
+
+def fetch_crates(project: Project) -> None:
+    """Download every crate the workspace's Cargo.lock names, so that builds need no network
+    afterwards (they are proven to work with it cut: tests/integration/test_offline.py)."""
+    compiler = _compiler(project)
+    locked = ["--locked"] if (project.workspace / "Cargo.lock").is_file() else []
+    proc.run([str(compiler.cargo), "fetch", *locked], cwd=project.workspace,
+             env=proc.child_env(compiler.env()), what="cargo fetch",
+             hint="cargo could not download the crates; setup needs the network once")
+    console.info("setup: every crate of Cargo.lock is on this machine (cargo fetch)")
+
+
+def is_installed(package: str) -> bool:
+    res = proc.run(["dpkg-query", "-W", "-f=${Status}", package], check=False, echo=False)
+    return res.ok and "install ok installed" in res.stdout
+
+
+def foreign_arches() -> set[str]:
+    res = proc.run(["dpkg", "--print-foreign-architectures"], check=False, echo=False)
+    return set(res.stdout.split())
+
+
+def _sudo() -> list[str]:
+    if os.geteuid() == 0:
+        return []
+    if proc.which("sudo"):
+        return ["sudo"]
+    raise ToolMissing("installing packages needs root", "run `inv setup` as root or install sudo")
+
+
+def setup(targets: Sequence[Target], project: Project, *, dry_run: bool = False) -> list[str]:
+    """Enable architectures and install what is missing; return what was (or would be) done."""
+    wanted = needs(targets, project)
+    if proc.which("dpkg-query") is None:
+        raise ToolMissing("inv setup installs Debian packages, and this is not a Debian system",
+                          "install the equivalents of: " + " ".join(wanted.packages))
+    done: list[str] = []
+    new_arches = [a for a in wanted.arches if a not in foreign_arches()]
+    missing = [p for p in wanted.packages if not is_installed(p)]
+    optional = [p for p in wanted.optional if not is_installed(p)]
+    if not new_arches and not missing and not optional:
+        console.info(f"setup: all {len(wanted.packages)} packages already installed")
+        return done
+    for arch in new_arches:
+        done.append(f"dpkg --add-architecture {arch}")
+    if missing:
+        done.append("apt-get install " + " ".join(missing))
+    if optional:
+        done.append("apt-get install " + " ".join(optional) + " (optional)")
+    for line in done:
+        console.info(f"setup: {line}")
+    if dry_run:
+        return done
+    sudo = _sudo()
+    env = proc.child_env({"DEBIAN_FRONTEND": "noninteractive"})
+    for arch in new_arches:
+        proc.run([*sudo, "dpkg", "--add-architecture", arch])
+    _update(sudo, env)
+    if missing:
+        proc.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+                 env=env, what="apt-get install", capture=False)
+    if optional:
+        _install_optional(sudo, env, wanted, optional)
+    return done
+
+
+def _update(sudo: list[str], env: dict[str, str]) -> bool:
+    res = proc.run([*sudo, "apt-get", "update", "-qq"], env=env, what="apt-get update",
+                   check=False)
+    if not res.ok:
+        console.warn(f"apt-get update: {res.tail(1) or 'failed'}; going on with the lists it got")
+    return res.ok
+
+
+def _install_optional(sudo: list[str], env: dict[str, str], wanted: Needs,
+                      optional: list[str]) -> None:
+    """Optional packages may need an architecture of their own (wine32 needs i386). One
+    broken index of that architecture (seen: bookworm-security's i386 list mid-sync) makes
+    apt drop *every* new list of that suite, the required architectures' included; so an
+    optional architecture whose lists do not update is removed again."""
+    added = [a for a in wanted.optional_arches if a not in foreign_arches()]
+    for arch in added:
+        proc.run([*sudo, "dpkg", "--add-architecture", arch])
+    if added and not _update(sudo, env):
+        for arch in added:
+            proc.run([*sudo, "dpkg", "--remove-architecture", arch], check=False)
+        _update(sudo, env)
+        console.warn(f"setup: the archive's lists for {', '.join(added)} do not update; "
+                     f"{' '.join(optional)} not installed — builds go on, but those programs "
+                     "will not run")
+        return
+    for package in optional:
+        res = proc.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends",
+                        package], env=env, what=f"apt-get install {package}", check=False)
+        if not res.ok:
+            said = [line for line in (res.stderr + res.stdout).splitlines()
+                    if line.startswith("E:")]
+            console.warn(f"setup: {package} cannot be installed here "
+                         f"({said[-1] if said else 'apt failed'}); "
+                         "builds go on, but its programs will not run")
+
+
+def python_roots(targets: Sequence[Target], project: Project) -> None:
+    """When the workspace builds Python modules: a Debian Python for each foreign glibc
+    target's architecture, so the run step really imports those modules (under qemu).
+    Optional: builds do not depend on it, so a failure is said in one line."""
+    from tooling.matrix import workspace
+    from tooling.pymod import roots
+
+    if not workspace.metadata(project.workspace, str(_compiler(project).cargo)).python_modules:
+        return
+    arches: dict[str, Target] = {}
+    for target in targets:
+        if roots.wanted(target):
+            arches.setdefault(target.arch.deb_arch, target)
+    for deb_arch, target in arches.items():
+        try:
+            roots.make(project.cache_dir, target)
+        except (StepFailed, ToolMissing) as exc:
+            console.warn(f"setup: no {deb_arch} Python ({exc.message}); {target.name}'s "
+                         "Python modules will be checked structurally, not imported")
+

@@ -1,0 +1,103 @@
+"""Which rustc builds: rustup's or Debian's, with its version, commit and sysroot."""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from tooling.util import memo, proc
+
+DEBIAN_RUSTC = Path("/usr/bin/rustc")
+
+
+DEBIAN_CARGO = Path("/usr/bin/cargo")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Compiler:
+    kind: Literal["rustup", "debian"]
+    rustc: Path
+    cargo: Path
+    release: str  #: "1.96.0"
+    commit_hash: str
+    host: str
+    sysroot: Path
+    verbose_version: str = field(repr=False)
+
+    @property
+    def version_line(self) -> str:
+        return self.verbose_version.splitlines()[0].strip()
+
+    def describe(self) -> str:
+        return f"{self.version_line} [{self.kind}: {self.rustc}]"
+
+    def env(self) -> dict[str, str]:
+        """What the child cargo needs so that this exact compiler is used."""
+        return {"RUSTC": str(self.rustc)}
+
+
+def _parse_vv(text: str) -> dict[str, str]:
+    fields = {}
+    for line in text.splitlines()[1:]:
+        key, _, value = line.partition(":")
+        fields[key.strip()] = value.strip()
+    return fields
+
+
+def _compiler(kind: Literal["rustup", "debian"], rustc: Path, cargo: Path) -> Compiler:
+    def probe() -> tuple[list[str], list[Path]]:
+        vv = proc.run([str(rustc), "-vV"], echo=False, what=f"{rustc} -vV").stdout
+        root = proc.run([str(rustc), "--print", "sysroot"], echo=False).stdout.strip()
+        return [vv, root], []
+
+    vv, root = memo.remember("rustc", [str(rustc)], [rustc], probe)
+    fields = _parse_vv(vv)
+    return Compiler(kind=kind, rustc=rustc, cargo=cargo, release=fields.get("release", "?"),
+                    commit_hash=fields.get("commit-hash", "unknown"),
+                    host=fields.get("host", "?"), sysroot=Path(root), verbose_version=vv)
+
+
+@functools.cache
+def rustup_compiler(workspace: Path) -> Compiler | None:
+    """The rustup toolchain active for ``workspace`` (honours rust-toolchain files)."""
+    rustup = proc.which("rustup")
+    if rustup is None:
+        return None
+    home = Path(os.environ.get("RUSTUP_HOME", Path.home() / ".rustup"))
+
+    def which() -> tuple[list[str] | None, list[Path]]:
+        paths = []
+        for tool in ("rustc", "cargo"):
+            res = proc.run(["rustup", "which", tool], cwd=workspace, check=False, echo=False)
+            if not res.ok:
+                return None, []
+            paths.append(res.stdout.strip())
+        return paths, [Path(p) for p in paths]
+
+    files = [Path(rustup), home / "settings.toml", home / "toolchains",
+             *memo.ancestors_files(workspace, ("rust-toolchain", "rust-toolchain.toml"))]
+    found = memo.remember("rustup-which", [str(workspace)], files, which)
+    if found is None:
+        return None
+    return _compiler("rustup", Path(found[0]), Path(found[1]))
+
+
+@functools.cache
+def debian_compiler() -> Compiler | None:
+    if not (DEBIAN_RUSTC.is_file() and DEBIAN_CARGO.is_file()):
+        return None
+    return _compiler("debian", DEBIAN_RUSTC, DEBIAN_CARGO)
+
+
+def has_std(compiler: Compiler, triple: str, sysroot_dir: Path | None = None) -> bool:
+    lib = (sysroot_dir or compiler.sysroot) / "lib" / "rustlib" / triple / "lib"
+    return any(lib.glob("libstd-*.rlib"))
+
+
+def default_compiler(workspace: Path) -> Compiler | None:
+    """The compiler a build uses when nothing asks for another: rustup's active toolchain
+    for ``workspace``, else Debian's."""
+    return rustup_compiler(workspace) or debian_compiler()

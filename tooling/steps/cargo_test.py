@@ -1,0 +1,318 @@
+"""``inv test``: the workspace's own ``cargo test``, compiled for a target and run on it.
+
+Like ``cross test``: the same cargo call as :func:`tooling.compiling.invocation` (std
+provider, sysroot rustflags, linker, ``CC``/``AR``/``CFLAGS``, ``--locked``, packages
+and features), turned into ``cargo test --target <triple>`` with the target's runner in
+``CARGO_TARGET_<T>_RUNNER``: nothing for the host, qemu-user for other Linux targets
+(with ``RUST_TEST_THREADS=1`` unless set), a wine wrapper for Windows. macOS tests can
+only be built here (``--no-run``).
+
+Tests use cargo's ``test`` profile, not the project's build profile; std is provided
+for that profile (unwinding, as the test harness needs).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from tooling.compile import linkers
+from tooling.errors import CrossmatrixError, SomeTargetsFailed, StepFailed, ToolMissing, UsageError
+from tooling.matrix.config import Project
+from tooling.matrix.targets import Target
+from tooling.platforms import runner
+from tooling.steps import compiling
+from tooling.steps.state import Build
+from tooling.util import console, proc
+
+#: cargo's profile for ``cargo test``; std is planned for it (panic=unwind)
+TEST_PROFILE = "test"
+_RESULT = re.compile(r"^test result: (?P<status>ok|FAILED)\. (?P<passed>\d+) passed; "
+                     r"(?P<failed>\d+) failed; (?P<ignored>\d+) ignored", re.MULTILINE)
+_FAILED_TEST = re.compile(r"^test (?P<name>\S+) \.\.\. FAILED$", re.MULTILINE)
+_EXECUTABLE = re.compile(r"^\s*Executable .*\(([^)]+)\)\s*$", re.MULTILINE)
+_CRASHED = re.compile(r"process didn't exit successfully: .*", re.MULTILINE)
+#: cargo's line before it starts a test binary (a build failure comes before any)
+_RUNNING = re.compile(r"^\s+(?:Running|Doc-tests) ", re.MULTILINE)
+#: what ``compiling.invocation`` passes for ``cargo build`` that ``cargo test`` must not get
+_BUILD_ONLY_FLAGS = {"--bins", "--lib", "--release", "--message-format=json-render-diagnostics"}
+_BUILD_ONLY_WITH_VALUE = {"--profile", "--message-format"}
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What libtest's "test result:" lines add up to, over every test binary."""
+
+    passed: int = 0
+    failed: int = 0
+    ignored: int = 0
+    suites: int = 0  #: test binaries (and doctest runs) that reported a result
+    failed_names: tuple[str, ...] = ()
+
+    @property
+    def total(self) -> int:
+        return self.passed + self.failed
+
+
+def parse_results(stdout: str) -> Counts:
+    passed = failed = ignored = suites = 0
+    for match in _RESULT.finditer(stdout):
+        passed += int(match["passed"])
+        failed += int(match["failed"])
+        ignored += int(match["ignored"])
+        suites += 1
+    names = tuple(dict.fromkeys(m["name"] for m in _FAILED_TEST.finditer(stdout)))
+    return Counts(passed, failed, ignored, suites, names)
+
+
+@dataclass(frozen=True)
+class CargoTest:
+    """One target's ``cargo test``: the command, its environment, and how it runs."""
+
+    argv: list[str]
+    env: dict[str, str]
+    runner: str  #: "native", "qemu-aarch64", "wine (x86_64) + ProcessPrng shim" …
+    call: compiling.Invocation
+    notes: list[str] = field(default_factory=list)  #: said before cargo starts
+
+
+def cargo_test_argv(build_argv: Sequence[str], *, no_run: bool,
+                    args: Sequence[str]) -> list[str]:
+    """``cargo build …`` of :func:`compiling.invocation` as ``cargo test …``: the same
+    target, ``--config``, packages, features and ``--locked``, without the build's profile,
+    message format and ``--bins``; ``--no-fail-fast`` so every failing test is counted."""
+    if len(build_argv) < 2 or build_argv[1] != "build":
+        raise StepFailed(f"unexpected cargo command {shlex.join(build_argv)}")
+    argv = [build_argv[0], "test"]
+    rest = list(build_argv[2:])
+    index = 0
+    while index < len(rest):
+        arg = rest[index]
+        if arg in _BUILD_ONLY_WITH_VALUE:
+            index += 2
+            continue
+        if arg not in _BUILD_ONLY_FLAGS:
+            argv.append(arg)
+            if arg in ("--config", "--target", "-p", "--features") and index + 1 < len(rest):
+                argv.append(rest[index + 1])
+                index += 1
+        index += 1
+    argv += ["--no-run"] if no_run else ["--no-fail-fast"]
+    if args and not no_run:
+        argv += ["--", *args]
+    return argv
+
+
+def split_args(text: str, where: str) -> list[str]:
+    """Arguments for the test binaries, written as one shell-quoted string."""
+    try:
+        return shlex.split(text)
+    except ValueError as exc:
+        raise UsageError(f"cannot split the test arguments {where} ({text!r}): {exc}",
+                         "quote like a shell does: --args '--nocapture --exact tests::one'"
+                         ) from None
+
+
+def cannot_run(target: Target) -> str | None:
+    """Why ``target``'s tests cannot run on this machine at all (None: they can)."""
+    return runner.cannot_run(target)
+
+
+def runner_env(target: Target, cache_dir: Path,
+               environ: dict[str, str] | None = None) -> tuple[dict[str, str], str, list[str]]:
+    """``CARGO_TARGET_<T>_RUNNER`` (and ``RUST_TEST_THREADS`` under qemu) for ``target``,
+    what runs the tests, and what to say about it."""
+    environ = dict(os.environ) if environ is None else environ
+    key = f"CARGO_TARGET_{target.env_key}_RUNNER"
+    if target.os == "windows":
+        from tooling.platforms import wine
+
+        wine.wine_program(target)
+        return {key: str(wine_wrapper(target, cache_dir))}, wine.describe(target), []
+    reason = runner.cannot_run(target)
+    if reason:
+        raise UsageError(f"{target.name}: its tests cannot run here ({reason})",
+                         f"`inv test --target {target.name} --no-run` builds them without "
+                         "running them")
+    prefix = runner.prefix(target)
+    if not prefix:
+        return {}, "native", []
+    if proc.which(prefix[0]) is None:
+        raise ToolMissing(f"{prefix[0]} is not installed, so {target.name} tests cannot run",
+                          f"run `inv setup --target {target.name}` (installs qemu-user)")
+    env = {key: shlex.join(prefix)}
+    notes = []
+    if "RUST_TEST_THREADS" in environ:
+        notes.append(f"RUST_TEST_THREADS={environ['RUST_TEST_THREADS']} (yours) under qemu")
+    else:
+        env["RUST_TEST_THREADS"] = "1"
+        notes.append("RUST_TEST_THREADS=1: one test thread under qemu "
+                     "(set RUST_TEST_THREADS to choose)")
+    return env, shlex.join(prefix), notes
+
+
+def for_tests(project: Project) -> Project:
+    """The project as ``cargo test`` builds it: with the test profile (std for it)."""
+    return replace(project, profile=TEST_PROFILE)
+
+
+def plan(build: Build, *, no_run: bool = False, args: Sequence[str] = (),
+         provide_std: bool = True) -> CargoTest:
+    """The ``cargo test`` for ``build.target``, derived from the build's own invocation."""
+    target = build.target
+    build = Build(for_tests(build.project), target)
+    extra: dict[str, str] = {}
+    described, notes = "none (--no-run)", list[str]()
+    if not no_run:  # before std is provided: a target that cannot run stops here
+        extra, described, notes = runner_env(target, build.project.cache_dir)
+    call = compiling.invocation(build, provide_std=provide_std)
+    argv = cargo_test_argv(call.argv, no_run=no_run, args=args)
+    env = {**call.env, **extra, **_rustdoc_env(call)}
+    return CargoTest(argv, env, described, call, notes)
+
+
+def _rustdoc_env(call: compiling.Invocation) -> dict[str, str]:
+    """cargo builds and runs doctests for the target too (since 1.89), with ``RUSTDOC`` (by
+    default the first ``rustdoc`` on PATH: maybe another compiler's, whose std it cannot
+    read): the rustdoc beside the build's rustc, with the build's sysroot and link flags."""
+    env = {}
+    rustdoc = call.compiler.rustc.with_name("rustdoc")
+    if "RUSTDOC" not in os.environ and rustdoc.is_file():
+        env["RUSTDOC"] = str(rustdoc)
+    if call.flags:
+        env.update(_rustdocflags(call.flags))
+    return env
+
+
+def _rustdocflags(flags: Sequence[str]) -> dict[str, str]:
+    user = os.environ.get("CARGO_ENCODED_RUSTDOCFLAGS")
+    if user is None and os.environ.get("RUSTDOCFLAGS"):
+        user = "\x1f".join(os.environ["RUSTDOCFLAGS"].split())
+    merged = [f for f in (user or "").split("\x1f") if f] + list(flags)
+    return {"CARGO_ENCODED_RUSTDOCFLAGS": "\x1f".join(merged)}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    target: Target
+    runner: str
+    counts: Counts
+    no_run: bool = False
+    executables: int = 0
+
+    def summary(self) -> str:
+        if self.no_run:
+            return f"{self.executables} test binaries built, not run"
+        c = self.counts
+        text = f"{c.passed} passed"
+        if c.ignored:
+            text += f", {c.ignored} ignored"
+        return f"{text} ({c.suites} suites under {self.runner})"
+
+
+def run_tests(build: Build, *, no_run: bool = False, args: Sequence[str] = ()) -> Outcome:
+    """``cargo test`` for one target; failing tests raise :class:`StepFailed`."""
+    target = build.target
+    test = plan(build, no_run=no_run, args=args)
+    call = test.call
+    console.step(target.name, f"test with {call.compiler.describe()}, linker "
+                              f"{call.link.describe()}, runner {test.runner}")
+    for note in test.notes:
+        console.step(target.name, note)
+    res = proc.stream(test.argv, env=test.env, cwd=build.project.workspace, what="cargo test",
+                      check=False, tee_stdout=True)
+    counts = parse_results(res.stdout)
+    if res.ok:
+        executables = len(_EXECUTABLE.findall(res.stderr))
+        outcome = Outcome(target, test.runner, counts, no_run, executables)
+        console.step(target.name, f"tests: {outcome.summary()}")
+        return outcome
+    if counts.failed:
+        named = ", ".join(counts.failed_names[:3])
+        more = f" and {len(counts.failed_names) - 3} more" if len(counts.failed_names) > 3 else ""
+        raise StepFailed(
+            f"{target.name}: {counts.failed} of {counts.total} tests failed under "
+            f"{test.runner}" + (f" ({named}{more})" if named else ""),
+            f"cargo test's output is above; one alone: inv test --target {target.name} "
+            f"--args '{counts.failed_names[0] if counts.failed_names else 'NAME'} --nocapture'")
+    crashed = _CRASHED.search(res.stderr)
+    if crashed and "`rustdoc " in crashed[0]:
+        raise StepFailed(f"{target.name}: the doctests failed to build or run under "
+                         f"{test.runner}", "rustdoc's own error is above")
+    if crashed and (counts.suites or _RUNNING.search(res.stderr)):
+        raise StepFailed(f"{target.name}: a test binary did not finish under {test.runner}: "
+                         f"{crashed[0].strip()}",
+                         "cargo test's output is above (a crash or a signal, not a failed "
+                         "assertion)")
+    hint = compiling._diagnose(build, call.link)(res.stderr)
+    raise StepFailed(f"{target.name}: cargo test failed (exit {res.returncode}) before "
+                     "running the tests", hint)
+
+
+def run_matrix(project: Project, targets: Sequence[Target], *, no_run: bool = False,
+               args: Sequence[str] = ()) -> list[Outcome]:
+    """Each target in turn; one failing does not stop the others; a summary at the end.
+
+    Targets whose tests cannot run here (macOS; 32-bit Windows without wine32) are
+    skipped with their reason unless ``no_run``; a selection of only such targets is
+    refused."""
+    skipped = {} if no_run else {t.name: r for t in targets if (r := cannot_run(t))}
+    if skipped and len(skipped) == len(targets):
+        first = targets[0]
+        raise UsageError(f"{first.name}: its tests cannot run here ({skipped[first.name]})",
+                         f"`inv test --target {first.name} --no-run` builds them without "
+                         "running them")
+    outcomes: list[Outcome] = []
+    failures: list[tuple[Target, CrossmatrixError]] = []
+    for target in targets:
+        if target.name in skipped:
+            console.warn(f"{target.name}: tests skipped: {skipped[target.name]} "
+                         "(--no-run builds them)")
+            continue
+        try:
+            outcomes.append(run_tests(Build(project, target), no_run=no_run, args=args))
+        except UsageError:
+            raise
+        except CrossmatrixError as exc:
+            if len(targets) == 1:
+                raise
+            console.error(exc.message if exc.message.startswith(f"{target.name}: ")
+                          else f"{target.name}: {exc.message}")
+            failures.append((target, exc))
+    if len(targets) > 1:
+        _print_summary(outcomes, failures, skipped)
+    if failures:
+        raise SomeTargetsFailed(
+            f"tests failed for {len(failures)} of {len(targets)} targets: "
+            + ", ".join(t.name for t, _ in failures),
+            "re-run one with `inv test --target NAME`; cargo test's output is above")
+    return outcomes
+
+
+def _print_summary(outcomes: Sequence[Outcome], failures: Sequence[tuple[Target, Exception]],
+                   skipped: dict[str, str]) -> None:
+    console.info("test summary:")
+    for outcome in outcomes:
+        console.info(f"  ok       {outcome.target.name}: {outcome.summary()}")
+    for target, error in failures:
+        message = getattr(error, "message", str(error))
+        console.info(f"  FAILED   {target.name}: {message.removeprefix(target.name + ': ')}")
+    for name, reason in skipped.items():
+        console.info(f"  skipped  {name}: {reason}")
+
+
+# --- Windows: cargo's runner is a wrapper that runs the test under wine -------------------
+
+def wine_wrapper(target: Target, cache_dir: Path) -> Path:
+    """A content-addressed script cargo runs as the runner: ``wrapper TEST_EXE ARGS…``."""
+    body = (
+        "#!/bin/sh\n"
+        "# written by crossmatrix: runs a Windows test binary under wine\n"
+        f"exec {shlex.quote(linkers.python())} -m tooling.platforms.wine "
+        f"{shlex.quote(target.triple)} {shlex.quote(str(cache_dir))} \"$@\"\n"
+    )
+    return linkers._wrapper(cache_dir, f"wine-test-{target.triple}", body)

@@ -1,0 +1,319 @@
+"""Compile: provide std, pick the linker, run one ``cargo build`` for the target.
+
+Linker, ``CC_<t>``, ``AR_<t>`` and rustflags go into the child cargo's environment
+(and ``--config``), never into the user's files. Artifact paths come from cargo's
+JSON messages. Cargo decides what is fresh; this step always asks it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tooling.compile import buildenv, linkers, messages
+from tooling.errors import StepFailed, ToolMissing
+from tooling.matrix import workspace
+from tooling.matrix.config import Project
+from tooling.matrix.targets import Target
+from tooling.std import providers
+from tooling.std.compiler import Compiler, default_compiler
+from tooling.steps.state import Build
+from tooling.util import atomic, console, digests, proc
+
+
+def install_std(build: Build) -> providers.StdPlan:
+    plan = providers.ensure(build.project, build.target)
+    console.step(build.target.name, f"std: {plan.describe()} — {plan.reason}")
+    console.step(build.target.name, f"compiler: {plan.compiler.describe()}")
+    return plan
+
+
+# --- compile -----------------------------------------------------------------------------
+
+def _rustflags_env(target: Target, flags: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """Our rustflags as ``--config`` (merged with the user's config files), or, when the
+    user set RUSTFLAGS (which makes cargo ignore target rustflags), appended to it."""
+    user = os.environ.get("CARGO_ENCODED_RUSTFLAGS")
+    if user is None and os.environ.get("RUSTFLAGS"):
+        user = "\x1f".join(os.environ["RUSTFLAGS"].split())
+    if user is not None:
+        merged = [f for f in user.split("\x1f") if f] + list(flags)
+        return {"CARGO_ENCODED_RUSTFLAGS": "\x1f".join(merged)}, []
+    if not flags:
+        return {}, []
+    return {}, ["--config", f"target.{target.triple}.rustflags={json.dumps(list(flags))}"]
+
+
+_APPLE_MISSING = re.compile(
+    r'unable to find (?:system )?framework "([\w.+-]+)"|framework not found ([\w.+-]+)'
+    r'|unable to find (?:system )?library "?-?l?([\w.+-]+)"?|library not found for -l([\w.+-]+)')
+
+
+_ZIG_REJECTS = re.compile(
+    r"(?:unsupported linker arg|unknown argument|unsupported option)[:\s]+'?([^'\s]+)'?")
+_PKG_CONFIG_CROSS = "pkg-config has not been configured to support cross-compilation"
+_PKG_CONFIG_MISSING = re.compile(r"The system library `([\w.+-]+)` required by crate")
+_PROTOC = re.compile(r"Could not find `protoc`|protoc failed|failed to invoke protoc|"
+                     r"Could not find `protoc` installation")
+
+
+#: a library the linker cannot find: GNU ld, lld, zig
+_LINK_MISSING = re.compile(r"cannot find -l([\w.+-]+)|unable to find library -l([\w.+-]+)"
+                           r"|unable to find (?:dynamic )?system library '([\w.+-]+)'")
+
+
+def _missing_library(name: str, target: Target) -> str:
+    """What to do about a C library that is not there for ``target``: its -dev package for
+    the target's Debian architecture through a ``pre-build`` line, or the vendored feature."""
+    from tooling.compile import syslibs
+
+    entry = syslibs.by_links(name) or syslibs.by_pc_name(name)
+    carrier = next((c for c in entry.carriers if c[0] == entry.crate),
+                   entry.carriers[0]) if entry and entry.carriers else None
+    vendored = (f"enable {carrier[0]}'s `{carrier[1]}` feature" if carrier
+                else "use the crate's vendored/bundled feature")
+    if target.os != "linux" or target.libc != "gnu":
+        return (f"the C library {name} is not available for {target.triple} (Debian's "
+                f"libraries are for Linux gnu targets): {vendored}")
+    package = f"{entry.deb}:{target.arch.deb_arch}" if entry and entry.deb else None
+    where = f"[tool.crossmatrix.target.{target.name}]"
+    if package is None:
+        return (f"the C library {name} is not installed for {target.triple}: install the "
+                f"Debian package with lib{name}.so / {name}.pc as <package>:"
+                f"{target.arch.deb_arch} (a pre-build line in {where}), or {vendored}")
+    line = f"apt-get install -y {entry.deb}:$DEB_ARCH" if entry else ""
+    return (f"the C library {name} is not installed for {target.triple}: install {package} "
+            f"(pre-build = [\"{line}\"] in {where}), or {vendored}")
+
+
+def _known_failure(stderr: str, target: Target) -> str | None:
+    """The fix for failures users of cross builds meet again and again."""
+    where = f"[tool.crossmatrix.target.{target.name}]"
+    if _PROTOC.search(stderr):
+        return ("a build script needs protoc: install Debian's protobuf-compiler, or set "
+                "PROTOC=/path/to/protoc (it runs on this machine, not the target)")
+    if _PKG_CONFIG_CROSS in stderr:
+        lib = f"/usr/lib/{target.arch.gnu_prefix}/pkgconfig"
+        return ("pkg-config refuses to cross-compile: set PKG_CONFIG_ALLOW_CROSS = \"1\", "
+                f"PKG_CONFIG_SYSROOT_DIR = \"/\" and PKG_CONFIG_LIBDIR = \"{lib}\" in the "
+                f"env of {where} (with libfoo-dev:{target.arch.deb_arch} installed), or use "
+                "the crate's vendored feature")
+    missing = _PKG_CONFIG_MISSING.search(stderr)
+    if missing:
+        return _missing_library(missing[1], target)
+    unlinked = _LINK_MISSING.search(stderr)
+    if unlinked:
+        return _missing_library(next(g for g in unlinked.groups() if g), target)
+    rejected = _ZIG_REJECTS.search(stderr)
+    if rejected and "zig" in stderr:
+        return (f"zig's linker rejects {rejected[1]}: drop it from the rustflags or link "
+                f"args for {target.name}, or link with gcc (linker = \"gcc\" in {where})")
+    glibc = re.search(r"version `GLIBC_(\d+\.\d+)' not found", stderr)
+    if glibc:
+        return (f"something needs glibc {glibc[1]}, newer than the target's: set a floor "
+                f"(--target {target.name}.2.17) so everything links against the old one")
+    return None
+
+
+def _diagnose(build: Build, link: linkers.LinkerPlan) -> Callable[[str], str]:
+    target = build.target
+
+    def hint(stderr: str) -> str:
+        apple = _APPLE_MISSING.search(stderr)
+        if target.os == "macos" and apple:
+            name = next(g for g in apple.groups() if g)
+            sdk = os.environ.get("SDKROOT")
+            if sdk:
+                return f"{name} is not in SDKROOT={sdk}: point SDKROOT at a full macOS SDK"
+            return (f"{name} is an Apple framework or library that zig's macOS stubs lack: "
+                    "set SDKROOT to a macOS SDK (MacOSX.sdk from Xcode or its Command Line "
+                    "Tools) and build again")
+        missing_symbol = re.search(r"undefined symbol: ([A-Za-z_][A-Za-z0-9_@.]*)", stderr)
+        if target.glibc and missing_symbol:
+            return (f"{missing_symbol[1]} is not in glibc {target.glibc}: raise the floor "
+                    f"(e.g. {target.triple}.2.28) or stop calling it")
+        if "E0463" in stderr or "can't find crate for `core`" in stderr or (
+                "can't find crate for `std`" in stderr):
+            return (f"std for {target.triple} is missing: run `inv install-targets --target "
+                    f"{target.name}` (after `inv setup`)")
+        known = _known_failure(stderr, target)
+        if known:
+            return known
+        if not link.present():
+            if Path(link.linker).name == "musl-gcc":
+                return ("musl-gcc is not installed: install Debian's musl-tools, or remove "
+                        f"linker = \"musl-gcc\" from [tool.crossmatrix.target.{target.name}] "
+                        "to link with zig (which brings musl itself)")
+            if not link.packages:
+                return (f"the linker {link.linker} is missing: install it, or change `linker` "
+                        f"in [tool.crossmatrix.target.{target.name}]")
+            return (f"the linker {link.linker} is missing: run `inv setup --target "
+                    f"{target.name}` (installs {' '.join(link.packages)})")
+        return "cargo's own error is above"
+
+    return hint
+
+
+def _remaps(project: Project) -> list[tuple[Path, str]]:
+    """Paths that differ between machines and checkouts, and what binaries say instead:
+    cargo's home (the registry sources) "/cargo", the workspace ".", the target folder
+    "/target". Most specific last: rustc applies the last prefix that matches."""
+    home = Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo"))
+    return [(home.resolve(), "/cargo"), (project.workspace.resolve(), "."),
+            (workspace.metadata(project.workspace).target_dir.resolve(), "/target")]
+
+
+def remap_flags(project: Project) -> list[str]:
+    """For rustc: panic locations and file!() the same in every checkout."""
+    flags: list[str] = []
+    for source, dest in _remaps(project):
+        flags += ["--remap-path-prefix", f"{source}={dest}"]
+    return flags
+
+
+def remap_cflags(project: Project, target: Target) -> dict[str, str]:
+    """For C compiled by build scripts (gcc and zig's clang both read -ffile-prefix-map):
+    appended to the user's own ``CFLAGS_<target>``."""
+    key = f"CFLAGS_{target.cc_key}"
+    # gcc takes the first matching map, clang the last: no nesting, so the target
+    # folder's is only added when it is outside the workspace
+    maps = [(s, d) for s, d in _remaps(project)
+            if d != "/target" or not s.is_relative_to(project.workspace.resolve())]
+    flags = [f"-ffile-prefix-map={source}={dest}" for source, dest in maps]
+    return {key: " ".join([os.environ.get(key, ""), *flags]).strip()}
+
+
+def cdylib_packages(project: Project) -> list[str]:
+    """Selected packages with a cdylib (a Python extension module, a plugin)."""
+    cdylibs = {package for package, _ in workspace.metadata(project.workspace).cdylibs}
+    return sorted(cdylibs & set(project.packages) if project.packages else cdylibs)
+
+
+def cdylib_unsupported(target: Target, flags: Sequence[str]) -> str | None:
+    """Why ``target`` builds no cdylibs: musl targets link statically (crt-static), and
+    rustc refuses a shared library there unless the user turned crt-static off."""
+    if target.libc == "musl" and "target-feature=-crt-static" not in " ".join(flags):
+        return "musl targets link statically (crt-static); no shared libraries"
+    return None
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """The one cargo call that builds a target, and everything it was derived from."""
+
+    argv: list[str]
+    env: dict[str, str]
+    compiler: Compiler
+    plan: providers.StdPlan | None
+    link: linkers.LinkerPlan
+    flags: list[str]
+
+
+def invocation(build: Build, *, provide_std: bool = True) -> Invocation:
+    """Provide std (unless told not to) and derive the cargo command and its environment."""
+    project, target = build.project, build.target
+    plan: providers.StdPlan | None
+    try:
+        plan = install_std(build) if provide_std else providers.plan(project, target)
+    except ToolMissing as missing:
+        plan = None
+        console.warn(f"{target.name}: {missing.message}")
+    link = linkers.plan(target, project.linker_for(target), project.cache_dir)
+    compiler = plan.compiler if plan else (
+        default_compiler(project.workspace))
+    if compiler is None:
+        raise ToolMissing("no Rust compiler found", "install rustup, or run `inv setup`")
+    settings = project.settings_for(target)
+    std_flags = plan.rustflags if plan else ()
+    flags = [*target.rustflags, *link.rustflags, *std_flags, *settings.rustflags]
+    extra_env, config_args = _rustflags_env(target, [*flags, *remap_flags(project)])
+    path = os.pathsep.join([str(linkers.bin_dir()), os.environ.get("PATH", "")])
+    wrapper = {}
+    if project.sccache:
+        sccache = proc.which("sccache")
+        if sccache is None:
+            raise ToolMissing("sccache = true, but sccache is not installed",
+                              f"run `inv setup --target {target.name}` (installs Debian's sccache)")
+        wrapper = {"RUSTC_WRAPPER": sccache}
+    env = proc.child_env(
+        {**compiler.env(), **link.cargo_env(target), **remap_cflags(project, target),
+         **buildenv.pkg_config_env(target), **buildenv.protoc_env(project.workspace),
+         **settings.env, **extra_env, **wrapper,
+         "PATH": path},
+        remove=("CARGO_BUILD_TARGET", "RUSTFLAGS") if extra_env else ("CARGO_BUILD_TARGET",),
+    )
+    argv = [str(compiler.cargo), "build", "--target", target.triple,
+            "--message-format=json-render-diagnostics", *config_args]
+    argv += ["--release"] if project.profile == "release" else ["--profile", project.profile]
+    if project.packages:
+        for package in project.packages:
+            argv += ["-p", package]
+    else:
+        argv.append("--workspace")
+    argv.append("--bins")
+    libraries = cdylib_packages(project)
+    if libraries:
+        why_not = cdylib_unsupported(target, flags)
+        if why_not is None:
+            argv.append("--lib")
+        elif provide_std:
+            console.step(target.name, f"{', '.join(libraries)}: no cdylib for this target "
+                                      f"({why_not})")
+    if project.features:
+        argv += ["--features", ",".join(project.features)]
+    if (project.workspace / "Cargo.lock").is_file():
+        argv.append("--locked")
+    return Invocation(argv, env, compiler, plan, link, flags)
+
+
+def pre_build(build: Build) -> None:
+    """The project's ``pre-build`` commands for this target, when they changed."""
+    done = build.state().get("pre-build", {}).get("data")
+    key = buildenv.run_pre_build(build.project.pre_build_for(build.target), build.target,
+                                 build.project.root, done)
+    if key is not None and key != done:
+        build.record("pre-build", key, inputs=key, outputs=key)
+
+
+def compile_target(build: Build) -> list[messages.Artifact]:
+    project, target = build.project, build.target
+    pre_build(build)
+    call = invocation(build)
+    argv, env, compiler, plan, link, flags = (call.argv, call.env, call.compiler, call.plan,
+                                              call.link, call.flags)
+    console.step(target.name, f"compile with {compiler.describe()}, linker {link.describe()}")
+    diagnose = _diagnose(build, link)
+    res = proc.stream(argv, env=env, cwd=project.workspace, what="cargo build", check=False)
+    artifacts, success = messages.parse_messages(res.stdout)
+    if not res.ok or not success:
+        raise StepFailed(f"{target.name}: cargo build failed (exit {res.returncode})",
+                         diagnose(res.stderr))
+    if plan is None:
+        raise StepFailed(f"{target.name}: built without a known std provider")
+    if not artifacts:
+        raise StepFailed(f"{target.name}: cargo built no executables",
+                         "set `packages` in [tool.crossmatrix] to crates that have binaries")
+    data = {
+        "artifacts": [{"package": a.package, "name": a.path.name, "path": str(a.path),
+                       "kind": a.kind, "target_name": a.name,
+                       "sha256": atomic.sha256_file(a.path)} for a in artifacts],
+        "compiler": compiler.version_line,
+        "compiler_kind": compiler.kind,
+        "compiler_commit": compiler.commit_hash,
+        "std_provider": plan.provider,
+        "std_reason": plan.reason,
+        "sysroot": plan.sysroot.name if plan.sysroot else None,
+        "linker": link.kind,
+        "linker_program": Path(link.linker).name,
+        "profile": project.profile,
+        "rustflags": [f if not f.startswith("/") else Path(f).name for f in flags],
+    }
+    build.record("compile", data, inputs=digests.digest(argv),
+                 outputs=digests.digest(data["artifacts"], data["compiler"], data["linker"]))
+    for artifact in artifacts:
+        console.step(target.name, f"built {artifact.name}: {artifact.path}")
+    return artifacts

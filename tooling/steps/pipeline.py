@@ -1,0 +1,113 @@
+"""Running the steps of the pipeline over the targets of a matrix.
+
+One target's failure does not stop the others; at the end the failed ones are
+named with their errors and the exit code says "some targets failed".
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+
+from tooling.errors import CrossmatrixError, SomeTargetsFailed, UsageError
+from tooling.matrix.config import Project
+from tooling.matrix.targets import Target
+from tooling.steps import checking, compiling, manifest, packaging
+from tooling.steps.state import STEPS, Build
+from tooling.util import console
+
+StepFn = Callable[[Build], object]
+
+STEP_FUNCTIONS: dict[str, StepFn] = {
+    "install-targets": compiling.install_std,
+    "compile": compiling.compile_target,
+    "strip": checking.strip_target,
+    "verify": checking.verify_target,
+    "run": checking.run_target,
+    "package": packaging.package_target,
+}
+RELEASE = STEPS  #: `inv release`: every step, in order
+
+
+@contextlib.contextmanager
+def _exclusive(build: Build) -> Iterator[None]:
+    """One process at a time per target and target folder: cargo locks its own build,
+    but the step records, the staged binaries and dist/<target> belong to this target's
+    whole pipeline, so a second process waits for the first instead of interleaving."""
+    from filelock import FileLock, Timeout
+
+    build.out.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(build.out.parent / f"{build.out.name}.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        console.step(build.target.name, "another crossmatrix is building this target here; "
+                                        "waiting for it")
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def preflight(project: Project, targets: Sequence[Target],
+              steps: Sequence[str | StepFn]) -> None:
+    """Every setting a step would reject, checked before anything is built or written."""
+    from tooling.matrix import targets as targets_mod
+    from tooling.util import archives
+
+    for target in targets:
+        project.linker_for(target)  # a glibc floor with a gcc linker
+        if target.os == "macos":
+            targets_mod.macos_deployment_target(target)
+    if "package" in steps:
+        archives.source_date_epoch(project.root)
+    if "compile" in steps:
+        from tooling.compile import buildenv
+
+        buildenv.protoc_env(project.workspace)  # no protoc: say so before building anything
+
+
+def _write_manifest(project: Project, failed: dict[str, str]) -> None:
+    from tooling.matrix import workspace
+
+    expected = [t.name for t in project.select(None)]
+    version = workspace.metadata(project.workspace).version
+    release = manifest.dist_manifest(project.dist, expected, version, failed)
+    have = len(expected) - len(release["missing"])
+    if release["complete"]:
+        console.info(f"release: complete, {have} of {len(expected)} targets "
+                     f"({project.dist / 'release.json'})")
+    else:
+        console.info(f"release: NOT complete, {have} of {len(expected)} targets; missing "
+                     f"{', '.join(release['missing'])} ({project.dist / 'release.json'})")
+
+
+def run_matrix(project: Project, targets: Sequence[Target],
+               steps: Sequence[str | StepFn]) -> None:
+    """Run ``steps`` for each target; one target's failure does not stop the others."""
+    preflight(project, targets, steps)
+    failures: list[tuple[Target, CrossmatrixError]] = []
+    for target in targets:
+        build = Build(project, target)
+        try:
+            with _exclusive(build):
+                for step in steps:
+                    (STEP_FUNCTIONS[step] if isinstance(step, str) else step)(build)
+        except UsageError:
+            raise  # bad input is the user's to fix, whatever target it surfaced in
+        except CrossmatrixError as exc:
+            if len(targets) == 1:
+                raise
+            console.error(f"{target.name}: {exc.message}")
+            failures.append((target, exc))
+    if "package" in steps:
+        _write_manifest(project, {t.name: e.message for t, e in failures})
+    if failures:
+        for failed, error in failures:
+            console.error(error.render().replace("error:", f"error: {failed.name}:", 1))
+        raise SomeTargetsFailed(
+            f"{len(failures)} of {len(targets)} targets failed: "
+            + ", ".join(t.name for t, _ in failures),
+            "re-run only those with --target NAME; the others are done",
+        )

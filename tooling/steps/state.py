@@ -1,0 +1,135 @@
+"""What each step of one target's build recorded, and whether it is still current.
+
+``<target dir>/crossmatrix/<name>/state.json`` holds one record per step::
+
+    {"compile": {"inputs": "…", "outputs": "…", "data": {…}}, "strip": {…}, …}
+
+A step's ``inputs`` digest is made from the previous step's ``outputs`` (plus its own
+settings); a record is *current* when its inputs still equal what the previous
+current record put out. So a step can be skipped when its inputs did not change,
+and a later step never trusts a record made from an older build.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tooling.errors import StepFailed
+from tooling.matrix import workspace
+from tooling.matrix.config import Project
+from tooling.matrix.targets import Target, macos_deployment_target
+from tooling.util import atomic
+from tooling.util.digests import digest
+
+STEPS = ("compile", "strip", "verify", "run", "package")
+
+
+
+
+@dataclass(frozen=True)
+class Build:
+    project: Project
+    target: Target
+
+    @property
+    def workspace(self) -> workspace.Workspace:
+        return workspace.metadata(self.project.workspace)
+
+    @property
+    def out(self) -> Path:
+        """This target's (and profile's) records and stripped binaries."""
+        profile = "" if self.project.profile == "release" else f"-{self.project.profile}"
+        return self.workspace.target_dir / "crossmatrix" / f"{self.target.name}{profile}"
+
+    @property
+    def stage(self) -> Path:
+        return self.out / "bin"
+
+    @property
+    def dist(self) -> Path:
+        return self.project.dist / self.target.name
+
+    def state(self) -> dict[str, Any]:
+        path = self.out / "state.json"
+        if not path.is_file():
+            return {}
+        try:
+            data: dict[str, Any] = json.loads(path.read_text())
+        except json.JSONDecodeError:
+            return {}  # a damaged record is never trusted; the steps redo their work
+        return data
+
+    def record(self, step: str, data: Any, *, inputs: str, outputs: str) -> None:
+        state = self.state()
+        state[step] = {"inputs": inputs, "outputs": outputs, "data": data}
+        self.out.mkdir(parents=True, exist_ok=True)
+        atomic.write_json(self.out / "state.json", state)
+
+    def current(self, step: str, state: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """``step``'s record if it was made from the current records of the steps before."""
+        state = self.state() if state is None else state
+        entry = state.get(step)
+        if not isinstance(entry, dict) or "outputs" not in entry:
+            return None
+        if step in STEPS and STEPS.index(step) > 0:
+            before = self.current(STEPS[STEPS.index(step) - 1], state)
+            if before is None or entry.get("inputs") != self.inputs_for(step, before):
+                return None
+        return entry
+
+    def inputs_for(self, step: str, before: dict[str, Any]) -> str:
+        """What ``step`` consumes: the previous step's outputs and its own settings."""
+        settings: dict[str, Any] = {}
+        if step == "verify":
+            settings = {"glibc": self.target.glibc,
+                        "allowed": sorted(self.project.allowed_libraries(self.target)),
+                        "python_modules": list(self.workspace.python_modules)}
+            if self.target.os == "macos":
+                settings["macos"] = macos_deployment_target(self.target)
+        elif step == "run":
+            from tooling.platforms import runner
+            from tooling.pymod import modules
+
+            # where it runs is an input: a wine32 installed since, say, makes it run now,
+            # and a Python root made by setup since makes a foreign module import
+            python = modules.importer(self.target, self.project.cache_dir)
+            settings = {"args": self.project.smoke_args,
+                        "expect": self.project.smoke_expect_triple,
+                        "runner": runner.describe(self.target),
+                        "cannot": runner.cannot_run(self.target),
+                        "python": python[1] if python and self.workspace.python_modules
+                        else None}
+        elif step == "package":
+            settings = {"name": self.project.name, "dist": str(self.dist)}
+        return digest(before["outputs"], settings)
+
+    def require(self, step: str, needed: str) -> dict[str, Any]:
+        """The data of ``step``'s current record, or a one-line error saying what to run."""
+        entry = self.current(step)
+        if entry is None:
+            raise StepFailed(f"{self.target.name}: no current result of `{step}`",
+                             f"run `inv {step} --target {self.target.name}` before `inv {needed}`")
+        data: dict[str, Any] = entry["data"]
+        return data
+
+    def unchanged(self, step: str) -> bool:
+        """True when ``step`` already ran on exactly the inputs it would get now."""
+        if STEPS.index(step) == 0:
+            return False
+        state = self.state()
+        before = self.current(STEPS[STEPS.index(step) - 1], state)
+        entry = state.get(step)
+        return (before is not None and isinstance(entry, dict)
+                and entry.get("inputs") == self.inputs_for(step, before))
+
+    def next_inputs(self, step: str, needed: str) -> str:
+        before = self.current(STEPS[STEPS.index(step) - 1])
+        if before is None:
+            previous = STEPS[STEPS.index(step) - 1]
+            raise StepFailed(f"{self.target.name}: no current result of `{previous}`",
+                             f"run `inv {previous} --target {self.target.name}` before "
+                             f"`inv {needed}`")
+        return self.inputs_for(step, before)

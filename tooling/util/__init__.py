@@ -1,0 +1,3 @@
+"""Building blocks with no knowledge of targets: subprocesses, console, atomic files, caches,
+digests, archives.
+"""

@@ -1,0 +1,65 @@
+"""Remembered answers of slow probes (``rustc -vV``, ``rustup which``, ``cargo metadata``),
+valid while the files they depend on keep their size and modification time.
+
+A warm no-op build must not spend most of its time asking tools what they said
+last time. Each entry lists the files it depends on with their (mtime, size); any
+change, or any change of the listed environment variables, and it is asked again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from tooling.util import atomic
+
+
+def _store() -> Path:
+    from tooling.util.cachedir import default_cache_dir
+
+    return default_cache_dir() / "memo"
+
+
+def _stat(path: Path) -> list[int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_mtime_ns, st.st_size]
+
+
+def remember(name: str, key: Iterable[str], files: Iterable[Path],
+             compute: Callable[[], tuple[Any, Iterable[Path]]]) -> Any:
+    """``compute()`` returns (value, more files it depends on); cached under ``name``+``key``."""
+    from tooling.util.digests import digest
+
+    key_list = [*key, *(f"{v}={os.environ.get(v, '')}" for v in ENV_KEYS)]
+    path = _store() / f"{name}-{digest(key_list)[:20]}.json"
+    try:
+        entry = json.loads(path.read_text())
+        if all(_stat(Path(f)) == st for f, st in entry["files"].items()):
+            return entry["value"]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    value, more = compute()
+    deps = {str(f): _stat(Path(f)) for f in [*files, *more]}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_json(path, {"files": deps, "value": value})
+    except OSError:
+        pass  # a read-only cache only costs time
+    return value
+
+
+#: Environment that changes what the probed tools answer.
+ENV_KEYS = ("RUSTUP_TOOLCHAIN", "RUSTUP_HOME", "CARGO_HOME", "CARGO_TARGET_DIR",
+            "CARGO_BUILD_TARGET_DIR", "PATH")
+
+
+def ancestors_files(start: Path, names: Iterable[str]) -> list[Path]:
+    """``names`` in ``start`` and every folder above it (present or not: appearing counts)."""
+    wanted = list(names)
+    return [folder / n for folder in (start, *start.parents) for n in wanted]
