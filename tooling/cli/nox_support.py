@@ -20,7 +20,7 @@ def release(session: Any, name: str) -> None:
 def test(session: Any, name: str) -> None:
     """``cargo test`` for one target. Positional arguments: the project folder (if the first
     does not start with "-"), then what the test binaries get (``-- PATH --nocapture``)."""
-    from tooling.steps import cargo_test
+    from tooling.steps import cargo_test  # startup time: each task loads only its own stage
 
     posargs = list(session.posargs)
     path = posargs.pop(0) if posargs and not posargs[0].startswith("-") else None

@@ -55,7 +55,7 @@ def _selected(c: Context, target: list[str]) -> tuple[Project, list[targets.Targ
 
 
 def _steps(c: Context, target: list[str], steps: tuple[str, ...]) -> None:
-    from tooling.steps import pipeline
+    from tooling.steps import pipeline  # startup time: each task loads only its own stage
 
     project, chosen = _selected(c, target)
     pipeline.run_matrix(project, chosen, steps)
@@ -65,7 +65,7 @@ def _steps(c: Context, target: list[str], steps: tuple[str, ...]) -> None:
 @boundary
 def setup(c: Context, target: list[str], dry_run: bool = False) -> None:
     """Install the Debian packages the targets need (architectures, cross gcc, qemu, std)."""
-    from tooling.setup import install
+    from tooling.setup import install  # startup time: each task loads only its own stage
 
     project, chosen = _selected(c, target)
     install.setup(chosen, project, dry_run=dry_run)
@@ -78,7 +78,7 @@ def setup(c: Context, target: list[str], dry_run: bool = False) -> None:
 @boundary
 def targets_(c: Context, target: list[str], json: bool = False) -> None:
     """The target table: name, triple, std provider, linker, runner, and whether it is ready."""
-    from tooling.doctor import readiness
+    from tooling.doctor import readiness  # startup time: each task loads only its own stage
 
     project, chosen = _selected(c, target)
     rows = [readiness.row(project, t) for t in chosen]
@@ -97,6 +97,7 @@ def doctor(c: Context, target: list[str], json: bool = False, strict: bool = Fal
            dev: bool = False) -> None:
     """Audit the dependencies per target: pure Rust, C code the target's C toolchain builds,
     or a library or tool beyond it (openssl, protoc, cmake, libclang); with the fixes."""
+    # startup time: each task loads only its own stage
     from tooling.doctor import audit as doctor_mod
 
     project, chosen = _selected(c, target)
@@ -114,6 +115,7 @@ def install_targets(c: Context, target: list[str]) -> None:
 @boundary
 def configure(c: Context, target: list[str]) -> None:
     """Write linker, runner and rustflags into .cargo/config.toml, keeping your own keys."""
+    # startup time: each task loads only its own stage
     from tooling.compile import configure as configure_mod
 
     project, chosen = _selected(c, target)
@@ -139,7 +141,7 @@ def strip(c: Context, target: list[str]) -> None:
 @boundary
 def verify(c: Context, target: list[str], glibc: str | None = None) -> None:
     """Check each binary: architecture, static or dynamic, highest GLIBC version, stripped."""
-    from tooling.steps import checking, pipeline
+    from tooling.steps import checking, pipeline  # startup time: each task loads only its own stage
 
     if glibc is None:
         _steps(c, target, ("verify",))
@@ -168,7 +170,7 @@ def package(c: Context, target: list[str]) -> None:
 @boundary
 def release(c: Context, target: list[str]) -> None:
     """compile, strip, verify, run and package each target (std is provided on the way)."""
-    from tooling.steps import pipeline
+    from tooling.steps import pipeline  # startup time: each task loads only its own stage
 
     _steps(c, target, pipeline.RELEASE)
 
@@ -179,7 +181,7 @@ def release(c: Context, target: list[str]) -> None:
 @boundary
 def test_(c: Context, target: list[str], no_run: bool = False, args: str = "") -> None:
     """Run the workspace's cargo test on each target: under qemu, wine, or natively."""
-    from tooling.steps import cargo_test
+    from tooling.steps import cargo_test  # startup time: each task loads only its own stage
 
     project, chosen = _selected(c, target)
     extra = [*cargo_test.split_args(args, "--args"),
@@ -194,7 +196,7 @@ def test_(c: Context, target: list[str], no_run: bool = False, args: str = "") -
 def ci_matrix(c: Context, target: list[str], name: str | None = None,
               tag: list[str] | None = None) -> None:
     """Print the build matrix as JSON: one entry per build session (name, triple, tags, runner)."""
-    from tooling.release import ci
+    from tooling.release import ci  # startup time: each task loads only its own stage
 
     project = _project(c)
     rows = ci.matrix(project, target or None, name, tag or [])
@@ -210,7 +212,7 @@ def ci_generate(c: Context, target: list[str], provider: str = "github",
     """Write the CI pipeline: one job per target (nox -s build-NAME), then a merge job."""
     from pathlib import Path
 
-    from tooling.release import ci
+    from tooling.release import ci  # startup time: each task loads only its own stage
 
     project = _project(c)
     if provider not in ci.PROVIDERS:
@@ -231,6 +233,7 @@ def merge(c: Context, dir: list[str], out: str = "release", partial: bool = Fals
     import shlex
     from pathlib import Path
 
+    # startup time: each task loads only its own stage
     from tooling.release import merge as merge_mod
 
     folders = [Path(arg) for arg in [*dir, *shlex.split(c.remainder)]]
@@ -247,6 +250,7 @@ def ci_summary(c: Context, folder: str = "release") -> None:
     """Print a markdown table of a release (target, size, linkage, highest glibc, sha256)."""
     from pathlib import Path
 
+    # startup time: each task loads only its own stage
     from tooling.release import merge as merge_mod
 
     print(merge_mod.summary(Path(folder)), end="")
@@ -266,6 +270,7 @@ def deploy(c: Context, list: bool = False, dest: str | None = None, from_: str |
     """Install the artifact that fits this machine, checked, atomically, with rollback."""
     from pathlib import Path
 
+    # startup time: each task loads only its own stage
     from tooling.matrix.host import detect
     from tooling.release import deploy as deploy_mod
 
@@ -302,7 +307,7 @@ def deploy(c: Context, list: bool = False, dest: str | None = None, from_: str |
 def docker_context(c: Context, target: list[str]) -> None:
     """Collect the static binaries (from the checked releases) and a FROM scratch Dockerfile
     per target into docker/."""
-    from tooling.release import containers
+    from tooling.release import containers  # startup time: each task loads only its own stage
 
     project, chosen = _selected(c, target)
     containers.collect(project, chosen)
@@ -312,7 +317,7 @@ def docker_context(c: Context, target: list[str]) -> None:
 @boundary
 def docker_build(c: Context, target: list[str]) -> None:
     """Build the images with the local engine and run those this host can run."""
-    from tooling.release import containers
+    from tooling.release import containers  # startup time: each task loads only its own stage
 
     project, chosen = _selected(c, target)
     covered = containers.collect(project, chosen)

@@ -13,6 +13,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from tooling.compile import syslibs
 from tooling.errors import StepFailed, ToolMissing, UsageError
 from tooling.matrix.targets import Target
 from tooling.util import console, digests, proc
@@ -55,8 +56,6 @@ def protoc_users(workspace: Path) -> list[str]:
         packages = tomllib.loads(lock.read_text()).get("package", [])
     except (OSError, tomllib.TOMLDecodeError):
         return []
-    from tooling.compile import syslibs
-
     runners = set(syslibs.tool("protoc").build_deps)  # crates whose code runs protoc
     users = []
     for package in packages:

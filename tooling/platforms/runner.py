@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tooling.errors import StepFailed, ToolMissing
 from tooling.matrix.targets import Target
+from tooling.platforms import wine
 from tooling.util import proc
 
 NOT_RUN = "verified structurally, not run"
@@ -47,8 +48,6 @@ def cannot_run(target: Target) -> str | None:
     if target.os == "macos" and not target.runs_natively():
         return "no macOS here: nothing runs Mach-O programs on Linux"
     if target.os == "windows":
-        from tooling.platforms import wine
-
         try:
             wine.wine_program(target)
         except ToolMissing as missing:
@@ -59,8 +58,6 @@ def cannot_run(target: Target) -> str | None:
 
 def describe(target: Target) -> str:
     if target.os == "windows":
-        from tooling.platforms import wine
-
         return wine.describe(target)
     if target.os != "linux":
         return "none"
@@ -72,8 +69,6 @@ def smoke(target: Target, binary: Path, args: tuple[str, ...], expect_triple: bo
           cache_dir: Path) -> str:
     """Run ``binary args``; it must exit 0 and (by default) print its own target triple."""
     if target.os == "windows":
-        from tooling.platforms import wine
-
         res = wine.run(target, binary, args, cache_dir)
     else:
         argv = [*prefix(target), str(binary), *args]

@@ -14,7 +14,8 @@ from typing import Any
 
 from tooling.errors import StepFailed
 from tooling.matrix.targets import Target
-from tooling.util import atomic, console, proc
+from tooling.pymod import pyloader, roots
+from tooling.util import archives, atomic, console, proc
 
 #: abi3-py39: the oldest CPython the modules load in (pyo3 0.30's oldest abi3)
 MIN_PYTHON = (3, 9)
@@ -41,8 +42,6 @@ def cannot_import_here(target: Target) -> str | None:
 def importer(target: Target, cache_dir: Path) -> tuple[list[str], str] | None:
     """The Python that imports a module built for ``target`` here, as (argv, description):
     this one, or a Debian root of the target's architecture under qemu (None: neither)."""
-    from tooling.pymod import roots
-
     if cannot_import_here(target) is None:
         return [sys.executable], describe()
     root = roots.find(cache_dir, target)
@@ -53,8 +52,6 @@ def importer(target: Target, cache_dir: Path) -> tuple[list[str], str] | None:
 
 def cannot_import(target: Target, cache_dir: Path) -> str | None:
     """Why no Python here can import a module built for ``target`` (None: one can)."""
-    from tooling.pymod import roots
-
     if importer(target, cache_dir) is not None:
         return None
     reason = cannot_import_here(target)
@@ -90,8 +87,6 @@ def file_name(module: str, target: Target) -> str:
 
 
 def host_platform() -> str:
-    from tooling.pymod import pyloader
-
     return pyloader.this_platform()
 
 
@@ -147,8 +142,6 @@ def is_layout(folder: Path) -> bool:
 def _write_layout(root: Path, module: str, builds: dict[str, Any]) -> None:
     """build_info.json, the link for this machine, the loader and a SHA256SUMS of the
     files (the link is not listed: it is not a file of its own)."""
-    from tooling.util import archives
-
     atomic.write_json(root / "build_info.json",
                       {"module": module, "builds": dict(sorted(builds.items()))})
     _link_for_this_machine(root, module, builds)
@@ -161,8 +154,6 @@ def merge_layouts(folders: list[Path], into: Path) -> list[Path]:
     """``<module>-bin`` folders from several machines → one per module in ``into``, with
     every build; the same platform-arch built twice differently is refused. Returns the
     files written, for the release's SHA256SUMS."""
-    from tooling.util import archives
-
     by_module: dict[str, dict[str, tuple[Path, dict[str, Any]]]] = {}
     for folder in folders:
         archives.require_intact(folder)

@@ -6,10 +6,13 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tooling.compile import buildenv
 from tooling.compile.linkers import gcc_plan
 from tooling.errors import StepFailed, ToolMissing
+from tooling.matrix import workspace
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
+from tooling.pymod import roots
 from tooling.std.compiler import Compiler, default_compiler
 from tooling.util import console, proc
 
@@ -33,8 +36,6 @@ def needs(targets: Sequence[Target], project: Project) -> Needs:
     optional_arches: list[str] = []
     # pkg-config: build scripts find the target's system libraries with it
     packages: list[str] = ["file", "binutils", "pkg-config", *STD_PACKAGES]
-    from tooling.compile import buildenv
-
     if buildenv.protoc_users(project.workspace) and not os.environ.get("PROTOC"):
         packages.append("protobuf-compiler")
     if project.sccache:
@@ -179,9 +180,6 @@ def python_roots(targets: Sequence[Target], project: Project) -> None:
     """When the workspace builds Python modules: a Debian Python for each foreign glibc
     target's architecture, so the run step really imports those modules (under qemu).
     Optional: builds do not depend on it, so a failure is said in one line."""
-    from tooling.matrix import workspace
-    from tooling.pymod import roots
-
     if not workspace.metadata(project.workspace, str(_compiler(project).cargo)).python_modules:
         return
     arches: dict[str, Target] = {}

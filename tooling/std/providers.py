@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from tooling.errors import StepFailed, ToolMissing, UsageError
+from tooling.matrix import workspace
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
 from tooling.std import sysroot
@@ -99,8 +100,6 @@ def _debian_plan(target: Target) -> StdPlan | None:
 
 
 def _panic(project: Project) -> str:
-    from tooling.matrix import workspace
-
     return workspace.profile_panic(project.workspace, project.profile)
 
 

@@ -24,7 +24,7 @@ from tooling.compile import linkers
 from tooling.errors import CrossmatrixError, SomeTargetsFailed, StepFailed, ToolMissing, UsageError
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
-from tooling.platforms import runner
+from tooling.platforms import runner, wine
 from tooling.steps import compiling
 from tooling.steps.state import Build
 from tooling.util import console, proc
@@ -129,8 +129,6 @@ def runner_env(target: Target, cache_dir: Path,
     environ = dict(os.environ) if environ is None else environ
     key = f"CARGO_TARGET_{target.env_key}_RUNNER"
     if target.os == "windows":
-        from tooling.platforms import wine
-
         wine.wine_program(target)
         return {key: str(wine_wrapper(target, cache_dir))}, wine.describe(target), []
     reason = runner.cannot_run(target)

@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from tooling.errors import StepFailed
+from tooling.platforms import runner, strip
+from tooling.pymod import modules
 from tooling.steps.state import Build
 from tooling.util import atomic, console, digests
+from tooling.verify import elf, inspection
 
 
 def staged_intact(build: Build, records: dict[str, Any]) -> bool:
@@ -36,8 +39,6 @@ def _skip(build: Build, step: str, what: str) -> bool:
 # --- strip -------------------------------------------------------------------------------
 
 def strip_target(build: Build) -> dict[str, Any]:
-    from tooling.platforms import strip
-
     compiled = build.require("compile", "strip")
     inputs = build.next_inputs("strip", "strip")
     if _skip(build, "strip", "same binaries from cargo"):
@@ -78,8 +79,6 @@ def verify_target(build: Build, *, glibc_floor: str | None = None) -> dict[str, 
 
     A floor other than the target's is a one-off check: its result is not recorded.
     """
-    from tooling.verify import elf, inspection
-
     ad_hoc = glibc_floor is not None and glibc_floor != build.target.glibc
     glibc_floor = glibc_floor or build.target.glibc
     stripped = build.require("strip", "verify")
@@ -128,8 +127,6 @@ def _raise_if_failed(build: Build, results: dict[str, Any]) -> dict[str, Any]:
 # --- run ---------------------------------------------------------------------------------
 
 def run_target(build: Build) -> dict[str, Any]:
-    from tooling.platforms import runner
-
     verified = build.require("verify", "run")
     inputs = build.next_inputs("run", "run")
     failed = [name for name, info in verified.items() if not info["ok"]]
@@ -167,9 +164,6 @@ def run_target(build: Build) -> dict[str, Any]:
 def _load_library(build: Build, name: str, info: dict[str, Any]) -> dict[str, Any]:
     """A cdylib is not a program: a Python extension module for this very machine is
     imported by this Python and called; any other library was verified, not loaded."""
-    from tooling.platforms import runner
-    from tooling.pymod import modules
-
     module = python_module(build, info)
     record: dict[str, Any] = {"sha256": info["sha256"], "ran": False, "runner": None}
     python = modules.importer(build.target, build.project.cache_dir) if module else None

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tooling.compile import buildenv, linkers, messages
+from tooling.compile import buildenv, linkers, messages, syslibs
 from tooling.errors import StepFailed, ToolMissing
 from tooling.matrix import workspace
 from tooling.matrix.config import Project
@@ -69,8 +69,6 @@ _LINK_MISSING = re.compile(r"cannot find -l([\w.+-]+)|unable to find library -l(
 def _missing_library(name: str, target: Target) -> str:
     """What to do about a C library that is not there for ``target``: its -dev package for
     the target's Debian architecture through a ``pre-build`` line, or the vendored feature."""
-    from tooling.compile import syslibs
-
     entry = syslibs.by_links(name) or syslibs.by_pc_name(name)
     carrier = next((c for c in entry.carriers if c[0] == entry.crate),
                    entry.carriers[0]) if entry and entry.carriers else None

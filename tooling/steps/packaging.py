@@ -14,14 +14,13 @@ from typing import Any
 
 from tooling import __version__
 from tooling.errors import StepFailed
+from tooling.pymod import modules
 from tooling.steps import checking
 from tooling.steps.state import Build
-from tooling.util import atomic, console
+from tooling.util import archives, atomic, console
 
 
 def package_target(build: Build) -> Path:
-    from tooling.util import archives
-
     target, ws = build.target, build.workspace
     compiled = build.require("compile", "package")
     stripped = build.require("strip", "package")
@@ -102,8 +101,6 @@ def package_target(build: Build) -> Path:
 def _python_modules(build: Build, stripped: dict[str, Any], verified: dict[str, Any],
                     ran: dict[str, Any]) -> None:
     """Python extension modules also go to ``dist/<module>-bin/<platform-arch>/``."""
-    from tooling.pymod import modules
-
     for name, info in sorted(stripped.items()):
         module = checking.python_module(build, info)
         if module is None:

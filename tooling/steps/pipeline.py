@@ -9,12 +9,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 
+from tooling.compile import buildenv
 from tooling.errors import CrossmatrixError, SomeTargetsFailed, UsageError
+from tooling.matrix import targets as targets_mod
+from tooling.matrix import workspace
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
 from tooling.steps import checking, compiling, manifest, packaging
 from tooling.steps.state import STEPS, Build
-from tooling.util import console
+from tooling.util import archives, console
 
 StepFn = Callable[[Build], object]
 
@@ -53,9 +56,6 @@ def _exclusive(build: Build) -> Iterator[None]:
 def preflight(project: Project, targets: Sequence[Target],
               steps: Sequence[str | StepFn]) -> None:
     """Every setting a step would reject, checked before anything is built or written."""
-    from tooling.matrix import targets as targets_mod
-    from tooling.util import archives
-
     for target in targets:
         project.linker_for(target)  # a glibc floor with a gcc linker
         if target.os == "macos":
@@ -63,14 +63,10 @@ def preflight(project: Project, targets: Sequence[Target],
     if "package" in steps:
         archives.source_date_epoch(project.root)
     if "compile" in steps:
-        from tooling.compile import buildenv
-
         buildenv.protoc_env(project.workspace)  # no protoc: say so before building anything
 
 
 def _write_manifest(project: Project, failed: dict[str, str]) -> None:
-    from tooling.matrix import workspace
-
     expected = [t.name for t in project.select(None)]
     version = workspace.metadata(project.workspace).version
     release = manifest.dist_manifest(project.dist, expected, version, failed)

@@ -21,6 +21,8 @@ from tooling.errors import StepFailed
 from tooling.matrix import workspace
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target, macos_deployment_target
+from tooling.platforms import runner
+from tooling.pymod import modules
 from tooling.util import atomic
 from tooling.util.digests import digest
 
@@ -90,9 +92,6 @@ class Build:
             if self.target.os == "macos":
                 settings["macos"] = macos_deployment_target(self.target)
         elif step == "run":
-            from tooling.platforms import runner
-            from tooling.pymod import modules
-
             # where it runs is an input: a wine32 installed since, say, makes it run now,
             # and a Python root made by setup since makes a foreign module import
             python = modules.importer(self.target, self.project.cache_dir)

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from tooling.util import atomic
+from tooling.util.cachedir import default_cache_dir
+from tooling.util.digests import digest
 
 
 def _store() -> Path:
-    from tooling.util.cachedir import default_cache_dir
-
     return default_cache_dir() / "memo"
 
 
@@ -34,8 +34,6 @@ def _stat(path: Path) -> list[int] | None:
 def remember(name: str, key: Iterable[str], files: Iterable[Path],
              compute: Callable[[], tuple[Any, Iterable[Path]]]) -> Any:
     """``compute()`` returns (value, more files it depends on); cached under ``name``+``key``."""
-    from tooling.util.digests import digest
-
     key_list = [*key, *(f"{v}={os.environ.get(v, '')}" for v in ENV_KEYS)]
     path = _store() / f"{name}-{digest(key_list)[:20]}.json"
     try:

@@ -41,7 +41,7 @@ def inspect(path: Path, target: Target, *, glibc_floor: str | None = None,
     fmt = target.binary_format
     file_line = f"file: {elf.file_output(path)}"
     if fmt == "pe":
-        from tooling.verify import pe
+        from tooling.verify import pe  # startup time: pefile loads only for PE
 
         pe_facts = pe.read_facts(path)
         return Inspection(pe.verify(pe_facts, target, allowed=allowed)
@@ -49,7 +49,7 @@ def inspect(path: Path, target: Target, *, glibc_floor: str | None = None,
                           _loaded(pe_facts.machine, pe_facts.imports, pe_facts.stripped,
                                   subsystem=pe_facts.subsystem), [file_line])
     if fmt == "macho":
-        from tooling.verify import macho
+        from tooling.verify import macho  # startup time: lief loads only for Mach-O
 
         macho_facts = macho.read_facts(path)
         return Inspection(macho.verify(macho_facts, target, allowed=allowed)
