@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from tooling.cli import wine_runner
 from tooling.errors import SomeTargetsFailed, StepFailed, ToolMissing, UsageError
 from tooling.matrix import config
 from tooling.matrix.targets import Target, by_name
-from tooling.platforms import runner, wine
+from tooling.platforms import runner
 from tooling.std import compiler, providers
 from tooling.steps import cargo_test
 from tooling.steps.state import Build
@@ -183,7 +184,7 @@ def test_windows_tests_run_through_a_content_addressed_wine_wrapper(
     assert wrapper.name.startswith("wine-test-x86_64-pc-windows-gnu-")
     assert os.access(wrapper, os.X_OK)
     body = wrapper.read_text()
-    assert "-m tooling.platforms.wine x86_64-pc-windows-gnu" in body
+    assert "-m tooling.cli.wine_runner x86_64-pc-windows-gnu" in body
     assert body.rstrip().endswith('"$@"')
     assert run.runner.startswith("wine (x86_64)")
     assert "RUST_TEST_THREADS" not in proc.env_delta(run.env)
@@ -306,8 +307,8 @@ def test_unsplittable_args_are_bad_input() -> None:
 
 
 def test_wine_runner_entry_point_rejects_bad_calls() -> None:
-    assert wine._main(["nope"]) == 2
-    assert wine._main(["sparc-unknown-none", "/tmp", "x.exe"]) == 2
+    assert wine_runner.main(["nope"]) == 2
+    assert wine_runner.main(["sparc-unknown-none", "/tmp", "x.exe"]) == 2
 
 
 def test_cannot_run_follows_the_runner_module() -> None:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from tooling.errors import CrossmatrixError
+from tooling.cli.boundary import reported
 from tooling.matrix.config import load
 from tooling.steps import pipeline
 
 
 def release(session: Any, name: str) -> None:
-    try:
+    with reported(lambda text, code: session.error(text)):
         project = load(session.posargs[0] if session.posargs else None)
         pipeline.run_matrix(project, project.select([name]), pipeline.RELEASE)
-    except CrossmatrixError as exc:
-        session.error(exc.render())
 
 
 def test(session: Any, name: str) -> None:
@@ -24,8 +22,6 @@ def test(session: Any, name: str) -> None:
 
     posargs = list(session.posargs)
     path = posargs.pop(0) if posargs and not posargs[0].startswith("-") else None
-    try:
+    with reported(lambda text, code: session.error(text)):
         project = load(path)
         cargo_test.run_matrix(project, project.select([name]), args=posargs)
-    except CrossmatrixError as exc:
-        session.error(exc.render())

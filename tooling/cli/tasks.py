@@ -10,14 +10,15 @@ from __future__ import annotations
 import functools
 import json as _json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from invoke.collection import Collection
 from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
-from tooling.errors import CrossmatrixError, UsageError
+from tooling.cli.boundary import reported
+from tooling.errors import UsageError
 from tooling.matrix import targets
 from tooling.matrix.config import Project, load
 from tooling.util import console
@@ -27,19 +28,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 TARGET_HELP = {"target": "target name, triple, glob or tag:NAME (repeatable; default: the matrix)"}
 
 
+def _exit(text: str, code: int) -> NoReturn:
+    console.error(text)
+    raise Exit(code=code)
+
+
 def boundary(func: F) -> F:
-    """Turn crossmatrix errors into one message and an exit code, never a traceback."""
+    """An invoke task whose errors are one message and an exit code, never a traceback."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
+        with reported(_exit):
             return func(*args, **kwargs)
-        except CrossmatrixError as exc:
-            console.error(exc.render())
-            raise Exit(code=exc.exit_code) from None
-        except KeyboardInterrupt:
-            console.error("interrupted")
-            raise Exit(code=130) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -15,6 +15,8 @@ import functools
 from dataclasses import dataclass
 from typing import Literal
 
+from tooling.util import versions
+
 #: system: links the system's library (fails without it unless vendored)
 #: fallback: the system's library when found, else compiles its bundled copy
 #: builds: compiles its own C code with the target's C toolchain
@@ -261,20 +263,13 @@ def pre_build_line(entry: NativeCrate) -> str:
     return f"apt-get install -y {entry.deb}:$DEB_ARCH"
 
 
-def _version(text: str) -> tuple[int, ...]:
-    parts = []
-    for part in text.split("+", 1)[0].split("-", 1)[0].split("."):
-        parts.append(int(part) if part.isdigit() else 0)
-    return tuple(parts)
-
-
 def tools_for_build_dep(name: str, version: str) -> tuple[str, ...]:
     """Host tools a crate needs because it has ``name`` as a build-dependency."""
     if name == "prost-build":
         # 0.9 and older shipped protoc binaries; 0.10 built protobuf with CMake
-        if _version(version) < (0, 10):
+        if versions.parse(version) < (0, 10):
             return ()
-        if _version(version) < (0, 11):
+        if versions.parse(version) < (0, 11):
             return ("cmake",)
     return tuple(t.name for t in TOOLS if name in t.build_deps)
 
@@ -289,7 +284,7 @@ _AWS_LC_BINDINGS = _AWS_LC_CC | {"x86_64-pc-windows-gnu"}
 
 def aws_lc_tools(version: str, triple: str) -> tuple[str, ...]:
     """What aws-lc-sys ``version`` needs besides a C compiler to build for ``triple``."""
-    if _version(version) >= (0, 36):
+    if versions.parse(version) >= (0, 36):
         return ()
     tools = [] if triple in _AWS_LC_CC else ["cmake"]
     if triple not in _AWS_LC_BINDINGS:
@@ -298,4 +293,4 @@ def aws_lc_tools(version: str, triple: str) -> tuple[str, ...]:
 
 
 def older_than(version: str, than: tuple[int, ...]) -> bool:
-    return _version(version) < than
+    return versions.parse(version) < than

@@ -15,16 +15,14 @@ import functools
 import hashlib
 import os
 import shutil
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from filelock import FileLock
 
-from tooling.errors import CrossmatrixError, ToolMissing
-from tooling.matrix import targets
+from tooling.errors import ToolMissing
 from tooling.matrix.targets import Target
-from tooling.util import console, proc
+from tooling.util import proc
 
 SHIM_DLL = "bcryptprimitives.dll"
 SHIM_SOURCE = """\
@@ -156,24 +154,3 @@ def wine_run(target: Target, binary: Path, args: Sequence[str], cache_dir: Path)
     """Run one test binary under wine (the shim beside it when this wine needs it) in
     cargo's current folder, output passed through. Returns its exit code."""
     return run(target, binary, args, cache_dir, timeout=None, passthrough=True).returncode
-
-
-def _main(argv: Sequence[str]) -> int:
-    """``python -m tooling.platforms.wine TRIPLE CACHE_DIR EXE [ARGS…]``: the runner
-    ``inv test`` gives cargo for Windows targets."""
-    if len(argv) < 3:
-        console.error("usage: python -m tooling.platforms.wine TRIPLE CACHE_DIR EXE [ARGS...]")
-        return 2
-    target = targets.from_triple(argv[0])
-    if target is None:
-        console.error(f"error: unknown target {argv[0]!r}")
-        return 2
-    try:
-        return wine_run(target, Path(argv[2]), argv[3:], Path(argv[1]))
-    except CrossmatrixError as exc:
-        console.error(exc.render())
-        return exc.exit_code
-
-
-if __name__ == "__main__":
-    sys.exit(_main(sys.argv[1:]))

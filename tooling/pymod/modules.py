@@ -5,7 +5,6 @@ a ``build_info.json`` listing every build, a link for this machine and a loader.
 from __future__ import annotations
 
 import json
-import os
 import platform
 import sys
 from collections.abc import Sequence
@@ -184,11 +183,7 @@ def _link_for_this_machine(root: Path, module: str, builds: dict[str, Any]) -> N
     here = builds.get(host_platform())
     if here is None:
         return
-    link = root / Path(here["file"]).name
-    tmp = root / f".{link.name}.{os.getpid()}.tmp"
-    tmp.unlink(missing_ok=True)
-    tmp.symlink_to(here["file"])
-    os.replace(tmp, link)
+    atomic.point_link(root / Path(here["file"]).name, here["file"])
 
 
 def _write_loader(root: Path, module: str) -> None:

@@ -28,7 +28,7 @@ from tooling.matrix import host
 from tooling.matrix.targets import Target, resolve
 from tooling.platforms import runner
 from tooling.steps import manifest
-from tooling.util import archives, atomic, console
+from tooling.util import archives, atomic, console, versions
 
 
 @dataclass(frozen=True)
@@ -81,13 +81,9 @@ def fits(artifact: Artifact, host: host.Host) -> tuple[bool, str]:
     if host.libc != "gnu" or host.glibc is None:
         return False, f"needs glibc, this userland is {host.libc}"
     needed = artifact.info.get("highest_glibc")
-    if needed and _v(needed) > _v(host.glibc):
+    if needed and versions.parse(needed) > versions.parse(host.glibc):
         return False, f"needs glibc {needed}, this machine has {host.glibc}"
     return True, f"glibc {host.glibc} ≥ {needed or 'any'}"
-
-
-def _v(text: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in text.split("."))
 
 
 def choose(artifacts: list[Artifact], host: host.Host) -> Artifact:
@@ -165,11 +161,8 @@ def extract(archive: Path, into: Path) -> Path:
 
 
 def _point(link: Path, target: Path) -> None:
-    """Make ``link`` point at ``target`` by renaming a new symlink over it (atomic)."""
-    tmp = link.with_name(f".{link.name}.{os.getpid()}.new")
-    tmp.unlink(missing_ok=True)
-    tmp.symlink_to(os.path.relpath(target, link.parent))
-    os.replace(tmp, link)
+    """Make ``link`` point at ``target`` with a relative link, atomically."""
+    atomic.point_link(link, os.path.relpath(target, link.parent))
 
 
 # --- install, smoke test, rollback --------------------------------------------------------

@@ -21,11 +21,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tooling.compile import linkers
-from tooling.errors import CrossmatrixError, SomeTargetsFailed, StepFailed, ToolMissing, UsageError
+from tooling.errors import StepFailed, ToolMissing, UsageError
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
 from tooling.platforms import runner, wine
 from tooling.steps import compiling
+from tooling.steps.each import each_target
 from tooling.steps.state import Build
 from tooling.util import console, proc
 
@@ -264,30 +265,16 @@ def run_matrix(project: Project, targets: Sequence[Target], *, no_run: bool = Fa
         raise UsageError(f"{first.name}: its tests cannot run here ({skipped[first.name]})",
                          f"`inv test --target {first.name} --no-run` builds them without "
                          "running them")
-    outcomes: list[Outcome] = []
-    failures: list[tuple[Target, CrossmatrixError]] = []
-    for target in targets:
-        if target.name in skipped:
-            console.warn(f"{target.name}: tests skipped: {skipped[target.name]} "
-                         "(--no-run builds them)")
-            continue
-        try:
-            outcomes.append(run_tests(Build(project, target), no_run=no_run, args=args))
-        except UsageError:
-            raise
-        except CrossmatrixError as exc:
-            if len(targets) == 1:
-                raise
-            console.error(exc.message if exc.message.startswith(f"{target.name}: ")
-                          else f"{target.name}: {exc.message}")
-            failures.append((target, exc))
+    runnable = [t for t in targets if t.name not in skipped]
+    for name, reason in skipped.items():
+        console.warn(f"{name}: tests skipped: {reason} (--no-run builds them)")
+    done = each_target(runnable, lambda target: run_tests(Build(project, target),
+                                                          no_run=no_run, args=args))
+    outcomes = [outcome for _, outcome in done.done]
     if len(targets) > 1:
-        _print_summary(outcomes, failures, skipped)
-    if failures:
-        raise SomeTargetsFailed(
-            f"tests failed for {len(failures)} of {len(targets)} targets: "
-            + ", ".join(t.name for t, _ in failures),
-            "re-run one with `inv test --target NAME`; cargo test's output is above")
+        _print_summary(outcomes, done.failed, skipped)
+    done.raise_if_failed(len(targets), "tests failed for {failed} of {total} targets",
+                         "re-run one with `inv test --target NAME`; cargo test's output is above")
     return outcomes
 
 
@@ -310,7 +297,7 @@ def wine_wrapper(target: Target, cache_dir: Path) -> Path:
     body = (
         "#!/bin/sh\n"
         "# written by crossmatrix: runs a Windows test binary under wine\n"
-        f"exec {shlex.quote(linkers.python())} -m tooling.platforms.wine "
+        f"exec {shlex.quote(linkers.python())} -m tooling.cli.wine_runner "
         f"{shlex.quote(target.triple)} {shlex.quote(str(cache_dir))} \"$@\"\n"
     )
     return linkers._wrapper(cache_dir, f"wine-test-{target.triple}", body)

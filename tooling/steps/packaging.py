@@ -17,7 +17,7 @@ from tooling.errors import StepFailed
 from tooling.pymod import modules
 from tooling.steps import checking
 from tooling.steps.state import Build
-from tooling.util import archives, atomic, console
+from tooling.util import archives, atomic, console, versions
 
 
 def package_target(build: Build) -> Path:
@@ -75,7 +75,7 @@ def package_target(build: Build) -> Path:
                      "commit": compiled["compiler_commit"]},
         "glibc_floor": target.glibc,
         "highest_glibc": max((a["highest_glibc"] for a in artifacts if a["highest_glibc"]),
-                             key=_version_key, default=None),
+                             key=versions.parse, default=None),
         "std_provider": compiled["std_provider"], "std_source": compiled["std_reason"],
         "std_sysroot": compiled["sysroot"],
         "linker": compiled["linker"], "linker_program": compiled["linker_program"],
@@ -110,5 +110,3 @@ def _python_modules(build: Build, stripped: dict[str, Any], verified: dict[str, 
         console.step(build.target.name, f"package: {dest}")
 
 
-def _version_key(version: str) -> tuple[int, ...]:
-    return tuple(int(part) for part in version.split("."))

@@ -10,12 +10,12 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 
 from tooling.compile import buildenv
-from tooling.errors import CrossmatrixError, SomeTargetsFailed, UsageError
 from tooling.matrix import targets as targets_mod
 from tooling.matrix import workspace
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
 from tooling.steps import checking, compiling, manifest, packaging
+from tooling.steps.each import each_target
 from tooling.steps.state import STEPS, Build
 from tooling.util import archives, console
 
@@ -83,27 +83,17 @@ def run_matrix(project: Project, targets: Sequence[Target],
                steps: Sequence[str | StepFn]) -> None:
     """Run ``steps`` for each target; one target's failure does not stop the others."""
     preflight(project, targets, steps)
-    failures: list[tuple[Target, CrossmatrixError]] = []
-    for target in targets:
+
+    def build(target: Target) -> None:
         build = Build(project, target)
-        try:
-            with _exclusive(build):
-                for step in steps:
-                    (STEP_FUNCTIONS[step] if isinstance(step, str) else step)(build)
-        except UsageError:
-            raise  # bad input is the user's to fix, whatever target it surfaced in
-        except CrossmatrixError as exc:
-            if len(targets) == 1:
-                raise
-            console.error(f"{target.name}: {exc.message}")
-            failures.append((target, exc))
+        with _exclusive(build):
+            for step in steps:
+                (STEP_FUNCTIONS[step] if isinstance(step, str) else step)(build)
+
+    outcomes = each_target(targets, build)
     if "package" in steps:
-        _write_manifest(project, {t.name: e.message for t, e in failures})
-    if failures:
-        for failed, error in failures:
-            console.error(error.render().replace("error:", f"error: {failed.name}:", 1))
-        raise SomeTargetsFailed(
-            f"{len(failures)} of {len(targets)} targets failed: "
-            + ", ".join(t.name for t, _ in failures),
-            "re-run only those with --target NAME; the others are done",
-        )
+        _write_manifest(project, {t.name: e.message for t, e in outcomes.failed})
+    for failed, error in outcomes.failed:
+        console.error(error.render().replace("error:", f"error: {failed.name}:", 1))
+    outcomes.raise_if_failed(len(targets), "{failed} of {total} targets failed",
+                             "re-run only those with --target NAME; the others are done")

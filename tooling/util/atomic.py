@@ -169,3 +169,12 @@ def replace_dir(new: Path, final: Path) -> None:
         os.replace(final, old)
     os.replace(new, final)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def point_link(link: Path, to: StrPath) -> None:
+    """Make ``link`` a symlink to ``to`` (as given: pass a relative path for a relative
+    link) by renaming a new link over it, so readers see the old link or the new one."""
+    tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(to)
+    os.replace(tmp, link)

@@ -22,7 +22,7 @@ from elftools.elf.segments import InterpSegment
 
 from tooling.errors import StepFailed, ToolMissing, UsageError
 from tooling.matrix.targets import Target
-from tooling.util import proc
+from tooling.util import proc, versions
 
 ELF_MAGIC = b"\x7fELF"
 
@@ -93,7 +93,7 @@ def version_key(version: str) -> tuple[int, ...]:
     match = _GLIBC_VERSION.fullmatch(version) or re.fullmatch(r"(\d+(?:\.\d+)*)", version)
     if match is None:
         raise UsageError(f"{version!r} is not a glibc version", "write it like 2.17")
-    return tuple(int(part) for part in match.group(1).split("."))
+    return versions.parse(match.group(1))
 
 
 def highest_version(versions: Iterable[str]) -> str | None:

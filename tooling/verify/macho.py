@@ -16,6 +16,7 @@ from typing import Any
 
 from tooling.errors import StepFailed
 from tooling.matrix.targets import Target, macos_deployment_target
+from tooling.util import versions
 from tooling.verify.elf import Check
 
 MACHO_MAGICS = {b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe"}
@@ -46,10 +47,6 @@ def _version(parts: Any) -> str:
     while len(numbers) > 2 and numbers[-1] == 0:
         numbers.pop()
     return ".".join(str(n) for n in numbers)
-
-
-def version_key(text: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in text.split("."))
 
 
 def read_facts(path: Path) -> MachOFacts:
@@ -137,7 +134,7 @@ def verify(facts: MachOFacts, target: Target, *, allowed: frozenset[str] = froze
         Check("machine", facts.cpu == target.arch.macho_cpu, str(target.arch.macho_cpu), facts.cpu),
         Check("class", facts.bits == 64, "Mach-O 64-bit", f"Mach-O {facts.bits}-bit"),
         Check("min-os", facts.min_os is not None
-              and version_key(facts.min_os) <= version_key(wanted_min),
+              and versions.parse(facts.min_os) <= versions.parse(wanted_min),
               f"<= {wanted_min} (MACOSX_DEPLOYMENT_TARGET)", facts.min_os or "none"),
         Check("dylibs", not foreign, "only /usr/lib and /System",
               f"also {', '.join(foreign)}" if foreign else ", ".join(facts.dylibs)),
