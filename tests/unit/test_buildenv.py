@@ -144,7 +144,7 @@ def test_on_musl_the_fix_is_the_vendored_feature() -> None:
 def test_cxx_comes_with_the_c_compiler(tmp_path: Path) -> None:
     from tooling.compile import linkers
 
-    plan = linkers.zig_plan(by_name()["linux-aarch64"], tmp_path)
+    plan = linkers.zig_plan(by_name()["linux-aarch64"], tmp_path).materialize()
     env = plan.cargo_env(by_name()["linux-aarch64"])
     cxx = env["CXX_aarch64_unknown_linux_musl"]
     assert "zig c++ --" in Path(cxx).read_text()

@@ -29,7 +29,7 @@ def test_floor_that_cannot_hold_is_bad_input(spec: str) -> None:
 
 def test_floor_wrapper_links_against_the_old_glibc(tmp_path: Path) -> None:
     (target,) = resolve("linux-riscv64-gnu.2.27")
-    plan = linkers.plan(target, "zig", tmp_path)
+    plan = linkers.plan(target, "zig", tmp_path).materialize()
     body = Path(plan.linker).read_text()
     assert "-target riscv64-linux-gnu.2.27" in body
     assert plan.rustflags == ()  # link-self-contained=no is for musl only

@@ -10,7 +10,11 @@ def test_zig_wrapper_names_its_target_and_is_content_addressed(tmp_path: Path) -
     target = by_name()["linux-armv7"]
     plan = linkers.plan(target, "zig", tmp_path)
     script = Path(plan.linker)
+    assert not tmp_path.exists() or list(tmp_path.iterdir()) == []  # planning writes nothing
+    assert plan.present()  # a planned wrapper counts as there
+    plan.materialize()
     body = script.read_text()
+    assert script.stat().st_mode & 0o111
     assert script.name.startswith("zigcc-armv7-unknown-linux-musleabihf-")
     assert "-target arm-linux-musleabihf" in body
     assert "-mcpu=generic+v7a" in body

@@ -97,7 +97,7 @@ def _zig_mac(tmp_path: Path, target_name: str, name: str, *args: str,
         monkeypatch.setenv("MACOSX_DEPLOYMENT_TARGET", version)
     else:
         monkeypatch.delenv("MACOSX_DEPLOYMENT_TARGET", raising=False)
-    cc = linkers.zig_plan(target, tmp_path / "cache").cc
+    cc = linkers.zig_plan(target, tmp_path / "cache").materialize().cc
     src = tmp_path / f"{name}.c"
     src.write_text(HELLO)
     out = tmp_path / name

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 
 from tooling.cli import wine_runner
+from tooling.compile import linkers
 from tooling.errors import SomeTargetsFailed, StepFailed, ToolMissing, UsageError
 from tooling.matrix import config
 from tooling.matrix.targets import Target, by_name
+from tooling.plan import cargo_call
 from tooling.platforms import runner
 from tooling.std import compiler, providers
 from tooling.steps import cargo_test
@@ -317,15 +319,23 @@ def test_cannot_run_follows_the_runner_module() -> None:
     assert cargo_test.cannot_run(by_name()["linux-armv7"]) is None
 
 
-def test_cargo_test_argv_drops_only_what_build_alone_needs() -> None:
-    build = ["cargo", "build", "--target", "t", "--message-format=json-render-diagnostics",
+def test_cargo_test_is_made_from_the_build_calls_parts(tmp_path: Path) -> None:
+    """Not by deleting flags from the build's argv: the same target, --config, packages,
+    features and --locked; none of the build's profile, message format, --bins, --lib."""
+    link = linkers.LinkerPlan(kind="gcc", linker="gcc", cc="gcc", ar="ar")
+    build = ["/x/cargo", "build", "--target", "t", "--message-format=json-render-diagnostics",
              "--config", "target.t.rustflags=[\"--bins\"]", "--profile", "min-size",
              "-p", "a", "-p", "b", "--bins", "--lib", "--features", "x,y", "--locked"]
-    assert cargo_test.cargo_test_argv(build, no_run=True, args=["ignored"]) == [
-        "cargo", "test", "--target", "t", "--config", "target.t.rustflags=[\"--bins\"]",
-        "-p", "a", "-p", "b", "--features", "x,y", "--locked", "--no-run"]
-    with pytest.raises(StepFailed):
-        cargo_test.cargo_test_argv(["cargo", "check"], no_run=False, args=())
+    call = cargo_call.Invocation(
+        build, {}, COMPILER, None, link, [],
+        config_args=("--config", "target.t.rustflags=[\"--bins\"]"),
+        selection=("-p", "a", "-p", "b"), tail=("--features", "x,y", "--locked"))
+    assert call.test_argv(no_run=True, args=["ignored"]) == [
+        str(COMPILER.cargo), "test", "--target", "t", "--config",
+        "target.t.rustflags=[\"--bins\"]", "-p", "a", "-p", "b", "--features", "x,y",
+        "--locked", "--no-run"]
+    assert call.test_argv(no_run=False, args=["--nocapture"])[-3:] == [
+        "--no-fail-fast", "--", "--nocapture"]
 
 
 def test_nox_session_takes_a_project_then_test_args(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -81,7 +81,12 @@ def test_installed_rustup_target_wins(world: World,
 def test_debian_multiarch_std_when_rustup_cannot_add(world: World,
                                                      project: Project) -> None:
     _std(world.debian.sysroot, "aarch64-unknown-linux-gnu")
-    plan = providers.plan(project, by_name()["linux-aarch64-gnu"], install=True)
+    target = by_name()["linux-aarch64-gnu"]
+    planned = providers.plan(project, target)
+    assert not world.asked_rustup_to_add()  # planning never installs
+    assert providers.pending_action(project, target, planned) == (
+        "rustup target add aarch64-unknown-linux-gnu (debian if that fails)")
+    plan = providers.ensure(project, target)
     assert plan.provider == "debian"
     assert plan.compiler.kind == "debian"
     assert world.asked_rustup_to_add()
@@ -90,9 +95,10 @@ def test_debian_multiarch_std_when_rustup_cannot_add(world: World,
 def test_offline_project_never_asks_rustup(world: World,
                                            project: Project) -> None:
     _std(world.debian.sysroot, "aarch64-unknown-linux-gnu")
-    plan = providers.plan(replace(project, offline=True), by_name()["linux-aarch64-gnu"],
-                          install=True)
+    offline = replace(project, offline=True)
+    plan = providers.ensure(offline, by_name()["linux-aarch64-gnu"])
     assert plan.provider == "debian"
+    assert providers.pending_action(offline, by_name()["linux-aarch64-gnu"], plan) == ""
     assert not world.asked_rustup_to_add()
 
 
@@ -134,7 +140,7 @@ def test_forcing_debian_for_musl_is_bad_input(world: World,
 def test_no_provider_says_what_to_install(world: World,
                                           project: Project) -> None:
     with pytest.raises(ToolMissing) as caught:
-        providers.plan(project, by_name()["linux-armv7"], install=True)
+        providers.ensure(project, by_name()["linux-armv7"])
     assert "armv7-unknown-linux-musleabihf" in caught.value.message
     assert caught.value.hint is not None and "inv setup --target linux-armv7" in caught.value.hint
 

@@ -74,14 +74,31 @@ def setup(c: Context, target: list[str], dry_run: bool = False) -> None:
         install.python_roots(chosen, project)
 
 
+@task(iterable=["target"], help={**TARGET_HELP, "json": "print the plan as JSON"})
+@boundary
+def plan(c: Context, target: list[str], json: bool = False) -> None:
+    """What each target's build will be, before anything runs or is written: compiler, std,
+    linker, the cargo call and its environment, the steps, what is missing and its fix."""
+    from tooling.plan import planner  # startup time: each task loads only its own stage
+
+    project, chosen = _selected(c, target)
+    made = planner.plan(project, chosen)
+    if json:
+        console.out().print(_json.dumps(made.to_json(), indent=2), markup=False)
+    else:
+        for line in planner.describe(made):
+            console.out().print(line, markup=False, highlight=False, soft_wrap=True)
+
+
 @task(iterable=["target"], help={**TARGET_HELP, "json": "print JSON instead of a table"})
 @boundary
 def targets_(c: Context, target: list[str], json: bool = False) -> None:
     """The target table: name, triple, std provider, linker, runner, and whether it is ready."""
     from tooling.doctor import readiness  # startup time: each task loads only its own stage
+    from tooling.plan import planner  # startup time: each task loads only its own stage
 
     project, chosen = _selected(c, target)
-    rows = [readiness.row(project, t) for t in chosen]
+    rows = [readiness.row(p) for p in planner.plan(project, chosen).targets]
     if json:
         console.out().print(_json.dumps(rows, indent=2), markup=False)
     else:
@@ -116,7 +133,7 @@ def install_targets(c: Context, target: list[str]) -> None:
 def configure(c: Context, target: list[str]) -> None:
     """Write linker, runner and rustflags into .cargo/config.toml, keeping your own keys."""
     # startup time: each task loads only its own stage
-    from tooling.compile import configure as configure_mod
+    from tooling.steps import configure as configure_mod
 
     project, chosen = _selected(c, target)
     configure_mod.write(project, chosen)
@@ -328,6 +345,7 @@ ns = Collection(setup, install_targets, configure, compile, strip, verify, run_,
                 ci_matrix, ci_generate, merge, ci_summary, deploy, docker_context,
                 docker_build)
 ns.add_task(targets_, name="targets")
+ns.add_task(plan)
 ns.add_task(doctor)
 ns.add_task(test_)
 ns.configure({"crossmatrix": {"project": None}})

@@ -23,6 +23,25 @@ from tooling.matrix.targets import Target, macos_deployment_target
 from tooling.util import proc
 
 
+@dataclass(frozen=True)
+class Script:
+    """A small program crossmatrix writes before cargo runs (a zig wrapper): planned as its
+    path and content, written by :meth:`write`. The path carries a hash of the content, so
+    a changed wrapper is a new path and cargo relinks."""
+
+    path: Path
+    body: str
+
+    def write(self) -> Path:
+        if not self.path.is_file():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            tmp.write_text(self.body)
+            tmp.chmod(0o755)
+            os.replace(tmp, self.path)
+        return self.path
+
+
 @dataclass(frozen=True, kw_only=True)
 class LinkerPlan:
     kind: str  #: "zig" or "gcc"
@@ -33,6 +52,7 @@ class LinkerPlan:
     packages: tuple[str, ...] = ()  #: Debian packages that provide it
     env: dict[str, str] = field(default_factory=dict)
     cxx: str | None = None  #: the C++ compiler beside ``cc``, when there is one
+    scripts: tuple[Script, ...] = ()  #: wrappers to write before cargo runs (zig)
 
     def describe(self) -> str:
         return f"{self.kind} ({self.linker})"
@@ -48,7 +68,16 @@ class LinkerPlan:
         }
 
     def present(self) -> bool:
+        """The linker is installed (a planned wrapper counts: writing it is the executor's)."""
+        if any(str(s.path) == self.linker for s in self.scripts):
+            return True
         return proc.which(self.linker) is not None or Path(self.linker).is_file()
+
+    def materialize(self) -> LinkerPlan:
+        """Write the planned wrappers (the executor's part); returns this plan."""
+        for script in self.scripts:
+            script.write()
+        return self
 
 
 def bin_dir() -> Path:
@@ -85,17 +114,10 @@ def _zig_version() -> str:
                           "pip install ziglang (crossmatrix depends on it)") from exc
 
 
-def _wrapper(cache_dir: Path, stem: str, body: str) -> Path:
-    """Write ``body`` to a content-addressed script under ``cache_dir/wrappers``."""
+def wrapper(cache_dir: Path, stem: str, body: str) -> Script:
+    """A content-addressed script under ``cache_dir/wrappers`` (planned, not written)."""
     digest = hashlib.sha256(body.encode()).hexdigest()[:10]
-    path = cache_dir / "wrappers" / f"{stem}-{digest}"
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(body)
-        tmp.chmod(0o755)
-        os.replace(tmp, path)
-    return path
+    return Script(cache_dir / "wrappers" / f"{stem}-{digest}", body)
 
 
 def _zig_script(tool: str, args: list[str]) -> str:
@@ -114,16 +136,16 @@ def _zig_script(tool: str, args: list[str]) -> str:
 
 def zig_plan(target: Target, cache_dir: Path) -> LinkerPlan:
     args = ["-g", "-fno-sanitize=all", *target.arch.zig_flags, "-target", target.zig_target]
-    cc = _wrapper(cache_dir, f"zigcc-{target.triple}", _zig_script("cc", args))
-    cxx = _wrapper(cache_dir, f"zigcxx-{target.triple}", _zig_script("c++", args))
-    ar = _wrapper(cache_dir, "zigar", _zig_script("ar", []))
+    cc = wrapper(cache_dir, f"zigcc-{target.triple}", _zig_script("cc", args))
+    cxx = wrapper(cache_dir, f"zigcxx-{target.triple}", _zig_script("c++", args))
+    ar = wrapper(cache_dir, "zigar", _zig_script("ar", []))
     # zig brings musl's crt objects; rustc's self-contained ones would clash.
     flags = ("-C", "link-self-contained=no") if target.libc == "musl" else ()
     env = {}
     if target.os == "macos":  # rustc, the cc crate and zig agree on the minimum macOS
         env["MACOSX_DEPLOYMENT_TARGET"] = macos_deployment_target(target)
-    return LinkerPlan(kind="zig", linker=str(cc), cc=str(cc), ar=str(ar), rustflags=flags,
-                      env=env, cxx=str(cxx))
+    return LinkerPlan(kind="zig", linker=str(cc.path), cc=str(cc.path), ar=str(ar.path),
+                      rustflags=flags, env=env, cxx=str(cxx.path), scripts=(cc, cxx, ar))
 
 
 def _gxx(gcc: str) -> str | None:

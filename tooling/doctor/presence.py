@@ -7,10 +7,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tooling.compile import linkers, syslibs
+from tooling.compile import syslibs
 from tooling.errors import CrossmatrixError
 from tooling.matrix.config import Project
 from tooling.matrix.targets import TABLE, Target
+from tooling.plan import cargo_call
 from tooling.util import proc
 
 
@@ -94,7 +95,7 @@ def c_toolchain(project: Project, target: Target) -> Need:
     """The target's configured C compiler (the one ``inv compile`` gives build scripts)."""
     what = f"C compiler for {target.name}"
     try:
-        plan = linkers.plan(target, project.linker_for(target), project.cache_dir)
+        plan = cargo_call.link_plan(project, target)
     except CrossmatrixError as exc:
         return Need(what=what, ok=False, fix=exc.hint or exc.message)
     name = "zig cc" if plan.kind == "zig" else Path(plan.cc).name

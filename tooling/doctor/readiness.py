@@ -1,43 +1,32 @@
-"""``inv targets``: for each target, where its std would come from and whether it is ready."""
+"""``inv targets``: for each target, where its std would come from and whether it is ready —
+read from the plan, so it says what ``compile`` will do."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from tooling.compile import linkers
-from tooling.errors import CrossmatrixError
-from tooling.matrix.config import Project
-from tooling.matrix.targets import Target
-from tooling.platforms import runner, strip
-from tooling.std import providers
-from tooling.util import console, proc
+from tooling.plan import planner
+from tooling.util import console
 
 
-def row(project: Project, target: Target) -> dict[str, Any]:
-    missing: list[str] = []
-    try:
-        plan = providers.plan(project, target)
-        std = plan.describe()
-        if not plan.ready:
-            missing.append("std (inv install-targets)")
-    except CrossmatrixError as exc:
-        std = "none"
-        missing.append(f"std ({exc.message})")
-    link = linkers.plan(target, project.linker_for(target), project.cache_dir)
-    if not link.present():
-        missing.append(f"linker {link.linker}")
-    reason = runner.cannot_run(target)
-    run_with = f"not run: {reason.split(':')[0]}" if reason else runner.describe(target)
-    program = runner.program(target)
-    if not reason and program and not proc.which(program):
-        missing.append(program)
-    try:
-        strip.find_strip(target)
-    except CrossmatrixError:
-        missing.append("strip")
+def row(plan: planner.TargetPlan) -> dict[str, Any]:
+    target = plan.target
+    std = plan.std.describe() if plan.std else "none"
+    missing = []
+    for need in plan.missing:
+        if need.step == "compile" and need.what.startswith("no std"):
+            missing.append(f"std ({need.what})")
+        elif need.step == "strip":
+            missing.append("strip")
+        else:
+            missing.append(need.what)
+    if plan.std and not plan.std.ready:
+        missing.insert(0, "std (inv install-targets)")
+    run_with = (f"not run: {plan.cannot_run.split(':')[0]}" if plan.cannot_run
+                else plan.runner)
     return {
         "name": target.name, "triple": target.triple, "linkage": target.linkage,
-        "std": std, "linker": link.kind, "runner": run_with,
+        "std": std, "linker": plan.link.kind, "runner": run_with,
         "ready": not missing, "missing": missing, "tags": list(target.tags),
     }
 

@@ -68,25 +68,26 @@ def _rustup_installed(workspace: Path) -> set[str]:
     return set(res.stdout.split()) if res.ok else set()
 
 
-def _rustup_plan(project: Project, target: Target, install: bool) -> StdPlan | None:
+def _rustup_plan(project: Project, target: Target) -> StdPlan | None:
     compiler = rustup_compiler(project.workspace)
-    if compiler is None:
+    if compiler is None or not has_std(compiler, target.triple):
         return None
-    if has_std(compiler, target.triple):
-        return StdPlan(provider="rustup", compiler=compiler, reason="target installed in rustup")
-    if target.triple not in _rustup_installed(project.workspace) and install and (
-        not project.offline
-    ):
-        res = proc.run(["rustup", "target", "add", target.triple], cwd=project.workspace,
-                       check=False, timeout=RUSTUP_ADD_TIMEOUT, what="rustup target add")
-        if res.ok and has_std(compiler, target.triple):
-            return StdPlan(provider="rustup", compiler=compiler, reason="rustup target add")
-        said = [line.strip() for line in (res.stderr + res.stdout).splitlines()
-                if "error" in line.lower()]
-        console.info(f"  rustup could not add {target.triple}: "
-                     f"{said[0] if said else res.tail(1) or 'no output'}; "
-                     "trying the offline providers")
-    return None
+    return StdPlan(provider="rustup", compiler=compiler, reason="target installed in rustup")
+
+
+def _rustup_add(project: Project, target: Target) -> bool:
+    """``rustup target add`` (the executor's part); False, said in one line, when it fails."""
+    res = proc.run(["rustup", "target", "add", target.triple], cwd=project.workspace,
+                   check=False, timeout=RUSTUP_ADD_TIMEOUT, what="rustup target add")
+    compiler = rustup_compiler(project.workspace)
+    if res.ok and compiler is not None and has_std(compiler, target.triple):
+        return True
+    said = [line.strip() for line in (res.stderr + res.stdout).splitlines()
+            if "error" in line.lower()]
+    console.info(f"  rustup could not add {target.triple}: "
+                 f"{said[0] if said else res.tail(1) or 'no output'}; "
+                 "trying the offline providers")
+    return False
 
 
 def _debian_plan(target: Target) -> StdPlan | None:
@@ -124,8 +125,8 @@ def _missing(target: Target, forced: str) -> ToolMissing:
     )
 
 
-def plan(project: Project, target: Target, *, install: bool = False) -> StdPlan:
-    """Pick the std provider for ``target``; with ``install``, rustup may download it."""
+def _forced(project: Project, target: Target) -> str:
+    """The provider the settings ask for ("auto": the first that can serve)."""
     forced = project.std_provider_for(target)
     if project.std_features:
         # only a std built from source can have other features than the shipped one
@@ -134,8 +135,30 @@ def plan(project: Project, target: Target, *, install: bool = False) -> StdPlan:
                 f"std-features {list(project.std_features)} need std-provider 'build-std', "
                 f"not {forced!r}", "remove std-provider, or the std-features")
         forced = "build-std"
+    return forced
+
+
+def pending_action(project: Project, target: Target, chosen: StdPlan) -> str:
+    """What :func:`ensure` would do before ``chosen`` (the plan without installing) is
+    ready: ask rustup to add the target, or build std into the cache; "" for nothing."""
+    compiler = rustup_compiler(project.workspace)
+    if (_forced(project, target) in ("auto", "rustup") and chosen.provider != "rustup"
+            and not project.offline and compiler is not None
+            and target.triple not in _rustup_installed(project.workspace)):
+        fallback = f"{chosen.provider} if that fails" if chosen.ready else (
+            f"else build std into {chosen.sysroot}")
+        return f"rustup target add {target.triple} ({fallback})"
+    if chosen.provider == "build-std" and not chosen.ready:
+        return f"build std into {chosen.sysroot}"
+    return ""
+
+
+def plan(project: Project, target: Target) -> StdPlan:
+    """The std provider for ``target`` with what is installed now (see :func:`ensure` for
+    what providing it does). Runs no installer and writes nothing."""
+    forced = _forced(project, target)
     if forced in ("auto", "rustup"):
-        found = _rustup_plan(project, target, install)
+        found = _rustup_plan(project, target)
         if found or forced == "rustup":
             if found:
                 return found
@@ -158,8 +181,20 @@ def plan(project: Project, target: Target, *, install: bool = False) -> StdPlan:
 
 
 def ensure(project: Project, target: Target) -> StdPlan:
-    """Make the target's std available (rustup add, or fill the sysroot cache) and say how."""
-    chosen = plan(project, target, install=True)
+    """Make the target's std available (rustup add, or fill the sysroot cache) and say how:
+    the executor of :func:`pending_action`."""
+    try:
+        chosen: StdPlan | None = plan(project, target)
+    except ToolMissing:
+        chosen = None
+    rustup_wanted = _forced(project, target) in ("auto", "rustup")
+    if rustup_wanted and (chosen is None or chosen.provider != "rustup") and (
+            not project.offline and rustup_compiler(project.workspace) is not None
+            and target.triple not in _rustup_installed(project.workspace)
+            and _rustup_add(project, target)):
+        return StdPlan(provider="rustup", compiler=_rustup_compiler(project),
+                       reason="rustup target add")
+    chosen = plan(project, target) if chosen is None else chosen
     if chosen.provider == "build-std" and not chosen.ready:
         assert chosen.sysroot is not None
         sysroot.build(chosen.compiler, target, chosen.sysroot, project.cache_dir,
@@ -168,3 +203,9 @@ def ensure(project: Project, target: Target) -> StdPlan:
         if not chosen.ready:
             raise StepFailed(f"the std build for {target.triple} left no usable sysroot")
     return chosen
+
+
+def _rustup_compiler(project: Project) -> Compiler:
+    compiler = rustup_compiler(project.workspace)
+    assert compiler is not None  # checked by the caller
+    return compiler

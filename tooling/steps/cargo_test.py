@@ -24,6 +24,7 @@ from tooling.compile import linkers
 from tooling.errors import StepFailed, ToolMissing, UsageError
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
+from tooling.plan import cargo_call
 from tooling.platforms import runner, wine
 from tooling.steps import compiling
 from tooling.steps.each import each_target
@@ -40,8 +41,6 @@ _CRASHED = re.compile(r"process didn't exit successfully: .*", re.MULTILINE)
 #: cargo's line before it starts a test binary (a build failure comes before any)
 _RUNNING = re.compile(r"^\s+(?:Running|Doc-tests) ", re.MULTILINE)
 #: what ``compiling.invocation`` passes for ``cargo build`` that ``cargo test`` must not get
-_BUILD_ONLY_FLAGS = {"--bins", "--lib", "--release", "--message-format=json-render-diagnostics"}
-_BUILD_ONLY_WITH_VALUE = {"--profile", "--message-format"}
 
 
 @dataclass(frozen=True)
@@ -77,35 +76,8 @@ class CargoTest:
     argv: list[str]
     env: dict[str, str]
     runner: str  #: "native", "qemu-aarch64", "wine (x86_64) + ProcessPrng shim" …
-    call: compiling.Invocation
+    call: cargo_call.Invocation
     notes: list[str] = field(default_factory=list)  #: said before cargo starts
-
-
-def cargo_test_argv(build_argv: Sequence[str], *, no_run: bool,
-                    args: Sequence[str]) -> list[str]:
-    """``cargo build …`` of :func:`compiling.invocation` as ``cargo test …``: the same
-    target, ``--config``, packages, features and ``--locked``, without the build's profile,
-    message format and ``--bins``; ``--no-fail-fast`` so every failing test is counted."""
-    if len(build_argv) < 2 or build_argv[1] != "build":
-        raise StepFailed(f"unexpected cargo command {shlex.join(build_argv)}")
-    argv = [build_argv[0], "test"]
-    rest = list(build_argv[2:])
-    index = 0
-    while index < len(rest):
-        arg = rest[index]
-        if arg in _BUILD_ONLY_WITH_VALUE:
-            index += 2
-            continue
-        if arg not in _BUILD_ONLY_FLAGS:
-            argv.append(arg)
-            if arg in ("--config", "--target", "-p", "--features") and index + 1 < len(rest):
-                argv.append(rest[index + 1])
-                index += 1
-        index += 1
-    argv += ["--no-run"] if no_run else ["--no-fail-fast"]
-    if args and not no_run:
-        argv += ["--", *args]
-    return argv
 
 
 def split_args(text: str, where: str) -> list[str]:
@@ -169,12 +141,12 @@ def plan(build: Build, *, no_run: bool = False, args: Sequence[str] = (),
     if not no_run:  # before std is provided: a target that cannot run stops here
         extra, described, notes = runner_env(target, build.project.cache_dir)
     call = compiling.invocation(build, provide_std=provide_std)
-    argv = cargo_test_argv(call.argv, no_run=no_run, args=args)
+    argv = call.test_argv(no_run=no_run, args=args)
     env = {**call.env, **extra, **_rustdoc_env(call)}
     return CargoTest(argv, env, described, call, notes)
 
 
-def _rustdoc_env(call: compiling.Invocation) -> dict[str, str]:
+def _rustdoc_env(call: cargo_call.Invocation) -> dict[str, str]:
     """cargo builds and runs doctests for the target too (since 1.89), with ``RUSTDOC`` (by
     default the first ``rustdoc`` on PATH: maybe another compiler's, whose std it cannot
     read): the rustdoc beside the build's rustc, with the build's sysroot and link flags."""
@@ -300,4 +272,4 @@ def wine_wrapper(target: Target, cache_dir: Path) -> Path:
         f"exec {shlex.quote(linkers.python())} -m tooling.cli.wine_runner "
         f"{shlex.quote(target.triple)} {shlex.quote(str(cache_dir))} \"$@\"\n"
     )
-    return linkers._wrapper(cache_dir, f"wine-test-{target.triple}", body)
+    return linkers.wrapper(cache_dir, f"wine-test-{target.triple}", body).write()

@@ -7,20 +7,17 @@ JSON messages. Cargo decides what is fresh; this step always asks it.
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 from tooling.compile import buildenv, linkers, messages, syslibs
 from tooling.errors import StepFailed, ToolMissing
-from tooling.matrix import workspace
-from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
+from tooling.plan import cargo_call
+from tooling.plan.cargo_call import Invocation
 from tooling.std import providers
-from tooling.std.compiler import Compiler, default_compiler
 from tooling.steps.state import Build
 from tooling.util import atomic, console, digests, proc
 
@@ -33,20 +30,6 @@ def install_std(build: Build) -> providers.StdPlan:
 
 
 # --- compile -----------------------------------------------------------------------------
-
-def _rustflags_env(target: Target, flags: Sequence[str]) -> tuple[dict[str, str], list[str]]:
-    """Our rustflags as ``--config`` (merged with the user's config files), or, when the
-    user set RUSTFLAGS (which makes cargo ignore target rustflags), appended to it."""
-    user = os.environ.get("CARGO_ENCODED_RUSTFLAGS")
-    if user is None and os.environ.get("RUSTFLAGS"):
-        user = "\x1f".join(os.environ["RUSTFLAGS"].split())
-    if user is not None:
-        merged = [f for f in user.split("\x1f") if f] + list(flags)
-        return {"CARGO_ENCODED_RUSTFLAGS": "\x1f".join(merged)}, []
-    if not flags:
-        return {}, []
-    return {}, ["--config", f"target.{target.triple}.rustflags={json.dumps(list(flags))}"]
-
 
 _APPLE_MISSING = re.compile(
     r'unable to find (?:system )?framework "([\w.+-]+)"|framework not found ([\w.+-]+)'
@@ -156,116 +139,23 @@ def _diagnose(build: Build, link: linkers.LinkerPlan) -> Callable[[str], str]:
     return hint
 
 
-def _remaps(project: Project) -> list[tuple[Path, str]]:
-    """Paths that differ between machines and checkouts, and what binaries say instead:
-    cargo's home (the registry sources) "/cargo", the workspace ".", the target folder
-    "/target". Most specific last: rustc applies the last prefix that matches."""
-    home = Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo"))
-    return [(home.resolve(), "/cargo"), (project.workspace.resolve(), "."),
-            (workspace.metadata(project.workspace).target_dir.resolve(), "/target")]
-
-
-def remap_flags(project: Project) -> list[str]:
-    """For rustc: panic locations and file!() the same in every checkout."""
-    flags: list[str] = []
-    for source, dest in _remaps(project):
-        flags += ["--remap-path-prefix", f"{source}={dest}"]
-    return flags
-
-
-def remap_cflags(project: Project, target: Target) -> dict[str, str]:
-    """For C compiled by build scripts (gcc and zig's clang both read -ffile-prefix-map):
-    appended to the user's own ``CFLAGS_<target>``."""
-    key = f"CFLAGS_{target.cc_key}"
-    # gcc takes the first matching map, clang the last: no nesting, so the target
-    # folder's is only added when it is outside the workspace
-    maps = [(s, d) for s, d in _remaps(project)
-            if d != "/target" or not s.is_relative_to(project.workspace.resolve())]
-    flags = [f"-ffile-prefix-map={source}={dest}" for source, dest in maps]
-    return {key: " ".join([os.environ.get(key, ""), *flags]).strip()}
-
-
-def cdylib_packages(project: Project) -> list[str]:
-    """Selected packages with a cdylib (a Python extension module, a plugin)."""
-    cdylibs = {package for package, _ in workspace.metadata(project.workspace).cdylibs}
-    return sorted(cdylibs & set(project.packages) if project.packages else cdylibs)
-
-
-def cdylib_unsupported(target: Target, flags: Sequence[str]) -> str | None:
-    """Why ``target`` builds no cdylibs: musl targets link statically (crt-static), and
-    rustc refuses a shared library there unless the user turned crt-static off."""
-    if target.libc == "musl" and "target-feature=-crt-static" not in " ".join(flags):
-        return "musl targets link statically (crt-static); no shared libraries"
-    return None
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """The one cargo call that builds a target, and everything it was derived from."""
-
-    argv: list[str]
-    env: dict[str, str]
-    compiler: Compiler
-    plan: providers.StdPlan | None
-    link: linkers.LinkerPlan
-    flags: list[str]
-
-
 def invocation(build: Build, *, provide_std: bool = True) -> Invocation:
-    """Provide std (unless told not to) and derive the cargo command and its environment."""
+    """Provide std (unless told not to: then the std there is now), derive the cargo call
+    from the plan, and write what it needs (the linker wrappers)."""
     project, target = build.project, build.target
-    plan: providers.StdPlan | None
+    missing = None
     try:
-        plan = install_std(build) if provide_std else providers.plan(project, target)
-    except ToolMissing as missing:
-        plan = None
-        console.warn(f"{target.name}: {missing.message}")
-    link = linkers.plan(target, project.linker_for(target), project.cache_dir)
-    compiler = plan.compiler if plan else (
-        default_compiler(project.workspace))
-    if compiler is None:
-        raise ToolMissing("no Rust compiler found", "install rustup, or run `inv setup`")
-    settings = project.settings_for(target)
-    std_flags = plan.rustflags if plan else ()
-    flags = [*target.rustflags, *link.rustflags, *std_flags, *settings.rustflags]
-    extra_env, config_args = _rustflags_env(target, [*flags, *remap_flags(project)])
-    path = os.pathsep.join([str(linkers.bin_dir()), os.environ.get("PATH", "")])
-    wrapper = {}
-    if project.sccache:
-        sccache = proc.which("sccache")
-        if sccache is None:
-            raise ToolMissing("sccache = true, but sccache is not installed",
-                              f"run `inv setup --target {target.name}` (installs Debian's sccache)")
-        wrapper = {"RUSTC_WRAPPER": sccache}
-    env = proc.child_env(
-        {**compiler.env(), **link.cargo_env(target), **remap_cflags(project, target),
-         **buildenv.pkg_config_env(target), **buildenv.protoc_env(project.workspace),
-         **settings.env, **extra_env, **wrapper,
-         "PATH": path},
-        remove=("CARGO_BUILD_TARGET", "RUSTFLAGS") if extra_env else ("CARGO_BUILD_TARGET",),
-    )
-    argv = [str(compiler.cargo), "build", "--target", target.triple,
-            "--message-format=json-render-diagnostics", *config_args]
-    argv += ["--release"] if project.profile == "release" else ["--profile", project.profile]
-    if project.packages:
-        for package in project.packages:
-            argv += ["-p", package]
-    else:
-        argv.append("--workspace")
-    argv.append("--bins")
-    libraries = cdylib_packages(project)
-    if libraries:
-        why_not = cdylib_unsupported(target, flags)
-        if why_not is None:
-            argv.append("--lib")
+        std = install_std(build) if provide_std else providers.plan(project, target)
+    except ToolMissing as exc:
+        std, missing = None, exc
+    call = cargo_call.derive(project, target, std, std_missing=missing)
+    for note in call.notes:
+        if note.startswith(f"{target.name}: "):
+            console.warn(note)
         elif provide_std:
-            console.step(target.name, f"{', '.join(libraries)}: no cdylib for this target "
-                                      f"({why_not})")
-    if project.features:
-        argv += ["--features", ",".join(project.features)]
-    if (project.workspace / "Cargo.lock").is_file():
-        argv.append("--locked")
-    return Invocation(argv, env, compiler, plan, link, flags)
+            console.step(target.name, note)
+    call.link.materialize()
+    return call
 
 
 def pre_build(build: Build) -> None:

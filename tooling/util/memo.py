@@ -8,15 +8,31 @@ change, or any change of the listed environment variables, and it is asked again
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from tooling.util import atomic
 from tooling.util.cachedir import default_cache_dir
 from tooling.util.digests import digest
+
+#: False inside :func:`read_only`: answers are used when remembered, never stored
+_WRITE: contextvars.ContextVar[bool] = contextvars.ContextVar("memo_write", default=True)
+
+
+@contextlib.contextmanager
+def read_only() -> Iterator[None]:
+    """Planning writes nothing, not even into this cache: remembered answers are used,
+    new ones are asked for and not kept."""
+    token = _WRITE.set(False)
+    try:
+        yield
+    finally:
+        _WRITE.reset(token)
 
 
 def _store() -> Path:
@@ -43,6 +59,8 @@ def remember(name: str, key: Iterable[str], files: Iterable[Path],
     except (OSError, ValueError, KeyError, TypeError):
         pass
     value, more = compute()
+    if not _WRITE.get():
+        return value
     deps = {str(f): _stat(Path(f)) for f in [*files, *more]}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -7,27 +7,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from tooling.compile import cargo_config, linkers
+from tooling.compile import cargo_config
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
+from tooling.plan import planner
 from tooling.platforms import runner
 from tooling.util import console
 
 
-def settings(project: Project, target: Target) -> dict[str, Any]:
-    link = linkers.plan(target, project.linker_for(target), project.cache_dir)
-    keys: dict[str, Any] = {"linker": link.linker}
-    if run_with := runner.prefix(target):
+def settings(plan: planner.TargetPlan, project: Project) -> dict[str, Any]:
+    """The keys of ``[target.<triple>]`` for one target's plan."""
+    keys: dict[str, Any] = {"linker": plan.link.linker}
+    if run_with := runner.prefix(plan.target):
         keys["runner"] = run_with
-    flags = [*link.rustflags, *project.settings_for(target).rustflags]
+    flags = [*plan.link.rustflags, *project.settings_for(plan.target).rustflags]
     if flags:
         keys["rustflags"] = flags
     return keys
 
 
 def write(project: Project, targets: Sequence[Target]) -> list[str]:
+    plan = planner.plan(project, targets)
+    for target_plan in plan.targets:
+        target_plan.link.materialize()  # the config names the wrappers: they must exist
     path = project.root / ".cargo" / "config.toml"
-    changes = cargo_config.update(path, {t.triple: settings(project, t) for t in targets})
+    changes = cargo_config.update(path, {p.target.triple: settings(p, project)
+                                         for p in plan.targets})
     if changes:
         for change in changes:
             console.info(f"configure: {path}: {change}")
