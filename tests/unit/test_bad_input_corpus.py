@@ -104,6 +104,7 @@ ARGUMENTS: list[Case] = [
     ("arg-install-targets", "", {}, ["install-targets", "--target", "sparc-unknown-linux"],
      "sparc-unknown-linux"),
     ("arg-targets-unknown", "", {}, ["targets", "--target", "windows-arm64"], "windows-arm64"),
+    ("arg-plan-unknown", "", {}, ["plan", "--json", "--target", "linux-sparc"], "linux-sparc"),
 ]
 
 CASES = CONFIG + ENVIRONMENT + ARGUMENTS
