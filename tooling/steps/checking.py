@@ -14,7 +14,6 @@ from tooling.platforms import runner, strip
 from tooling.pymod import modules
 from tooling.steps.state import Build
 from tooling.util import atomic, console, digests
-from tooling.verify import elf, inspection
 
 
 def staged_intact(build: Build, records: dict[str, Any]) -> bool:
@@ -94,6 +93,9 @@ def verify_target(build: Build, *, glibc_floor: str | None = None) -> dict[str, 
     for name, info in stripped.items():
         path = Path(info["path"])
         module = python_module(build, info)
+        # startup time: pyelftools loads only when a binary is verified
+        from tooling.verify import elf, inspection
+
         seen = inspection.inspect(
             path, build.target, glibc_floor=glibc_floor,
             # an extension module is loaded by Python: it imports python3.dll on Windows
