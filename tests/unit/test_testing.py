@@ -11,7 +11,7 @@ import pytest
 from tooling.errors import SomeTargetsFailed, StepFailed, ToolMissing, UsageError
 from tooling.matrix import config
 from tooling.matrix.targets import Target, by_name
-from tooling.platforms import runner, wine
+from tooling.platforms import platform_of, windows, wine
 from tooling.std import compiler, providers
 from tooling.steps import cargo_test
 from tooling.steps.state import Build
@@ -173,9 +173,7 @@ def test_missing_qemu_is_a_tool_error(project: config.Project,
 
 def test_windows_tests_run_through_a_content_addressed_wine_wrapper(
         project: config.Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tooling.platforms import wine
-
-    monkeypatch.setattr(wine, "wine_program", lambda target: "/usr/bin/wine")
+    monkeypatch.setattr(windows, "wine_program", lambda target: "/usr/bin/wine")
     target = by_name()["windows-x86_64"]
     run = cargo_test.plan(Build(project, target))
     wrapper = Path(run.env["CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER"])
@@ -187,7 +185,7 @@ def test_windows_tests_run_through_a_content_addressed_wine_wrapper(
     assert body.rstrip().endswith('"$@"')
     assert run.runner.startswith("wine (x86_64)")
     assert "RUST_TEST_THREADS" not in proc.env_delta(run.env)
-    assert cargo_test.wine_wrapper(target, project.cache_dir) == wrapper  # the same content
+    assert windows.wine_wrapper(target, project.cache_dir) == wrapper  # the same content
 
 
 def test_macos_tests_are_refused_unless_only_built(project: config.Project) -> None:
@@ -310,9 +308,9 @@ def test_wine_runner_entry_point_rejects_bad_calls() -> None:
     assert wine._main(["sparc-unknown-none", "/tmp", "x.exe"]) == 2
 
 
-def test_cannot_run_follows_the_runner_module() -> None:
-    assert cargo_test.cannot_run(by_name()["macos-x86_64"]) == runner.cannot_run(
-        by_name()["macos-x86_64"])
+def test_cannot_run_follows_the_platform() -> None:
+    mac = by_name()["macos-x86_64"]
+    assert cargo_test.cannot_run(mac) == platform_of(mac).cannot_run(mac)
     assert cargo_test.cannot_run(by_name()["linux-armv7"]) is None
 
 

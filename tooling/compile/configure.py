@@ -10,14 +10,14 @@ from typing import Any
 from tooling.compile import cargo_config, linkers
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
-from tooling.platforms import runner
+from tooling.platforms import platform_of
 from tooling.util import console
 
 
 def settings(project: Project, target: Target) -> dict[str, Any]:
     link = linkers.plan(target, project.linker_for(target), project.cache_dir)
     keys: dict[str, Any] = {"linker": link.linker}
-    if run_with := runner.prefix(target):
+    if run_with := platform_of(target).cargo_runner(target):
         keys["runner"] = run_with
     flags = [*link.rustflags, *project.settings_for(target).rustflags]
     if flags:

@@ -8,7 +8,7 @@ from tooling.compile import linkers
 from tooling.errors import CrossmatrixError
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
-from tooling.platforms import runner, strip
+from tooling.platforms import platform_of, strip
 from tooling.std import providers
 from tooling.util import console, proc
 
@@ -26,9 +26,10 @@ def row(project: Project, target: Target) -> dict[str, Any]:
     link = linkers.plan(target, project.linker_for(target), project.cache_dir)
     if not link.present():
         missing.append(f"linker {link.linker}")
-    reason = runner.cannot_run(target)
-    run_with = f"not run: {reason.split(':')[0]}" if reason else runner.describe(target)
-    program = runner.program(target)
+    platform = platform_of(target)
+    reason = platform.cannot_run(target)
+    run_with = f"not run: {reason.split(':')[0]}" if reason else platform.describe_runner(target)
+    program = platform.run_program(target)
     if not reason and program and not proc.which(program):
         missing.append(program)
     try:

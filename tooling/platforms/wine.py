@@ -1,166 +1,22 @@
-"""Running Windows binaries here: Debian's wine, in a prefix of crossmatrix's own.
+"""``python -m tooling.platforms.wine TRIPLE CACHE_DIR EXE [ARGS…]``: the runner ``inv test``
+gives cargo for Windows targets (through :func:`tooling.platforms.windows.wine_wrapper`).
 
-Rust's std (since 1.78) takes its random numbers from ``ProcessPrng`` in
-``bcryptprimitives.dll``, which wine gained only in 9.0; Debian 12 ships wine
-8.0. When the running wine has no such DLL, crossmatrix builds a shim with the
-target's MinGW-w64 gcc (``ProcessPrng`` over advapi32's ``SystemFunction036``,
-the RtlGenRandom that wine has), and the binary runs from a scratch folder
-beside it, never from the staged folder that gets packaged. What was used is
-said in the run's description.
-"""
+How wine runs the binary is :mod:`tooling.platforms.windows`'; this entry point is a
+module of its own because nothing may have imported it before ``-m`` runs it."""
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import os
-import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from filelock import FileLock
-
-from tooling.errors import CrossmatrixError, ToolMissing
+from tooling.errors import CrossmatrixError
 from tooling.matrix import targets
-from tooling.matrix.targets import Target
-from tooling.util import console, proc
-
-SHIM_DLL = "bcryptprimitives.dll"
-SHIM_SOURCE = """\
-/* written by crossmatrix: ProcessPrng for wine < 9.0, over RtlGenRandom */
-#include <windows.h>
-BOOLEAN WINAPI SystemFunction036(PVOID buffer, ULONG length);
-__declspec(dllexport) BOOL WINAPI ProcessPrng(PBYTE data, SIZE_T length) {
-    while (length > 0) {
-        ULONG chunk = length > 0x10000000 ? 0x10000000 : (ULONG)length;
-        if (!SystemFunction036(data, chunk)) return FALSE;
-        data += chunk;
-        length -= chunk;
-    }
-    return TRUE;
-}
-"""
-#: where Debian's wine keeps its own DLLs, per PE architecture
-_BUILTIN_DIRS = (
-    "/usr/lib/{multiarch}/wine/{pe}-windows", "/usr/lib/wine/{pe}-windows",
-    "/opt/wine-stable/lib/wine/{pe}-windows", "/opt/wine-stable/lib64/wine/{pe}-windows",
-)
-_MULTIARCH = {"x86_64": "x86_64-linux-gnu", "i386": "i386-linux-gnu"}
-
-
-def pe_arch(target: Target) -> str:
-    return "x86_64" if target.arch.elf_class == 64 else "i386"
-
-
-def wine_program(target: Target) -> str:
-    """``wine`` runs both 32- and 64-bit programs when wine32 is installed beside wine64."""
-    found = proc.which("wine")
-    if found is None:
-        raise ToolMissing("wine is not installed, so Windows binaries cannot run here",
-                          f"run `inv setup --target {target.name}` (installs Debian's wine)")
-    if pe_arch(target) == "i386" and not _builtin_dir("i386"):
-        raise ToolMissing(f"wine cannot run 32-bit programs here ({target.name})",
-                          "install wine32:i386 (`inv setup --target windows-x86` does)")
-    return found
-
-
-@functools.cache
-def _builtin_dir(pe: str) -> Path | None:
-    for pattern in _BUILTIN_DIRS:
-        folder = Path(pattern.format(multiarch=_MULTIARCH[pe], pe=pe))
-        if (folder / "kernel32.dll").is_file():
-            return folder
-    return None
-
-
-def needs_shim(target: Target) -> bool:
-    folder = _builtin_dir(pe_arch(target))
-    return folder is not None and not (folder / SHIM_DLL).is_file()
-
-
-def env(prefix: Path) -> dict[str, str]:
-    return {
-        "WINEPREFIX": str(prefix),
-        "WINEDEBUG": "-all",
-        # no Mono/Gecko installer dialogs when the prefix is made
-        "WINEDLLOVERRIDES": "mscoree,mshtml=",
-        "DISPLAY": "",
-    }
-
-
-def prefix_dir(cache_dir: Path) -> Path:
-    return cache_dir / "wine" / "prefix"
-
-
-def shim(target: Target, cache_dir: Path) -> Path:
-    """The ProcessPrng shim for ``target``'s architecture, built once per source."""
-    digest = hashlib.sha256(SHIM_SOURCE.encode()).hexdigest()[:10]
-    folder = cache_dir / "wine" / f"shim-{target.triple}-{digest}"
-    dll = folder / SHIM_DLL
-    if dll.is_file():
-        return dll
-    gcc = target.gcc
-    if proc.which(gcc) is None:
-        raise ToolMissing(f"{gcc} is needed to build wine's ProcessPrng shim",
-                          f"run `inv setup --target {target.name}`")
-    work = folder.with_name(f".{folder.name}.{os.getpid()}")
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    (work / "shim.c").write_text(SHIM_SOURCE)
-    # --kill-at: export ProcessPrng, not the stdcall-decorated ProcessPrng@8 (i686)
-    proc.run([gcc, "-shared", "-O2", "-s", "-o", str(work / SHIM_DLL), str(work / "shim.c"),
-              "-ladvapi32", "-Wl,--kill-at"], what="building wine's ProcessPrng shim")
-    try:
-        os.replace(work, folder)
-    except OSError:  # another process made it first
-        shutil.rmtree(work, ignore_errors=True)
-    return dll
-
-
-def describe(target: Target) -> str:
-    text = f"wine ({pe_arch(target)})"
-    return text + " + ProcessPrng shim" if needs_shim(target) else text
-
-
-def run(target: Target, binary: Path, args: Sequence[str], cache_dir: Path,
-        timeout: float | None = 300, *, passthrough: bool = False) -> proc.Result:
-    """Run ``binary`` under wine from a scratch folder (with the shim when wine needs it).
-
-    ``passthrough``: output goes straight to the terminal and the program runs in the
-    caller's folder (cargo test's runner: tests read files relative to their package)."""
-    program = wine_program(target)
-    kind = "test" if passthrough else "run"
-    scratch = cache_dir / "wine" / kind / f"{target.triple}.{os.getpid()}"
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
-    try:
-        exe = scratch / binary.name
-        shutil.copyfile(binary, exe)
-        if needs_shim(target):
-            shutil.copyfile(shim(target, cache_dir), scratch / SHIM_DLL)
-        prefix = prefix_dir(cache_dir)
-        environment = proc.child_env(env(prefix))
-        # one wine at a time per prefix: the first run creates it (about 10 s)
-        prefix.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(prefix.parent / "prefix.lock")):
-            return proc.run([program, str(exe), *args], env=environment,
-                            cwd=None if passthrough else scratch, check=False,
-                            capture=not passthrough, echo=False if passthrough else None,
-                            timeout=timeout, what=f"wine {binary.name}")
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-def wine_run(target: Target, binary: Path, args: Sequence[str], cache_dir: Path) -> int:
-    """Run one test binary under wine (the shim beside it when this wine needs it) in
-    cargo's current folder, output passed through. Returns its exit code."""
-    return run(target, binary, args, cache_dir, timeout=None, passthrough=True).returncode
+from tooling.platforms import windows
+from tooling.util import console
 
 
 def _main(argv: Sequence[str]) -> int:
-    """``python -m tooling.platforms.wine TRIPLE CACHE_DIR EXE [ARGS…]``: the runner
-    ``inv test`` gives cargo for Windows targets."""
     if len(argv) < 3:
         console.error("usage: python -m tooling.platforms.wine TRIPLE CACHE_DIR EXE [ARGS...]")
         return 2
@@ -169,7 +25,7 @@ def _main(argv: Sequence[str]) -> int:
         console.error(f"error: unknown target {argv[0]!r}")
         return 2
     try:
-        return wine_run(target, Path(argv[2]), argv[3:], Path(argv[1]))
+        return windows.wine_run(target, Path(argv[2]), argv[3:], Path(argv[1]))
     except CrossmatrixError as exc:
         console.error(exc.render())
         return exc.exit_code

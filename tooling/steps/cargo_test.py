@@ -20,11 +20,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from tooling.compile import linkers
-from tooling.errors import CrossmatrixError, SomeTargetsFailed, StepFailed, ToolMissing, UsageError
+from tooling.errors import CrossmatrixError, SomeTargetsFailed, StepFailed, UsageError
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
-from tooling.platforms import runner, wine
+from tooling.platforms import platform_of
 from tooling.steps import compiling
 from tooling.steps.state import Build
 from tooling.util import console, proc
@@ -119,7 +118,7 @@ def split_args(text: str, where: str) -> list[str]:
 
 def cannot_run(target: Target) -> str | None:
     """Why ``target``'s tests cannot run on this machine at all (None: they can)."""
-    return runner.cannot_run(target)
+    return platform_of(target).cannot_run(target)
 
 
 def runner_env(target: Target, cache_dir: Path,
@@ -127,30 +126,17 @@ def runner_env(target: Target, cache_dir: Path,
     """``CARGO_TARGET_<T>_RUNNER`` (and ``RUST_TEST_THREADS`` under qemu) for ``target``,
     what runs the tests, and what to say about it."""
     environ = dict(os.environ) if environ is None else environ
-    key = f"CARGO_TARGET_{target.env_key}_RUNNER"
-    if target.os == "windows":
-        wine.wine_program(target)
-        return {key: str(wine_wrapper(target, cache_dir))}, wine.describe(target), []
-    reason = runner.cannot_run(target)
-    if reason:
-        raise UsageError(f"{target.name}: its tests cannot run here ({reason})",
+    platform = platform_of(target)
+    runner = platform.test_runner(target, cache_dir, environ)
+    if runner is None:
+        raise UsageError(f"{target.name}: its tests cannot run here "
+                         f"({platform.cannot_run(target)})",
                          f"`inv test --target {target.name} --no-run` builds them without "
                          "running them")
-    prefix = runner.prefix(target)
-    if not prefix:
-        return {}, "native", []
-    if proc.which(prefix[0]) is None:
-        raise ToolMissing(f"{prefix[0]} is not installed, so {target.name} tests cannot run",
-                          f"run `inv setup --target {target.name}` (installs qemu-user)")
-    env = {key: shlex.join(prefix)}
-    notes = []
-    if "RUST_TEST_THREADS" in environ:
-        notes.append(f"RUST_TEST_THREADS={environ['RUST_TEST_THREADS']} (yours) under qemu")
-    else:
-        env["RUST_TEST_THREADS"] = "1"
-        notes.append("RUST_TEST_THREADS=1: one test thread under qemu "
-                     "(set RUST_TEST_THREADS to choose)")
-    return env, shlex.join(prefix), notes
+    env = dict(runner.env)
+    if runner.command is not None:
+        env[f"CARGO_TARGET_{target.env_key}_RUNNER"] = runner.command
+    return env, runner.describe, list(runner.notes)
 
 
 def for_tests(project: Project) -> Project:
@@ -301,16 +287,3 @@ def _print_summary(outcomes: Sequence[Outcome], failures: Sequence[tuple[Target,
         console.info(f"  FAILED   {target.name}: {message.removeprefix(target.name + ': ')}")
     for name, reason in skipped.items():
         console.info(f"  skipped  {name}: {reason}")
-
-
-# --- Windows: cargo's runner is a wrapper that runs the test under wine -------------------
-
-def wine_wrapper(target: Target, cache_dir: Path) -> Path:
-    """A content-addressed script cargo runs as the runner: ``wrapper TEST_EXE ARGS…``."""
-    body = (
-        "#!/bin/sh\n"
-        "# written by crossmatrix: runs a Windows test binary under wine\n"
-        f"exec {shlex.quote(linkers.python())} -m tooling.platforms.wine "
-        f"{shlex.quote(target.triple)} {shlex.quote(str(cache_dir))} \"$@\"\n"
-    )
-    return linkers._wrapper(cache_dir, f"wine-test-{target.triple}", body)

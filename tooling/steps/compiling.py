@@ -19,10 +19,11 @@ from tooling.errors import StepFailed, ToolMissing
 from tooling.matrix import workspace
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
+from tooling.platforms import platform_of
 from tooling.std import providers
 from tooling.std.compiler import Compiler, default_compiler
 from tooling.steps.state import Build
-from tooling.util import atomic, console, digests, proc
+from tooling.util import atomic, console, digests, proc, scripts
 
 
 def install_std(build: Build) -> providers.StdPlan:
@@ -227,9 +228,10 @@ def invocation(build: Build, *, provide_std: bool = True) -> Invocation:
         raise ToolMissing("no Rust compiler found", "install rustup, or run `inv setup`")
     settings = project.settings_for(target)
     std_flags = plan.rustflags if plan else ()
-    flags = [*target.rustflags, *link.rustflags, *std_flags, *settings.rustflags]
+    flags = [*platform_of(target).rustflags(target), *link.rustflags, *std_flags,
+             *settings.rustflags]
     extra_env, config_args = _rustflags_env(target, [*flags, *remap_flags(project)])
-    path = os.pathsep.join([str(linkers.bin_dir()), os.environ.get("PATH", "")])
+    path = os.pathsep.join([str(scripts.bin_dir()), os.environ.get("PATH", "")])
     wrapper = {}
     if project.sccache:
         sccache = proc.which("sccache")

@@ -1,0 +1,290 @@
+"""Windows (windows-gnu): PE programs linked by Debian's MinGW-w64 gcc, packaged as .zip, and
+run here under Debian's wine, in a prefix of crossmatrix's own.
+
+Rust's std (since 1.78) takes its random numbers from ``ProcessPrng`` in
+``bcryptprimitives.dll``, which wine gained only in 9.0; Debian 12 ships wine
+8.0. When the running wine has no such DLL, crossmatrix builds a shim with the
+target's MinGW-w64 gcc (``ProcessPrng`` over advapi32's ``SystemFunction036``,
+the RtlGenRandom that wine has), and the binary runs from a scratch folder
+beside it, never from the staged folder that gets packaged. What was used is
+said in the run's description.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import shlex
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from filelock import FileLock
+
+from tooling.errors import ToolMissing
+from tooling.matrix.host import Host
+from tooling.matrix.targets import Arch, Os, Target
+from tooling.platforms.base import (
+    BinaryFormat,
+    GccLink,
+    Packages,
+    StripTools,
+    TestRunner,
+    ZigLink,
+    not_linux,
+    strip_programs,
+)
+from tooling.util import proc, scripts
+
+name: Os = "windows"
+binary_format: BinaryFormat = "pe"
+exe_suffix = ".exe"
+archive_suffix = ".zip"  # what Windows users expect
+module_suffix = ".pyd"
+links_python_dll = True
+
+
+# --- linking ---------------------------------------------------------------------------
+
+def zig_target(target: Target) -> str:
+    return f"{target.arch.zig_arch}-windows-gnu"
+
+
+def zig_link(target: Target) -> ZigLink:
+    return ZigLink(target=zig_target(target))
+
+
+def gcc_link(target: Target) -> GccLink:
+    prefix = target.tool_prefix
+    return GccLink(gcc=f"{prefix}-gcc", ar=f"{prefix}-ar",
+                   packages=(f"gcc-mingw-w64-{target.arch.mingw_deb}-win32",))
+
+
+def rustflags(target: Target) -> tuple[str, ...]:
+    return ()
+
+
+def build_settings(target: Target) -> dict[str, str]:
+    return {}
+
+
+def cdylib_unsupported(target: Target, flags: Sequence[str]) -> str | None:
+    return None
+
+
+def link_hint(target: Target, stderr: str) -> str | None:
+    return None
+
+
+def strip_tools(target: Target) -> StripTools:
+    return StripTools(programs=strip_programs(target.tool_prefix, target),
+                      package=f"binutils-mingw-w64-{target.arch.mingw_deb}",
+                      library_flag="--strip-all")
+
+
+# --- the build machine and installing ------------------------------------------------------
+
+def python_mismatch(target: Target) -> str | None:
+    return None
+
+
+def debian_libraries(target: Target) -> bool:
+    return False
+
+
+def debian_packages(target: Target, linker: str) -> Packages:
+    packages = (f"gcc-mingw-w64-{target.arch.mingw_deb}-win32", "wine", "wine64")
+    if target.arch.elf_class == 32:  # 32-bit programs need wine's i386 half
+        return Packages(packages=packages, optional=("wine32:i386",), optional_arches=("i386",))
+    return Packages(packages=packages)
+
+
+def fits_host(target: Target, host: Host, highest_glibc: str | None) -> tuple[bool, str]:
+    return not_linux(name)
+
+
+def preference(target: Target, host: Host | None) -> tuple[bool, ...]:
+    return ()
+
+
+def scratch_image(target: Target) -> bool:
+    return False
+
+
+# --- running: wine -----------------------------------------------------------------------
+
+SHIM_DLL = "bcryptprimitives.dll"
+SHIM_SOURCE = """\
+/* written by crossmatrix: ProcessPrng for wine < 9.0, over RtlGenRandom */
+#include <windows.h>
+BOOLEAN WINAPI SystemFunction036(PVOID buffer, ULONG length);
+__declspec(dllexport) BOOL WINAPI ProcessPrng(PBYTE data, SIZE_T length) {
+    while (length > 0) {
+        ULONG chunk = length > 0x10000000 ? 0x10000000 : (ULONG)length;
+        if (!SystemFunction036(data, chunk)) return FALSE;
+        data += chunk;
+        length -= chunk;
+    }
+    return TRUE;
+}
+"""
+#: where Debian's wine keeps its own DLLs, per PE architecture
+_BUILTIN_DIRS = (
+    "/usr/lib/{multiarch}/wine/{pe}-windows", "/usr/lib/wine/{pe}-windows",
+    "/opt/wine-stable/lib/wine/{pe}-windows", "/opt/wine-stable/lib64/wine/{pe}-windows",
+)
+
+
+def pe_arch(target: Target) -> str:
+    return _pe(target.arch)
+
+
+def _pe(arch: Arch) -> str:
+    return "x86_64" if arch.elf_class == 64 else "i386"
+
+
+def wine_program(target: Target) -> str:
+    """``wine`` runs both 32- and 64-bit programs when wine32 is installed beside wine64."""
+    found = proc.which("wine")
+    if found is None:
+        raise ToolMissing("wine is not installed, so Windows binaries cannot run here",
+                          f"run `inv setup --target {target.name}` (installs Debian's wine)")
+    if pe_arch(target) == "i386" and not _builtin_dir(target.arch):
+        raise ToolMissing(f"wine cannot run 32-bit programs here ({target.name})",
+                          "install wine32:i386 (`inv setup --target windows-x86` does)")
+    return found
+
+
+@functools.cache
+def _builtin_dir(arch: Arch) -> Path | None:
+    for pattern in _BUILTIN_DIRS:
+        folder = Path(pattern.format(multiarch=arch.multiarch, pe=_pe(arch)))
+        if (folder / "kernel32.dll").is_file():
+            return folder
+    return None
+
+
+def needs_shim(target: Target) -> bool:
+    folder = _builtin_dir(target.arch)
+    return folder is not None and not (folder / SHIM_DLL).is_file()
+
+
+def env(prefix: Path) -> dict[str, str]:
+    return {
+        "WINEPREFIX": str(prefix),
+        "WINEDEBUG": "-all",
+        # no Mono/Gecko installer dialogs when the prefix is made
+        "WINEDLLOVERRIDES": "mscoree,mshtml=",
+        "DISPLAY": "",
+    }
+
+
+def prefix_dir(cache_dir: Path) -> Path:
+    return cache_dir / "wine" / "prefix"
+
+
+def shim(target: Target, cache_dir: Path) -> Path:
+    """The ProcessPrng shim for ``target``'s architecture, built once per source."""
+    digest = hashlib.sha256(SHIM_SOURCE.encode()).hexdigest()[:10]
+    folder = cache_dir / "wine" / f"shim-{target.triple}-{digest}"
+    dll = folder / SHIM_DLL
+    if dll.is_file():
+        return dll
+    gcc = target.gcc
+    if proc.which(gcc) is None:
+        raise ToolMissing(f"{gcc} is needed to build wine's ProcessPrng shim",
+                          f"run `inv setup --target {target.name}`")
+    work = folder.with_name(f".{folder.name}.{os.getpid()}")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    (work / "shim.c").write_text(SHIM_SOURCE)
+    # --kill-at: export ProcessPrng, not the stdcall-decorated ProcessPrng@8 (i686)
+    proc.run([gcc, "-shared", "-O2", "-s", "-o", str(work / SHIM_DLL), str(work / "shim.c"),
+              "-ladvapi32", "-Wl,--kill-at"], what="building wine's ProcessPrng shim")
+    try:
+        os.replace(work, folder)
+    except OSError:  # another process made it first
+        shutil.rmtree(work, ignore_errors=True)
+    return dll
+
+
+def describe(target: Target) -> str:
+    text = f"wine ({pe_arch(target)})"
+    return text + " + ProcessPrng shim" if needs_shim(target) else text
+
+
+def run(target: Target, binary: Path, args: Sequence[str], cache_dir: Path,
+        timeout: float | None = 300, *, passthrough: bool = False) -> proc.Result:
+    """Run ``binary`` under wine from a scratch folder (with the shim when wine needs it).
+
+    ``passthrough``: output goes straight to the terminal and the program runs in the
+    caller's folder (cargo test's runner: tests read files relative to their package)."""
+    program = wine_program(target)
+    kind = "test" if passthrough else "run"
+    scratch = cache_dir / "wine" / kind / f"{target.triple}.{os.getpid()}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    try:
+        exe = scratch / binary.name
+        shutil.copyfile(binary, exe)
+        if needs_shim(target):
+            shutil.copyfile(shim(target, cache_dir), scratch / SHIM_DLL)
+        prefix = prefix_dir(cache_dir)
+        environment = proc.child_env(env(prefix))
+        # one wine at a time per prefix: the first run creates it (about 10 s)
+        prefix.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(prefix.parent / "prefix.lock")):
+            return proc.run([program, str(exe), *args], env=environment,
+                            cwd=None if passthrough else scratch, check=False,
+                            capture=not passthrough, echo=False if passthrough else None,
+                            timeout=timeout, what=f"wine {binary.name}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def wine_run(target: Target, binary: Path, args: Sequence[str], cache_dir: Path) -> int:
+    """Run one test binary under wine (the shim beside it when this wine needs it) in
+    cargo's current folder, output passed through. Returns its exit code."""
+    return run(target, binary, args, cache_dir, timeout=None, passthrough=True).returncode
+
+
+def cannot_run(target: Target) -> str | None:
+    """Only a reason no package can fix here counts: a missing wine is an error with an
+    install hint instead (:func:`wine_program`)."""
+    try:
+        wine_program(target)
+    except ToolMissing as missing:
+        if proc.which("wine") is not None:  # wine is there, but not for this arch
+            return f"{missing.message}; {missing.hint}"
+    return None
+
+
+def describe_runner(target: Target) -> str:
+    return describe(target)
+
+
+def run_program(target: Target) -> str | None:
+    return "wine"
+
+
+def cargo_runner(target: Target) -> list[str]:
+    return []  # plain cargo gets no runner: a bare wine lacks the shim and the prefix
+
+
+def wine_wrapper(target: Target, cache_dir: Path) -> Path:
+    """A content-addressed script cargo runs as the runner: ``wrapper TEST_EXE ARGS…``."""
+    body = (
+        "#!/bin/sh\n"
+        "# written by crossmatrix: runs a Windows test binary under wine\n"
+        f"exec {shlex.quote(scripts.python())} -m tooling.platforms.wine "
+        f"{shlex.quote(target.triple)} {shlex.quote(str(cache_dir))} \"$@\"\n"
+    )
+    return scripts.wrapper(cache_dir, f"wine-test-{target.triple}", body)
+
+
+def test_runner(target: Target, cache_dir: Path, environ: Mapping[str, str]) -> TestRunner:
+    """``python -m tooling.platforms.wine`` (through :func:`wine_wrapper`) runs each test
+    binary under wine, with the shim when this wine needs it."""
+    wine_program(target)
+    return TestRunner(command=str(wine_wrapper(target, cache_dir)), describe=describe(target))
