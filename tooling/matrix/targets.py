@@ -1,7 +1,7 @@
 """The target table: defined once, read by the tasks, the nox sessions and the CI matrix.
 
 A target is a row of data; code asks the row (``target.arch.qemu``,
-``target.is_static``) instead of branching on names, and what an operating system
+``target.glibc_loader``) instead of branching on names, and what an operating system
 does (link, strip, run, name, package) is its platform module's
 (:func:`tooling.platforms.platform_of`). A raw Rust triple is accepted wherever a
 name is: a triple of a table row resolves to that row, any other Linux triple of a
@@ -49,6 +49,7 @@ class Arch:
     mingw_deb: str | None = None  #: that gcc's Debian package suffix (gcc-mingw-w64-<x>)
     pe_machine: str | None = None  #: pefile's MACHINE_TYPE name
     macho_cpu: str | None = None  #: lief's MachO CPU_TYPE name
+    docker_arch: str | None = None  #: Docker's architecture name (None: the Rust one)
 
 
 ARCHES: dict[str, Arch] = {
@@ -56,7 +57,7 @@ ARCHES: dict[str, Arch] = {
     for a in (
         Arch(
             rust="x86_64", deb_arch="amd64", gnu_prefix="x86_64-linux-gnu", qemu="qemu-x86_64",
-            multiarch="x86_64-linux-gnu",
+            multiarch="x86_64-linux-gnu", docker_arch="amd64",
             elf_machine="EM_X86_64", elf_class=64, endian="little", float_abi=None,
             zig_arch="x86_64", gnu_loader="lib64/ld-linux-x86-64.so.2",
             host_machines=("x86_64", "amd64"), mingw_prefix="x86_64-w64-mingw32",
@@ -64,21 +65,21 @@ ARCHES: dict[str, Arch] = {
         ),
         Arch(
             rust="aarch64", deb_arch="arm64", gnu_prefix="aarch64-linux-gnu", qemu="qemu-aarch64",
-            multiarch="aarch64-linux-gnu",
+            multiarch="aarch64-linux-gnu", docker_arch="arm64",
             elf_machine="EM_AARCH64", elf_class=64, endian="little", float_abi=None,
             zig_arch="aarch64", gnu_loader="lib/ld-linux-aarch64.so.1",
             host_machines=("aarch64", "arm64"), macho_cpu="ARM64",
         ),
         Arch(
             rust="armv7", deb_arch="armhf", gnu_prefix="arm-linux-gnueabihf", qemu="qemu-arm",
-            multiarch="arm-linux-gnueabihf",
+            multiarch="arm-linux-gnueabihf", docker_arch="arm",
             elf_machine="EM_ARM", elf_class=32, endian="little", float_abi="hard",
             zig_arch="arm", zig_flags=("-mcpu=generic+v7a+vfp3-d32+thumb2-neon",),
             gnu_loader="lib/ld-linux-armhf.so.3", host_machines=("armv7l",),
         ),
         Arch(
             rust="riscv64gc", deb_arch="riscv64", gnu_prefix="riscv64-linux-gnu",
-            multiarch="riscv64-linux-gnu",
+            multiarch="riscv64-linux-gnu", docker_arch="riscv64",
             qemu="qemu-riscv64", elf_machine="EM_RISCV", elf_class=64, endian="little",
             float_abi="double", zig_arch="riscv64", zig_flags=("-mcpu=generic_rv64+m+a+f+d+c",),
             gnu_loader="lib/ld-linux-riscv64-lp64d.so.1", host_machines=("riscv64",),
@@ -119,6 +120,16 @@ class Target:
     @property
     def is_glibc(self) -> bool:
         return self.libc == "gnu"
+
+    @property
+    def glibc_loader(self) -> str | None:
+        """The interpreter its dynamic executables name: glibc's loader (None: no glibc)."""
+        return f"/{self.arch.gnu_loader}" if self.libc == "gnu" else None
+
+    @property
+    def needs_rtstartup(self) -> bool:
+        """windows-gnu links rustc's ``rsbegin.o``/``rsend.o``, which build-std leaves out."""
+        return self.libc == "mingw"
 
     @property
     def platform_arch(self) -> str:

@@ -49,11 +49,6 @@ def _rustflags_env(target: Target, flags: Sequence[str]) -> tuple[dict[str, str]
     return {}, ["--config", f"target.{target.triple}.rustflags={json.dumps(list(flags))}"]
 
 
-_APPLE_MISSING = re.compile(
-    r'unable to find (?:system )?framework "([\w.+-]+)"|framework not found ([\w.+-]+)'
-    r'|unable to find (?:system )?library "?-?l?([\w.+-]+)"?|library not found for -l([\w.+-]+)')
-
-
 _ZIG_REJECTS = re.compile(
     r"(?:unsupported linker arg|unknown argument|unsupported option)[:\s]+'?([^'\s]+)'?")
 _PKG_CONFIG_CROSS = "pkg-config has not been configured to support cross-compilation"
@@ -75,7 +70,7 @@ def _missing_library(name: str, target: Target) -> str:
                    entry.carriers[0]) if entry and entry.carriers else None
     vendored = (f"enable {carrier[0]}'s `{carrier[1]}` feature" if carrier
                 else "use the crate's vendored/bundled feature")
-    if target.os != "linux" or target.libc != "gnu":
+    if not platform_of(target).debian_libraries(target):
         return (f"the C library {name} is not available for {target.triple} (Debian's "
                 f"libraries are for Linux gnu targets): {vendored}")
     package = f"{entry.deb}:{target.arch.deb_arch}" if entry and entry.deb else None
@@ -122,15 +117,9 @@ def _diagnose(build: Build, link: linkers.LinkerPlan) -> Callable[[str], str]:
     target = build.target
 
     def hint(stderr: str) -> str:
-        apple = _APPLE_MISSING.search(stderr)
-        if target.os == "macos" and apple:
-            name = next(g for g in apple.groups() if g)
-            sdk = os.environ.get("SDKROOT")
-            if sdk:
-                return f"{name} is not in SDKROOT={sdk}: point SDKROOT at a full macOS SDK"
-            return (f"{name} is an Apple framework or library that zig's macOS stubs lack: "
-                    "set SDKROOT to a macOS SDK (MacOSX.sdk from Xcode or its Command Line "
-                    "Tools) and build again")
+        os_hint = platform_of(target).link_hint(target, stderr)
+        if os_hint:
+            return os_hint
         missing_symbol = re.search(r"undefined symbol: ([A-Za-z_][A-Za-z0-9_@.]*)", stderr)
         if target.glibc and missing_symbol:
             return (f"{missing_symbol[1]} is not in glibc {target.glibc}: raise the floor "
@@ -192,14 +181,6 @@ def cdylib_packages(project: Project) -> list[str]:
     return sorted(cdylibs & set(project.packages) if project.packages else cdylibs)
 
 
-def cdylib_unsupported(target: Target, flags: Sequence[str]) -> str | None:
-    """Why ``target`` builds no cdylibs: musl targets link statically (crt-static), and
-    rustc refuses a shared library there unless the user turned crt-static off."""
-    if target.libc == "musl" and "target-feature=-crt-static" not in " ".join(flags):
-        return "musl targets link statically (crt-static); no shared libraries"
-    return None
-
-
 @dataclass(frozen=True)
 class Invocation:
     """The one cargo call that builds a target, and everything it was derived from."""
@@ -228,8 +209,8 @@ def invocation(build: Build, *, provide_std: bool = True) -> Invocation:
         raise ToolMissing("no Rust compiler found", "install rustup, or run `inv setup`")
     settings = project.settings_for(target)
     std_flags = plan.rustflags if plan else ()
-    flags = [*platform_of(target).rustflags(target), *link.rustflags, *std_flags,
-             *settings.rustflags]
+    platform = platform_of(target)
+    flags = [*platform.rustflags(target), *link.rustflags, *std_flags, *settings.rustflags]
     extra_env, config_args = _rustflags_env(target, [*flags, *remap_flags(project)])
     path = os.pathsep.join([str(scripts.bin_dir()), os.environ.get("PATH", "")])
     wrapper = {}
@@ -257,7 +238,7 @@ def invocation(build: Build, *, provide_std: bool = True) -> Invocation:
     argv.append("--bins")
     libraries = cdylib_packages(project)
     if libraries:
-        why_not = cdylib_unsupported(target, flags)
+        why_not = platform.cdylib_unsupported(target, flags)
         if why_not is None:
             argv.append("--lib")
         elif provide_std:
