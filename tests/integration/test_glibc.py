@@ -11,7 +11,7 @@ import pytest
 
 from tests.integration.helpers import FORCED_PROVIDERS, REPO, Run, crossmatrix, write_project
 from tooling.matrix.targets import resolve
-from tooling.platforms import runner
+from tooling.platforms import linux
 from tooling.verify import elf
 
 pytestmark = pytest.mark.integration
@@ -48,12 +48,12 @@ def test_floor_holds_and_binaries_run(floor_release: tuple[Path, Run], name: str
         assert facts.highest_glibc is not None and _v(facts.highest_glibc) <= (2, 17)
         if artifact["kind"] != "bin":  # build_core's Python module: a library, not run
             continue
-        ran = subprocess.run([*runner.prefix(target), str(staged), "--version"],
+        ran = subprocess.run([*linux.prefix(target), str(staged), "--version"],
                              capture_output=True, text=True, timeout=120, check=False)
         assert ran.returncode == 0 and target.triple in ran.stdout, ran.stderr
         if artifact["name"] == "sensor-crc":
             assert "C by clang" in ran.stdout  # zig cc compiled the C code, not the host gcc
-            crc = subprocess.run([*runner.prefix(target), str(staged), "123456789"],
+            crc = subprocess.run([*linux.prefix(target), str(staged), "123456789"],
                                  capture_output=True, text=True, timeout=120, check=True)
             assert crc.stdout.strip() == "cbf43926"
 

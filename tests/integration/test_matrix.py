@@ -16,9 +16,8 @@ from typing import Any
 import pytest
 
 from tests.integration.helpers import PROGRAMS, REPO, Run, command, crossmatrix
-from tooling.matrix import targets
 from tooling.matrix.targets import TABLE, Target
-from tooling.platforms import runner, wine
+from tooling.platforms import linux, macos, platform_of, runner, windows
 
 pytestmark = pytest.mark.integration
 
@@ -48,8 +47,9 @@ def test_release_is_complete_and_checksummed(matrix_release: tuple[Path, Run],
     assert isinstance(archive, dict)
     assert (dist / archive["file"]).is_file()
     names = {a["name"] for a in info["artifacts"]}
-    assert names == {f"{n}{target.exe_suffix}" for n in PROGRAMS} | MODULE_FILES[target.name]
-    assert archive["file"].endswith(target.archive_suffix)
+    platform = platform_of(target)
+    assert names == {f"{n}{platform.exe_suffix}" for n in PROGRAMS} | MODULE_FILES[target.name]
+    assert archive["file"].endswith(platform.archive_suffix)
 
 
 #: build_core's cdylib per target: none on musl (rustc links those statically)
@@ -96,7 +96,7 @@ def test_unpacked_binaries_run_and_are_what_the_target_promises(
         else:
             assert "dynamically linked" in described
             assert artifact["highest_glibc"] is not None
-        ran = subprocess.run([*runner.prefix(target), str(binary), "--version"],
+        ran = subprocess.run([*linux.prefix(target), str(binary), "--version"],
                              capture_output=True, text=True, timeout=120, check=False)
         assert ran.returncode == 0, ran.stderr
         assert target.triple in ran.stdout
@@ -110,7 +110,7 @@ def test_unpacked_windows_binaries_run_under_wine(matrix_release: tuple[Path, Ru
     dist = _dist(matrix_release, target.name)
     info = _info(dist)
     _unpack(dist, info, tmp_path)
-    reason = runner.cannot_run(target)
+    reason = windows.cannot_run(target)
     for artifact in _programs(info):
         binary = tmp_path / str(artifact["path"])
         described = subprocess.run(["file", "-b", str(binary)], capture_output=True, text=True,
@@ -125,13 +125,13 @@ def test_unpacked_windows_binaries_run_under_wine(matrix_release: tuple[Path, Ru
             continue
         assert artifact["run"]["ran"] is True
         assert target.triple in artifact["run"]["output"]
-        if wine.needs_shim(target):
-            shutil.copy(wine.shim(target, Path(os.environ.get(
+        if windows.needs_shim(target):
+            shutil.copy(windows.shim(target, Path(os.environ.get(
                 "CROSSMATRIX_CACHE_DIR", Path.home() / ".cache" / "crossmatrix"))),
-                binary.parent / wine.SHIM_DLL)
+                binary.parent / windows.SHIM_DLL)
         ran = subprocess.run(["wine", str(binary), "--version"], capture_output=True,
                              text=True, timeout=300, check=False, cwd=binary.parent,
-                             env={**os.environ, **wine.env(tmp_path / "prefix")})
+                             env={**os.environ, **windows.env(tmp_path / "prefix")})
         assert ran.returncode == 0, ran.stderr[-2000:]
         assert target.triple in ran.stdout
     if reason:
@@ -156,7 +156,7 @@ def test_macos_binaries_are_verified_structurally_and_said_not_run(
         # libSystem, and libiconv for crates that pull in the libc crate's iconv link
         assert artifact["needed"][0] == "/usr/lib/libSystem.B.dylib"
         assert all(lib.startswith("/usr/lib/") for lib in artifact["needed"])
-        assert artifact["min_os"] == targets.MACOS_DEFAULT_MIN[target.arch.rust]
+        assert artifact["min_os"] == macos.DEFAULT_MIN[target.arch.rust]
         if target.arch.rust == "aarch64":
             assert artifact["signature"] == "valid"
         # llvm's own reader agrees on the minimum macOS (LC_BUILD_VERSION's minos, or

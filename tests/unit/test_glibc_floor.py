@@ -8,6 +8,7 @@ from tooling.compile import linkers
 from tooling.errors import ConfigError, UsageError
 from tooling.matrix import config
 from tooling.matrix.targets import by_name, resolve
+from tooling.platforms import platform_of
 
 
 def test_suffix_on_a_name_or_triple_sets_the_floor_and_zig() -> None:
@@ -17,7 +18,7 @@ def test_suffix_on_a_name_or_triple_sets_the_floor_and_zig() -> None:
         assert target.triple == "aarch64-unknown-linux-gnu"
         assert target.glibc == "2.17"
         assert target.linker == "zig"
-        assert target.zig_target == "aarch64-linux-gnu.2.17"
+        assert platform_of(target).zig_target(target) == "aarch64-linux-gnu.2.17"
 
 
 @pytest.mark.parametrize("spec", ["linux-aarch64.2.17", "linux-x86_64-gnu.2.16",

@@ -9,6 +9,7 @@ import pytest
 from tooling.errors import UsageError
 from tooling.matrix import targets
 from tooling.matrix.targets import TABLE, Target, by_name, from_triple, resolve, select
+from tooling.platforms import macos, platform_of
 
 #: name -> (triple, libc, arch) of every Linux row the table must hold, in table order.
 EXPECTED_ROWS: dict[str, tuple[str, str, str]] = {
@@ -51,10 +52,10 @@ def test_windows_and_macos_rows(name: str) -> None:
     triple, os_name, linker, fmt, archive, platform_arch = OTHER_ROWS[name]
     target = by_name()[name]
     assert (target.triple, target.os, target.linker) == (triple, os_name, linker)
-    assert target.binary_format == fmt
-    assert target.archive_suffix == archive
+    assert platform_of(target).binary_format == fmt
+    assert platform_of(target).archive_suffix == archive
     assert target.platform_arch == platform_arch
-    assert target.exe_suffix == (".exe" if os_name == "windows" else "")
+    assert platform_of(target).exe_suffix == (".exe" if os_name == "windows" else "")
     assert not target.is_glibc and not target.debian_std_possible
     assert os_name in target.tags
     # never "native" on Linux, whatever the CPU
@@ -67,14 +68,14 @@ def test_windows_uses_mingw_and_macos_zig_with_a_minimum_version(
     assert by_name()["windows-x86"].gcc == "i686-w64-mingw32-gcc"
     assert by_name()["windows-x86_64"].gcc == "x86_64-w64-mingw32-gcc"
     monkeypatch.delenv("MACOSX_DEPLOYMENT_TARGET", raising=False)
-    assert by_name()["macos-aarch64"].zig_target == "aarch64-macos.11.0-none"
-    assert by_name()["macos-x86_64"].zig_target == "x86_64-macos.10.12-none"
-    assert by_name()["macos-aarch64"].rustflags == ("-C", "strip=none")
+    assert macos.zig_target(by_name()["macos-aarch64"]) == "aarch64-macos.11.0-none"
+    assert macos.zig_target(by_name()["macos-x86_64"]) == "x86_64-macos.10.12-none"
+    assert macos.rustflags(by_name()["macos-aarch64"]) == ("-C", "strip=none")
     monkeypatch.setenv("MACOSX_DEPLOYMENT_TARGET", "12.3")
-    assert by_name()["macos-aarch64"].zig_target == "aarch64-macos.12.3-none"
+    assert macos.zig_target(by_name()["macos-aarch64"]) == "aarch64-macos.12.3-none"
     monkeypatch.setenv("MACOSX_DEPLOYMENT_TARGET", "twelve")
     with pytest.raises(UsageError, match="twelve"):
-        targets.macos_deployment_target(by_name()["macos-aarch64"])
+        macos.deployment_target(by_name()["macos-aarch64"])
 
 
 @pytest.mark.parametrize("name", list(EXPECTED_ROWS))
@@ -111,10 +112,14 @@ def test_env_key_and_cc_key() -> None:
     assert riscv.cc_key == "riscv64gc_unknown_linux_gnu"
 
 
+def _zig_target(target: Target) -> str:
+    return platform_of(target).zig_target(target)
+
+
 def test_zig_target() -> None:
-    assert by_name()["linux-armv7"].zig_target == "arm-linux-musleabihf"
-    assert by_name()["linux-x86_64"].zig_target == "x86_64-linux-musl"
-    assert by_name()["linux-aarch64-gnu"].zig_target == "aarch64-linux-gnu"
+    assert _zig_target(by_name()["linux-armv7"]) == "arm-linux-musleabihf"
+    assert _zig_target(by_name()["linux-x86_64"]) == "x86_64-linux-musl"
+    assert _zig_target(by_name()["linux-aarch64-gnu"]) == "aarch64-linux-gnu"
 
 
 def test_abi_suffix_and_gnu_names() -> None:
@@ -183,7 +188,7 @@ def test_resolve_unlisted_linux_triple_is_ad_hoc(
     assert target.arch.rust == arch
     assert target.linkage == ("static" if libc == "musl" else "dynamic")
     assert target.linker == ("zig" if libc == "musl" else "gcc")
-    assert target.zig_target == zig_target
+    assert _zig_target(target) == zig_target
     assert "linux" in target.tags
     assert target not in TABLE
 

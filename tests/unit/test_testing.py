@@ -14,7 +14,7 @@ from tooling.errors import SomeTargetsFailed, StepFailed, ToolMissing, UsageErro
 from tooling.matrix import config
 from tooling.matrix.targets import Target, by_name
 from tooling.plan import cargo_call
-from tooling.platforms import runner
+from tooling.platforms import platform_of, windows
 from tooling.std import compiler, providers
 from tooling.steps import cargo_test
 from tooling.steps.state import Build
@@ -81,8 +81,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     for key in ("RUST_TEST_THREADS", "RUSTDOC", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS",
                 "RUSTDOCFLAGS", "CARGO_ENCODED_RUSTDOCFLAGS"):
         monkeypatch.delenv(key, raising=False)
-    def plan(project: config.Project, target: Target, *, install: bool = False
-             ) -> providers.StdPlan:
+    def plan(project: config.Project, target: Target) -> providers.StdPlan:
         panics.append(providers._panic(project))
         return providers.StdPlan(provider="build-std", compiler=COMPILER,
                                  sysroot=tmp_path / "cache" / "sysroots" / target.triple,
@@ -104,7 +103,7 @@ def test_cargo_test_keeps_the_builds_target_config_and_selection(
         project: config.Project, monkeypatch: pytest.MonkeyPatch, panics: list[str]) -> None:
     _qemu_installed(monkeypatch)
     target = by_name()["linux-aarch64"]
-    run = cargo_test.plan(Build(project, target), args=["--nocapture", "tests::one"])
+    run = cargo_test.prepare(Build(project, target), args=["--nocapture", "tests::one"])
     argv = run.argv
     assert argv[:4] == ["/usr/bin/cargo", "test", "--target", target.triple]
     for build_only in ("--bins", "--release", "--profile", "--lib",
@@ -123,7 +122,7 @@ def test_cargo_test_keeps_the_builds_target_config_and_selection(
 def test_runner_env_under_qemu_with_one_test_thread(
         project: config.Project, monkeypatch: pytest.MonkeyPatch) -> None:
     _qemu_installed(monkeypatch)
-    musl = cargo_test.plan(Build(project, by_name()["linux-aarch64"]))
+    musl = cargo_test.prepare(Build(project, by_name()["linux-aarch64"]))
     assert musl.env["CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUNNER"] == "qemu-aarch64"
     assert musl.env["CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER"].endswith(
         musl.call.link.linker)
@@ -135,7 +134,7 @@ def test_runner_env_under_qemu_with_one_test_thread(
     # rustdoc builds cross doctests: it gets the same sysroot and link flags
     doc_flags = musl.env["CARGO_ENCODED_RUSTDOCFLAGS"].split("\x1f")
     assert "--sysroot" in doc_flags and "link-self-contained=no" in doc_flags
-    gnu = cargo_test.plan(Build(project, by_name()["linux-aarch64-gnu"]))
+    gnu = cargo_test.prepare(Build(project, by_name()["linux-aarch64-gnu"]))
     # the cross sysroot's loader, and its libc (not a multiarch libc6:arm64 of another build)
     expected = ("qemu-aarch64 -L /usr/aarch64-linux-gnu "
                 "-E LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib")
@@ -147,7 +146,7 @@ def test_the_users_test_threads_are_kept(project: config.Project,
                                          monkeypatch: pytest.MonkeyPatch) -> None:
     _qemu_installed(monkeypatch)
     monkeypatch.setenv("RUST_TEST_THREADS", "4")
-    run = cargo_test.plan(Build(project, by_name()["linux-armv7"]))
+    run = cargo_test.prepare(Build(project, by_name()["linux-armv7"]))
     assert run.env["RUST_TEST_THREADS"] == "4"
     assert "RUST_TEST_THREADS" not in proc.env_delta(run.env)
     assert run.notes == ["RUST_TEST_THREADS=4 (yours) under qemu"]
@@ -155,7 +154,7 @@ def test_the_users_test_threads_are_kept(project: config.Project,
 
 def test_the_host_runs_its_tests_natively(project: config.Project) -> None:
     host = by_name()["linux-x86_64-gnu"]
-    run = cargo_test.plan(Build(project, host))
+    run = cargo_test.prepare(Build(project, host))
     assert run.runner == "native"
     delta = proc.env_delta(run.env)
     assert "CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER" not in delta
@@ -169,18 +168,16 @@ def test_missing_qemu_is_a_tool_error(project: config.Project,
     monkeypatch.setattr(proc, "which", lambda program, path=None: (
         None if program.startswith("qemu-") else real(program, path)))
     with pytest.raises(ToolMissing) as caught:
-        cargo_test.plan(Build(project, by_name()["linux-riscv64-gnu"]))
+        cargo_test.prepare(Build(project, by_name()["linux-riscv64-gnu"]))
     assert caught.value.message.startswith("qemu-riscv64 is not installed")
     assert "inv setup --target linux-riscv64-gnu" in (caught.value.hint or "")
 
 
 def test_windows_tests_run_through_a_content_addressed_wine_wrapper(
         project: config.Project, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tooling.platforms import wine
-
-    monkeypatch.setattr(wine, "wine_program", lambda target: "/usr/bin/wine")
+    monkeypatch.setattr(windows, "wine_program", lambda target: "/usr/bin/wine")
     target = by_name()["windows-x86_64"]
-    run = cargo_test.plan(Build(project, target))
+    run = cargo_test.prepare(Build(project, target))
     wrapper = Path(run.env["CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER"])
     assert wrapper.parent == project.cache_dir / "wrappers"
     assert wrapper.name.startswith("wine-test-x86_64-pc-windows-gnu-")
@@ -190,19 +187,19 @@ def test_windows_tests_run_through_a_content_addressed_wine_wrapper(
     assert body.rstrip().endswith('"$@"')
     assert run.runner.startswith("wine (x86_64)")
     assert "RUST_TEST_THREADS" not in proc.env_delta(run.env)
-    assert cargo_test.wine_wrapper(target, project.cache_dir) == wrapper  # the same content
+    assert windows.wine_wrapper(target, project.cache_dir) == wrapper  # the same content
 
 
 def test_macos_tests_are_refused_unless_only_built(project: config.Project) -> None:
     mac = by_name()["macos-aarch64"]
     with pytest.raises(UsageError) as caught:
-        cargo_test.plan(Build(project, mac))
+        cargo_test.prepare(Build(project, mac))
     assert caught.value.message == ("macos-aarch64: its tests cannot run here (no macOS here: "
                                     "nothing runs Mach-O programs on Linux)")
     assert "--no-run" in (caught.value.hint or "")
     with pytest.raises(UsageError):
         cargo_test.run_matrix(project, [mac, by_name()["macos-x86_64"]])
-    built = cargo_test.plan(Build(project, mac), no_run=True, args=["ignored"])
+    built = cargo_test.prepare(Build(project, mac), no_run=True, args=["ignored"])
     assert built.argv[-1] == "--no-run" and "--" not in built.argv
     assert "CARGO_TARGET_AARCH64_APPLE_DARWIN_RUNNER" not in proc.env_delta(built.env)
 
@@ -313,9 +310,9 @@ def test_wine_runner_entry_point_rejects_bad_calls() -> None:
     assert wine_runner.main(["sparc-unknown-none", "/tmp", "x.exe"]) == 2
 
 
-def test_cannot_run_follows_the_runner_module() -> None:
-    assert cargo_test.cannot_run(by_name()["macos-x86_64"]) == runner.cannot_run(
-        by_name()["macos-x86_64"])
+def test_cannot_run_follows_the_platform() -> None:
+    mac = by_name()["macos-x86_64"]
+    assert cargo_test.cannot_run(mac) == platform_of(mac).cannot_run(mac)
     assert cargo_test.cannot_run(by_name()["linux-armv7"]) is None
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tooling.cli.boundary import ScriptExit, reported, script_fail
 from tooling.matrix import targets
-from tooling.platforms import wine
+from tooling.platforms import windows
 from tooling.util import console
 
 USAGE = "usage: python -m tooling.cli.wine_runner TRIPLE CACHE_DIR EXE [ARGS...]"
@@ -25,7 +25,7 @@ def main(argv: Sequence[str]) -> int:
         return 2
     try:
         with reported(script_fail):
-            return wine.wine_run(target, Path(argv[2]), argv[3:], Path(argv[1]))
+            return windows.wine_run(target, Path(argv[2]), argv[3:], Path(argv[1]))
     except ScriptExit as exc:
         return exc.code
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from tooling.compile import syslibs
 from tooling.errors import StepFailed, ToolMissing, UsageError
 from tooling.matrix.targets import Target
+from tooling.platforms import platform_of
 from tooling.util import console, digests, proc
 
 
@@ -32,7 +33,7 @@ def pkg_config_env(target: Target, environ: Mapping[str, str] | None = None) -> 
     library there, and pkg-config refusing is what makes most of them do so), Windows or
     macOS; not for the host's own gnu target. Variables the user set win."""
     environ = os.environ if environ is None else environ
-    if target.os != "linux" or target.libc != "gnu" or target.runs_natively():
+    if not platform_of(target).debian_libraries(target) or target.runs_natively():
         return {}
     libdir = multiarch_libdir(target)
     wanted = {

@@ -6,40 +6,21 @@ user's files; :mod:`tooling.cargo_config` can write the same values into
 ``.cargo/config.toml`` for people who run plain cargo.
 
 zig wrappers are small shell scripts whose file name carries a hash of their
-content, so a changed wrapper is a new path and cargo relinks.
+content, so a changed wrapper is a new path and cargo relinks. What differs per
+operating system (zig's target, MinGW-w64's gcc, musl's flags) is the platform's.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 import shlex
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tooling.errors import ToolMissing, UsageError
-from tooling.matrix.targets import Target, macos_deployment_target
-from tooling.util import proc
-
-
-@dataclass(frozen=True)
-class Script:
-    """A small program crossmatrix writes before cargo runs (a zig wrapper): planned as its
-    path and content, written by :meth:`write`. The path carries a hash of the content, so
-    a changed wrapper is a new path and cargo relinks."""
-
-    path: Path
-    body: str
-
-    def write(self) -> Path:
-        if not self.path.is_file():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
-            tmp.write_text(self.body)
-            tmp.chmod(0o755)
-            os.replace(tmp, self.path)
-        return self.path
+from tooling.errors import ToolMissing
+from tooling.matrix.targets import Target
+from tooling.platforms import platform_of
+from tooling.util import proc, scripts
+from tooling.util.scripts import Script
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,21 +61,9 @@ class LinkerPlan:
         return self
 
 
-def bin_dir() -> Path:
-    """This environment's scripts folder (the venv's bin/), however Python was started."""
-    return Path(sys.prefix) / "bin"
-
-
-def python() -> str:
-    """One spelling of this environment's interpreter (python, python3 and python3.11 are
-    the same program, but a different spelling would change the wrappers' content, their
-    path, and so make cargo rebuild everything)."""
-    return str(bin_dir() / "python3")
-
-
 def cargo_zigbuild() -> str:
     """The cargo-zigbuild installed beside this Python (the project's own venv)."""
-    beside = bin_dir() / "cargo-zigbuild"
+    beside = scripts.bin_dir() / "cargo-zigbuild"
     if beside.is_file():
         return str(beside)
     found = proc.which("cargo-zigbuild")
@@ -114,12 +83,6 @@ def _zig_version() -> str:
                           "pip install ziglang (crossmatrix depends on it)") from exc
 
 
-def wrapper(cache_dir: Path, stem: str, body: str) -> Script:
-    """A content-addressed script under ``cache_dir/wrappers`` (planned, not written)."""
-    digest = hashlib.sha256(body.encode()).hexdigest()[:10]
-    return Script(cache_dir / "wrappers" / f"{stem}-{digest}", body)
-
-
 def _zig_script(tool: str, args: list[str]) -> str:
     # The same shape as cargo-zigbuild's own wrappers: naming zig's version and
     # command spares it probing zig on every compiler call.
@@ -127,7 +90,7 @@ def _zig_script(tool: str, args: list[str]) -> str:
         "#!/bin/sh\n"
         "# written by crossmatrix\n"
         f"export CARGO_ZIGBUILD_ZIG_VERSION={shlex.quote(_zig_version())}\n"
-        f"export CARGO_ZIGBUILD_ZIG_COMMAND={shlex.quote(python())}\n"
+        f"export CARGO_ZIGBUILD_ZIG_COMMAND={shlex.quote(scripts.python())}\n"
         "export CARGO_ZIGBUILD_ZIG_COMMAND_ARGS='-m ziglang'\n"
         'if [ -n "$SDKROOT" ]; then export SDKROOT; fi\n'
         f"exec {shlex.quote(cargo_zigbuild())} zig {tool} -- {shlex.join(args)} \"$@\"\n"
@@ -135,17 +98,14 @@ def _zig_script(tool: str, args: list[str]) -> str:
 
 
 def zig_plan(target: Target, cache_dir: Path) -> LinkerPlan:
-    args = ["-g", "-fno-sanitize=all", *target.arch.zig_flags, "-target", target.zig_target]
-    cc = wrapper(cache_dir, f"zigcc-{target.triple}", _zig_script("cc", args))
-    cxx = wrapper(cache_dir, f"zigcxx-{target.triple}", _zig_script("c++", args))
-    ar = wrapper(cache_dir, "zigar", _zig_script("ar", []))
-    # zig brings musl's crt objects; rustc's self-contained ones would clash.
-    flags = ("-C", "link-self-contained=no") if target.libc == "musl" else ()
-    env = {}
-    if target.os == "macos":  # rustc, the cc crate and zig agree on the minimum macOS
-        env["MACOSX_DEPLOYMENT_TARGET"] = macos_deployment_target(target)
+    zig = platform_of(target).zig_link(target)
+    args = ["-g", "-fno-sanitize=all", *target.arch.zig_flags, "-target", zig.target]
+    cc = scripts.wrapper(cache_dir, f"zigcc-{target.triple}", _zig_script("cc", args))
+    cxx = scripts.wrapper(cache_dir, f"zigcxx-{target.triple}", _zig_script("c++", args))
+    ar = scripts.wrapper(cache_dir, "zigar", _zig_script("ar", []))
     return LinkerPlan(kind="zig", linker=str(cc.path), cc=str(cc.path), ar=str(ar.path),
-                      rustflags=flags, env=env, cxx=str(cxx.path), scripts=(cc, cxx, ar))
+                      rustflags=zig.rustflags, env=dict(zig.env), cxx=str(cxx.path),
+                      scripts=(cc, cxx, ar))
 
 
 def _gxx(gcc: str) -> str | None:
@@ -155,20 +115,9 @@ def _gxx(gcc: str) -> str | None:
 
 
 def gcc_plan(target: Target) -> LinkerPlan:
-    if target.os == "windows":
-        prefix = target.tool_prefix
-        return LinkerPlan(kind="gcc", linker=f"{prefix}-gcc", cc=f"{prefix}-gcc",
-                          ar=f"{prefix}-ar", cxx=_gxx(f"{prefix}-gcc"),
-                          packages=(f"gcc-mingw-w64-{target.arch.mingw_deb}-win32",))
-    if target.os != "linux":
-        raise UsageError(f"linker 'gcc' cannot link {target.name}",
-                         f"use linker = \"zig\" in [tool.crossmatrix.target.{target.name}]")
-    native = target.runs_natively()
-    gcc = "gcc" if native and target.libc == "gnu" else target.gcc
-    ar = "ar" if native and target.libc == "gnu" else f"{target.arch.gnu_prefix}-ar"
-    packages: tuple[str, ...] = ("gcc",) if gcc == "gcc" else (
-        f"gcc-{target.arch.gnu_prefix}", f"libc6-dev-{target.arch.deb_arch}-cross")
-    return LinkerPlan(kind="gcc", linker=gcc, cc=gcc, ar=ar, packages=packages, cxx=_gxx(gcc))
+    gcc = platform_of(target).gcc_link(target)
+    return LinkerPlan(kind="gcc", linker=gcc.gcc, cc=gcc.gcc, ar=gcc.ar,
+                      packages=gcc.packages, cxx=_gxx(gcc.gcc))
 
 
 def custom_plan(program: str) -> LinkerPlan:

@@ -44,8 +44,8 @@ class NativeCrate:
     deb: str | None = None  #: Debian's -dev package (multiarch: <deb>:<arch>)
     #: features of this crate that compile its bundled copy
     vendor_features: tuple[str, ...] = ()
-    #: features that do so on Windows targets only
-    windows_vendor_features: tuple[str, ...] = ()
+    #: features that do so on one OS only: (target OS, features)
+    os_vendor_features: tuple[tuple[str, tuple[str, ...]], ...] = ()
     #: (crate, feature) pairs that turn vendoring on, from the crates users depend on
     #: down to the -sys crate itself: the fix names the first one on the dependency path
     carriers: tuple[tuple[str, str], ...] = ()
@@ -57,6 +57,10 @@ class NativeCrate:
     #: (crate on the dependency path, what to use instead); "*" matches any path
     alternatives: tuple[tuple[str, str], ...] = ()
     fallback: str = ""  #: what the build script does when the system library is missing
+
+    def vendor_features_on(self, os: str) -> tuple[str, ...]:
+        """The features that vendor it on targets of ``os`` only (``bundled-windows``)."""
+        return dict(self.os_vendor_features).get(os, ())
 
 
 _RUSTLS = ("*", "switch to rustls (no C library)")
@@ -92,7 +96,7 @@ CRATES: tuple[NativeCrate, ...] = (
     NativeCrate(
         crate="libsqlite3-sys", library="SQLite", links="sqlite3", pc="sqlite3",
         deb="libsqlite3-dev", vendor_features=("bundled", "bundled-sqlcipher"),
-        windows_vendor_features=("bundled-windows",),
+        os_vendor_features=(("windows", ("bundled-windows",)),),
         carriers=(("rusqlite", "bundled"), ("libsqlite3-sys", "bundled")),
         feature_needs=(FeatureNeed(feature="buildtime_bindgen", tools=("libclang",)),),
         dir_env=("SQLITE3_LIB_DIR",),

@@ -11,6 +11,7 @@ from tooling.compile import syslibs
 from tooling.doctor.depgraph import Package
 from tooling.doctor.presence import Machine, Need, pkgconfig_dirs, tool_need
 from tooling.matrix.targets import Target
+from tooling.platforms import platform_of
 
 PURE, NATIVE, EXTERNAL = 1, 2, 3
 TIER_NAMES = {PURE: "pure-rust", NATIVE: "native", EXTERNAL: "external"}
@@ -85,7 +86,7 @@ def _library(package: Package, ctx: Context, *, library: str, pcs: Sequence[str]
     named by a variable (OPENSSL_DIR); Debian's packages only serve gnu targets."""
     target = ctx.for_side(package.side)
     machine = ctx.machine
-    gnu = target.is_linux and target.is_glibc
+    gnu = platform_of(target).debian_libraries(target)
     pc = pcs[0] if pcs else None
     what = (f"{library} for {target.arch.deb_arch}" + (f" ({pc}.pc)" if pc else "") if gnu
             else f"{library} built for {target.name}")
@@ -118,11 +119,13 @@ def _library(package: Package, ctx: Context, *, library: str, pcs: Sequence[str]
     return needs
 
 
-def _carrier(entry: syslibs.NativeCrate, package: Package, windows: bool) -> tuple[str, str]:
-    """The crate and feature that vendor ``entry``, nearest the workspace on the path."""
+def _carrier(entry: syslibs.NativeCrate, package: Package,
+             os_features: tuple[str, ...]) -> tuple[str, str]:
+    """The crate and feature that vendor ``entry``, nearest the workspace on the path;
+    ``os_features``: those that vendor it on the target's OS only."""
     carriers = entry.carriers or tuple((entry.crate, f) for f in entry.vendor_features[:1])
-    if windows and entry.windows_vendor_features and not entry.carriers:
-        carriers = ((entry.crate, entry.windows_vendor_features[0]),)
+    if os_features and not entry.carriers:
+        carriers = ((entry.crate, os_features[0]),)
     for name in package.via:
         for crate, feature in carriers:
             if crate == name:
@@ -130,10 +133,11 @@ def _carrier(entry: syslibs.NativeCrate, package: Package, windows: bool) -> tup
     return carriers[-1]
 
 
-def _vendor_fix(entry: syslibs.NativeCrate, package: Package, windows: bool) -> str | None:
+def _vendor_fix(entry: syslibs.NativeCrate, package: Package,
+                os_features: tuple[str, ...]) -> str | None:
     if not (entry.carriers or entry.vendor_features):
         return None
-    crate, feature = _carrier(entry, package, windows)
+    crate, feature = _carrier(entry, package, os_features)
     source = syslibs.by_crate(entry.vendor_source) if entry.vendor_source else None
     tools = (*entry.build_tools, *(source.build_tools if source else ()))
     needs = f"; needs {' and '.join(tools)}" if tools else ""
@@ -149,13 +153,12 @@ def _alternative(entry: syslibs.NativeCrate, package: Package) -> str | None:
 def _known(package: Package, entry: syslibs.NativeCrate, ctx: Context) -> Finding:
     features = package.features
     target = ctx.for_side(package.side)
-    windows = target.os == "windows"
+    os_features = entry.vendor_features_on(target.os)
     if entry.mode == "source":  # compiled by the crate that uses it, which counts its tools
         return _finding(package, PURE, note=entry.fallback)
     if entry.mode == "python":
         return _python(package, entry, ctx)
-    vendoring = sorted(features & {*entry.vendor_features,
-                                   *(entry.windows_vendor_features if windows else ())})
+    vendoring = sorted(features & {*entry.vendor_features, *os_features})
     tools = [t for fn in entry.feature_needs if fn.feature in features
              and not (fn.unless and fn.unless in features) for t in fn.tools]
     if entry.crate == "aws-lc-sys":
@@ -176,7 +179,8 @@ def _known(package: Package, entry: syslibs.NativeCrate, ctx: Context) -> Findin
     else:
         needs += _library(
             package, ctx, library=entry.library, pcs=[entry.pc] if entry.pc else [],
-            deb=entry.deb, dir_env=entry.dir_env, vendor=_vendor_fix(entry, package, windows),
+            deb=entry.deb, dir_env=entry.dir_env,
+            vendor=_vendor_fix(entry, package, os_features),
             alternative=_alternative(entry, package),
             pre_build_line=syslibs.pre_build_line(entry) if entry.deb else None)
     # a tool beyond the C toolchain can also be avoided by the crate's alternative (said once)
@@ -194,7 +198,7 @@ def _fallback_note(package: Package, entry: syslibs.NativeCrate, ctx: Context) -
     """Which copy a ``fallback`` crate will use here: the system's when the target's -dev
     package is installed (or pre-build installs it), else its bundled one."""
     target = ctx.for_side(package.side)
-    if not (target.is_linux and target.is_glibc and entry.deb and entry.pc):
+    if not (platform_of(target).debian_libraries(target) and entry.deb and entry.pc):
         return f"compiles its bundled {entry.library}"
     deb = f"{entry.deb}:{target.arch.deb_arch}"
     if any((folder / f"{entry.pc}.pc").is_file()
@@ -212,6 +216,7 @@ def _python(package: Package, entry: syslibs.NativeCrate, ctx: Context) -> Findi
         return _finding(package, PURE, note="PYO3_CONFIG_FILE describes the Python")
     features = package.features
     target = ctx.for_side(package.side)
+    platform = platform_of(target)
     abi3 = any(f == "abi3" or f.startswith("abi3-") for f in features)
     extension = "extension-module" in features or "PYO3_BUILD_EXTENSION_MODULE" in env
     host = ctx.host
@@ -219,12 +224,12 @@ def _python(package: Package, entry: syslibs.NativeCrate, ctx: Context) -> Findi
     cross = host is None or (target.arch.rust, target.os) != (host.arch.rust, host.os)
     where = f"[tool.crossmatrix.target.{ctx.target.name}]"
     needs: list[Need] = []
-    if not extension and target.os != "windows":  # embeds Python: links libpython
+    if not extension and not platform.links_python_dll:  # embeds Python: links libpython
         embed = ("build an extension module (pyo3's `extension-module` feature)"
-                 if not (target.is_linux and target.is_glibc) else None)
+                 if not platform.debian_libraries(target) else None)
         needs += _library(package, ctx, library="libpython3", pcs=["python3-embed"],
                           deb=entry.deb, alternative=embed)
-    if (target.os == "windows" and syslibs.older_than(package.version, (0, 29))
+    if (platform.links_python_dll and syslibs.older_than(package.version, (0, 29))
             and "generate-import-lib" not in features and not env.get("PYO3_CROSS_LIB_DIR")):
         needs.append(Need(what="python3.dll import library", ok=False,
                           fix="enable pyo3's `generate-import-lib` feature"))

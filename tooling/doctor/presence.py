@@ -12,6 +12,7 @@ from tooling.errors import CrossmatrixError
 from tooling.matrix.config import Project
 from tooling.matrix.targets import TABLE, Target
 from tooling.plan import cargo_call
+from tooling.platforms import platform_of
 from tooling.util import proc
 
 
@@ -42,7 +43,8 @@ class Need:
 
 
 def host_target() -> Target | None:
-    return next((t for t in TABLE if t.is_glibc and t.runs_natively()), None)
+    return next((t for t in TABLE
+                 if platform_of(t).debian_libraries(t) and t.runs_natively()), None)
 
 
 _TOOL_FIX = {
@@ -83,7 +85,7 @@ def pkgconfig_dirs(target: Target, machine: Machine, host: Target | None) -> lis
     if is_host:
         names += ["PKG_CONFIG_LIBDIR", "PKG_CONFIG_PATH"]
     dirs = [Path(d) for n in names for d in machine.env.get(n, "").split(":") if d]
-    if target.is_linux and target.is_glibc:
+    if platform_of(target).debian_libraries(target):
         dirs += [machine.path(f"/usr/lib/{target.arch.gnu_prefix}/pkgconfig"),
                  machine.path("/usr/share/pkgconfig")]
         if is_host:

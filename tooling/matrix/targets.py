@@ -1,9 +1,11 @@
 """The target table: defined once, read by the tasks, the nox sessions and the CI matrix.
 
-A target is a row of data; code asks the row (``target.qemu``,
-``target.is_static``) instead of branching on names. A raw Rust triple is
-accepted wherever a name is: a triple of a table row resolves to that row, any
-other Linux triple of a known architecture becomes an ad-hoc target.
+A target is a row of data; code asks the row (``target.arch.qemu``,
+``target.glibc_loader``) instead of branching on names, and what an operating system
+does (link, strip, run, name, package) is its platform module's
+(:func:`tooling.platforms.platform_of`). A raw Rust triple is accepted wherever a
+name is: a triple of a table row resolves to that row, any other Linux triple of a
+known architecture becomes an ad-hoc target.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import functools
-import os
 import platform
 import re
 from collections.abc import Iterable, Sequence
@@ -25,7 +26,6 @@ Os = Literal["linux", "windows", "macos"]
 Libc = Literal["musl", "gnu", "mingw", "darwin"]
 Linkage = Literal["static", "dynamic"]
 LinkerKind = Literal["zig", "gcc"]
-BinaryFormat = Literal["elf", "pe", "macho"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,6 +35,7 @@ class Arch:
     rust: str  #: the architecture part of the Rust triple
     deb_arch: str  #: Debian's name (dpkg --add-architecture, pkg:arch)
     gnu_prefix: str  #: prefix of Debian's cross gcc and binutils, and /usr/<prefix> sysroot
+    multiarch: str  #: Debian's multiarch triplet (/usr/lib/<multiarch>): i386-linux-gnu for i686
     qemu: str  #: qemu-user binary
     elf_machine: str  #: pyelftools' e_machine name
     elf_class: Literal[32, 64]
@@ -48,6 +49,7 @@ class Arch:
     mingw_deb: str | None = None  #: that gcc's Debian package suffix (gcc-mingw-w64-<x>)
     pe_machine: str | None = None  #: pefile's MACHINE_TYPE name
     macho_cpu: str | None = None  #: lief's MachO CPU_TYPE name
+    docker_arch: str | None = None  #: Docker's architecture name (None: the Rust one)
 
 
 ARCHES: dict[str, Arch] = {
@@ -55,6 +57,7 @@ ARCHES: dict[str, Arch] = {
     for a in (
         Arch(
             rust="x86_64", deb_arch="amd64", gnu_prefix="x86_64-linux-gnu", qemu="qemu-x86_64",
+            multiarch="x86_64-linux-gnu", docker_arch="amd64",
             elf_machine="EM_X86_64", elf_class=64, endian="little", float_abi=None,
             zig_arch="x86_64", gnu_loader="lib64/ld-linux-x86-64.so.2",
             host_machines=("x86_64", "amd64"), mingw_prefix="x86_64-w64-mingw32",
@@ -62,24 +65,28 @@ ARCHES: dict[str, Arch] = {
         ),
         Arch(
             rust="aarch64", deb_arch="arm64", gnu_prefix="aarch64-linux-gnu", qemu="qemu-aarch64",
+            multiarch="aarch64-linux-gnu", docker_arch="arm64",
             elf_machine="EM_AARCH64", elf_class=64, endian="little", float_abi=None,
             zig_arch="aarch64", gnu_loader="lib/ld-linux-aarch64.so.1",
             host_machines=("aarch64", "arm64"), macho_cpu="ARM64",
         ),
         Arch(
             rust="armv7", deb_arch="armhf", gnu_prefix="arm-linux-gnueabihf", qemu="qemu-arm",
+            multiarch="arm-linux-gnueabihf", docker_arch="arm",
             elf_machine="EM_ARM", elf_class=32, endian="little", float_abi="hard",
             zig_arch="arm", zig_flags=("-mcpu=generic+v7a+vfp3-d32+thumb2-neon",),
             gnu_loader="lib/ld-linux-armhf.so.3", host_machines=("armv7l",),
         ),
         Arch(
             rust="riscv64gc", deb_arch="riscv64", gnu_prefix="riscv64-linux-gnu",
+            multiarch="riscv64-linux-gnu", docker_arch="riscv64",
             qemu="qemu-riscv64", elf_machine="EM_RISCV", elf_class=64, endian="little",
             float_abi="double", zig_arch="riscv64", zig_flags=("-mcpu=generic_rv64+m+a+f+d+c",),
             gnu_loader="lib/ld-linux-riscv64-lp64d.so.1", host_machines=("riscv64",),
         ),
         Arch(
             rust="i686", deb_arch="i386", gnu_prefix="i686-linux-gnu", qemu="qemu-i386",
+            multiarch="i386-linux-gnu",
             elf_machine="EM_386", elf_class=32, endian="little", float_abi=None,
             zig_arch="x86", gnu_loader="lib/ld-linux.so.2", host_machines=("i686", "i386"),
             mingw_prefix="i686-w64-mingw32", mingw_deb="i686",
@@ -90,8 +97,6 @@ ARCHES: dict[str, Arch] = {
 
 #: Debian architectures whose ``libstd-rust-web-dev:<arch>`` the archive carries
 #: (Debian 12's release architectures; riscv64 is not one of them).
-_FORMATS: dict[str, BinaryFormat] = {"linux": "elf", "windows": "pe", "macos": "macho"}
-
 DEBIAN_STD_ARCHES = frozenset({"amd64", "arm64", "armhf", "armel", "i386", "ppc64el", "s390x"})
 
 
@@ -117,17 +122,14 @@ class Target:
         return self.libc == "gnu"
 
     @property
-    def binary_format(self) -> BinaryFormat:
-        return _FORMATS[self.os]
+    def glibc_loader(self) -> str | None:
+        """The interpreter its dynamic executables name: glibc's loader (None: no glibc)."""
+        return f"/{self.arch.gnu_loader}" if self.libc == "gnu" else None
 
     @property
-    def exe_suffix(self) -> str:
-        return ".exe" if self.os == "windows" else ""
-
-    @property
-    def archive_suffix(self) -> str:
-        """Windows users expect .zip; everyone else .tar.gz."""
-        return ".zip" if self.os == "windows" else ".tar.gz"
+    def needs_rtstartup(self) -> bool:
+        """windows-gnu links rustc's ``rsbegin.o``/``rsend.o``, which build-std leaves out."""
+        return self.libc == "mingw"
 
     @property
     def platform_arch(self) -> str:
@@ -154,22 +156,6 @@ class Target:
     def abi_suffix(self) -> str:
         """gnu / gnueabihf / musl / musleabihf: the last part of the triple."""
         return self.triple.rsplit("-", 1)[-1]
-
-    @property
-    def zig_target(self) -> str:
-        if self.os == "macos":  # the version is the minimum macOS written into the binary
-            return f"{self.arch.zig_arch}-macos.{macos_deployment_target(self)}-none"
-        if self.os == "windows":
-            return f"{self.arch.zig_arch}-windows-gnu"
-        target = f"{self.arch.zig_arch}-linux-{self.abi_suffix}"
-        return f"{target}.{self.glibc}" if self.glibc else target
-
-    @property
-    def rustflags(self) -> tuple[str, ...]:
-        """Flags every build of this target needs. rustc strips Mach-O with ``rust-objcopy``,
-        which only rustup ships; crossmatrix strips in its own step instead (with an
-        llvm-strip that keeps the arm64 ad-hoc signature valid)."""
-        return ("-C", "strip=none") if self.os == "macos" else ()
 
     @property
     def tool_prefix(self) -> str | None:
@@ -254,23 +240,6 @@ def from_triple(triple: str) -> Target | None:
 
 def known_names() -> list[str]:
     return [t.name for t in TABLE] + [t.triple for t in TABLE]
-
-
-#: rustc's own default minimum macOS per architecture (`rustc --print deployment-target`)
-MACOS_DEFAULT_MIN = {"aarch64": "11.0", "x86_64": "10.12"}
-_MACOS_VERSION = re.compile(r"^\d+\.\d+(\.\d+)?$")
-
-
-def macos_deployment_target(target: Target) -> str:
-    """MACOSX_DEPLOYMENT_TARGET when set (as rustc and the cc crate read it), else rustc's
-    default for the architecture."""
-    value = os.environ.get("MACOSX_DEPLOYMENT_TARGET", "").strip()
-    if not value:
-        return MACOS_DEFAULT_MIN.get(target.arch.rust, "11.0")
-    if not _MACOS_VERSION.match(value):
-        raise UsageError(f"MACOSX_DEPLOYMENT_TARGET={value!r} is not a macOS version",
-                         "set it like 11.0 (or unset it for rustc's default)")
-    return value
 
 
 #: Rust's std needs at least this glibc (since Rust 1.64).

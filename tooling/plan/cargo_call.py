@@ -19,9 +19,10 @@ from tooling.errors import ToolMissing
 from tooling.matrix import workspace
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
+from tooling.platforms import platform_of
 from tooling.std import providers
 from tooling.std.compiler import Compiler, default_compiler
-from tooling.util import proc
+from tooling.util import proc, scripts
 
 
 def _rustflags_env(flags: Sequence[str], environ: Mapping[str, str]
@@ -78,14 +79,6 @@ def cdylib_packages(project: Project) -> list[str]:
     return sorted(cdylibs & set(project.packages) if project.packages else cdylibs)
 
 
-def cdylib_unsupported(target: Target, flags: Sequence[str]) -> str | None:
-    """Why ``target`` builds no cdylibs: musl targets link statically (crt-static), and
-    rustc refuses a shared library there unless the user turned crt-static off."""
-    if target.libc == "musl" and "target-feature=-crt-static" not in " ".join(flags):
-        return "musl targets link statically (crt-static); no shared libraries"
-    return None
-
-
 @dataclass(frozen=True)
 class Invocation:
     """The cargo calls that build (and test) a target, and everything they were derived
@@ -133,11 +126,12 @@ def derive(project: Project, target: Target, std: providers.StdPlan | None,
         raise ToolMissing("no Rust compiler found", "install rustup, or run `inv setup`")
     settings = project.settings_for(target)
     std_flags = std.rustflags if std else ()
-    flags = [*target.rustflags, *link.rustflags, *std_flags, *settings.rustflags]
+    platform = platform_of(target)
+    flags = [*platform.rustflags(target), *link.rustflags, *std_flags, *settings.rustflags]
     all_flags = [*flags, *remap_flags(project)]
     extra_env, _ = _rustflags_env(all_flags, os.environ)
     config_args = [] if extra_env else _config_args(target, all_flags)
-    path = os.pathsep.join([str(linkers.bin_dir()), os.environ.get("PATH", "")])
+    path = os.pathsep.join([str(scripts.bin_dir()), os.environ.get("PATH", "")])
     wrapper = {}
     if project.sccache:
         sccache = proc.which("sccache")
@@ -161,7 +155,7 @@ def derive(project: Project, target: Target, std: providers.StdPlan | None,
     notes = [f"{target.name}: {std_missing.message}"] if std_missing else []
     libraries = cdylib_packages(project)
     if libraries:
-        why_not = cdylib_unsupported(target, flags)
+        why_not = platform.cdylib_unsupported(target, flags)
         if why_not is None:
             argv.append("--lib")
         else:

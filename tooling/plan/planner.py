@@ -21,7 +21,7 @@ from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
 from tooling.plan import cargo_call
 from tooling.plan.cargo_call import Invocation
-from tooling.platforms import runner, strip
+from tooling.platforms import platform_of, runner, strip
 from tooling.std import providers
 from tooling.util import memo, proc
 
@@ -141,8 +141,9 @@ def plan_target(project: Project, target: Target) -> TargetPlan:
         strip_program = strip.find_strip(target)
     except CrossmatrixError as exc:
         missing.append(Missing(step="strip", what="strip", fix=exc.hint or exc.message))
-    cannot = runner.cannot_run(target)
-    program = runner.program(target)
+    platform = platform_of(target)
+    cannot = platform.cannot_run(target)
+    program = platform.run_program(target)
     if not cannot and program and not proc.which(program):
         missing.append(Missing(step="run", what=program,
                                fix=f"run `inv setup --target {target.name}`"))
@@ -159,8 +160,8 @@ def plan_target(project: Project, target: Target) -> TargetPlan:
         Step(name="package"),
     )
     return TargetPlan(target=target, std=std, std_action=action, link=link, call=call,
-                      strip=strip_program, runner=runner.describe(target), cannot_run=cannot,
-                      steps=steps, missing=tuple(missing))
+                      strip=strip_program, runner=platform.describe_runner(target),
+                      cannot_run=cannot, steps=steps, missing=tuple(missing))
 
 
 def plan(project: Project, targets: Sequence[Target]) -> Plan:

@@ -1,4 +1,4 @@
-"""Strip foreign binaries with a strip that reads their architecture."""
+"""Strip foreign binaries with a strip that reads their architecture (the platform's)."""
 
 from __future__ import annotations
 
@@ -8,34 +8,18 @@ from pathlib import Path
 
 from tooling.errors import ToolMissing
 from tooling.matrix.targets import Target
+from tooling.platforms import platform_of
 from tooling.util import proc
-
-#: llvm-strip re-signs the ad-hoc signature of arm64 Mach-O files it changes.
-LLVM_STRIPS = ["llvm-strip", "llvm-strip-19", "llvm-strip-16", "llvm-strip-15", "llvm-strip-14"]
-
-
-def candidates(target: Target) -> list[str]:
-    if target.os == "macos":
-        return LLVM_STRIPS
-    native = ["strip"] if target.runs_natively() else []
-    return [f"{target.tool_prefix}-strip", *native, "llvm-strip"]
-
-
-def package_hint(target: Target) -> str:
-    if target.os == "macos":
-        return "llvm"
-    if target.os == "windows":
-        return f"binutils-mingw-w64-{target.arch.mingw_deb}"
-    return f"binutils-{target.arch.gnu_prefix}"
 
 
 def find_strip(target: Target) -> str:
-    for name in candidates(target):
+    tools = platform_of(target).strip_tools(target)
+    for name in tools.programs:
         if proc.which(name):
             return name
     raise ToolMissing(
-        f"no strip for {target.arch.rust} binaries (tried {', '.join(candidates(target))})",
-        f"run `inv setup --target {target.name}` (installs {package_hint(target)})",
+        f"no strip for {target.arch.rust} binaries (tried {', '.join(tools.programs)})",
+        f"run `inv setup --target {target.name}` (installs {tools.package})",
     )
 
 
@@ -43,8 +27,8 @@ def strip_copy(target: Target, source: Path, dest: Path, *,
                library: bool = False) -> tuple[int, int]:
     """Copy ``source`` to ``dest`` stripped; return (size before, size after).
 
-    A Mach-O library loses only its local symbols (``-x``): its exports are what the
-    program loading it looks up (``--strip-all`` drops ``_PyInit_*`` from a dylib).
+    A library is stripped as its platform says (a Mach-O one loses only its local
+    symbols, ``-x``: its exports are what the program loading it looks up).
 
     The stripped file is made beside ``dest`` and renamed over it, so ``dest`` is
     either the old file or the whole new one.
@@ -58,7 +42,7 @@ def strip_copy(target: Target, source: Path, dest: Path, *,
     tmp = work / dest.name
     shutil.copyfile(source, tmp)
     try:
-        how = "-x" if library and target.os == "macos" else "--strip-all"
+        how = platform_of(target).strip_tools(target).library_flag if library else "--strip-all"
         proc.run([tool, how, "-o", str(tmp), str(tmp)], what=f"{tool} {source.name}")
         tmp.chmod(0o755)
         os.replace(tmp, dest)

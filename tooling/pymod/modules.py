@@ -13,6 +13,7 @@ from typing import Any
 
 from tooling.errors import StepFailed
 from tooling.matrix.targets import Target
+from tooling.platforms import platform_of
 from tooling.pymod import pyloader, roots
 from tooling.util import archives, atomic, console, proc
 
@@ -31,11 +32,7 @@ def cannot_import_here(target: Target) -> str | None:
     """Why this Python cannot import a module built for ``target`` (None: it can)."""
     if not target.runs_natively():
         return f"built for {target.platform_arch}; this Python runs on {host_platform()}"
-    if target.os == "linux" and target.libc != "gnu":
-        return "a musl module; this Python is glibc's"
-    if target.os == "linux" and platform.libc_ver()[0] != "glibc":
-        return "a glibc module; this Python's C library is not glibc"
-    return None
+    return platform_of(target).python_mismatch(target)
 
 
 def importer(target: Target, cache_dir: Path) -> tuple[list[str], str] | None:
@@ -82,7 +79,7 @@ def folder_name(module: str) -> str:
 
 
 def file_name(module: str, target: Target) -> str:
-    return module + (".pyd" if target.os == "windows" else ".so")
+    return module + platform_of(target).module_suffix
 
 
 def host_platform() -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from tooling.errors import StepFailed
 from tooling.matrix.targets import Target
+from tooling.platforms import platform_of
 from tooling.util import atomic, console, proc
 
 MARKER = "crossmatrix-pyroot.json"
@@ -49,7 +50,7 @@ class Root:
 def wanted(target: Target) -> bool:
     """Targets whose modules a root can import: Linux glibc targets of a Debian
     architecture that do not run here directly."""
-    return target.os == "linux" and target.libc == "gnu" and target.debian_std_possible \
+    return platform_of(target).debian_libraries(target) and target.debian_std_possible \
         and not target.runs_natively()
 
 

@@ -17,10 +17,9 @@ from typing import Any
 from tooling.errors import StepFailed, ToolMissing
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
+from tooling.platforms import platform_of
 from tooling.release import deploy
 from tooling.util import archives, atomic, console, proc
-
-DOCKER_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7": "arm", "riscv64gc": "riscv64"}
 
 
 def context_dir(project: Project) -> Path:
@@ -33,7 +32,7 @@ def image_name(project: Project, target: Target) -> str:
 
 
 def _arch(target: Target) -> str:
-    return DOCKER_ARCH.get(target.arch.rust, target.arch.rust)
+    return target.arch.docker_arch or target.arch.rust
 
 
 def collect(project: Project, targets: list[Target]) -> list[Target]:
@@ -41,7 +40,7 @@ def collect(project: Project, targets: list[Target]) -> list[Target]:
     root = context_dir(project)
     covered: list[Target] = []
     for target in targets:
-        if not target.is_static:
+        if not platform_of(target).scratch_image(target):
             console.info(f"docker-context: {target.name} is dynamically linked; "
                          "a FROM scratch image cannot run it (skipped)")
             continue

@@ -26,9 +26,9 @@ from typing import Any
 from tooling.errors import StepFailed, UsageError
 from tooling.matrix import host
 from tooling.matrix.targets import Target, resolve
-from tooling.platforms import runner
+from tooling.platforms import platform_of, runner
 from tooling.steps import manifest
-from tooling.util import archives, atomic, console, versions
+from tooling.util import archives, atomic, console
 
 
 @dataclass(frozen=True)
@@ -72,18 +72,12 @@ def find(source: Path) -> list[Artifact]:
 
 def fits(artifact: Artifact, host: host.Host) -> tuple[bool, str]:
     target = artifact.target
-    if not target.is_linux:
-        return False, f"a {target.os} build; deploy installs on Linux"
-    if host.arch is None or host.arch.rust != target.arch.rust:
-        return False, f"needs {target.arch.rust}, this is {host.describe()}"
-    if target.is_static:
-        return True, "static: runs on any Linux of this architecture"
-    if host.libc != "gnu" or host.glibc is None:
-        return False, f"needs glibc, this userland is {host.libc}"
-    needed = artifact.info.get("highest_glibc")
-    if needed and versions.parse(needed) > versions.parse(host.glibc):
-        return False, f"needs glibc {needed}, this machine has {host.glibc}"
-    return True, f"glibc {host.glibc} ≥ {needed or 'any'}"
+    return platform_of(target).fits_host(target, host, artifact.info.get("highest_glibc"))
+
+
+def _preferred(artifact: Artifact, host: host.Host | None) -> tuple[tuple[bool, ...], str]:
+    target = artifact.target
+    return platform_of(target).preference(target, host), artifact.name
 
 
 def choose(artifacts: list[Artifact], host: host.Host) -> Artifact:
@@ -93,7 +87,7 @@ def choose(artifacts: list[Artifact], host: host.Host) -> Artifact:
         reasons = "; ".join(f"{a.name}: {fits(a, host)[1]}" for a in artifacts)
         raise StepFailed(f"no artifact fits this machine ({host.describe()}): {reasons}",
                          "use --force-arch NAME to install one anyway")
-    fitting.sort(key=lambda a: (a.target.libc != host.libc, a.target.glibc is None, a.name))
+    fitting.sort(key=lambda a: _preferred(a, host))
     return fitting[0]
 
 
@@ -103,7 +97,7 @@ def by_name(artifacts: list[Artifact], name: str) -> Artifact:
             return artifact
     # "linux-x64" style names, as the target table spells them: the static build first
     matches = sorted((a for a in artifacts if a.target.platform_arch == name),
-                     key=lambda a: (a.target.libc != "musl", a.name))
+                     key=lambda a: _preferred(a, None))
     if matches:
         return matches[0]
     raise UsageError(f"no artifact named {name!r}",

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tooling.compile import buildenv
-from tooling.compile.linkers import gcc_plan
 from tooling.errors import StepFailed, ToolMissing
 from tooling.matrix import workspace
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
+from tooling.platforms import platform_of
 from tooling.pymod import roots
 from tooling.std.compiler import Compiler, default_compiler
 from tooling.util import console, proc
@@ -42,26 +42,11 @@ def needs(targets: Sequence[Target], project: Project) -> Needs:
         packages.append("sccache")
     optional: list[str] = []
     for target in targets:
-        native = target.runs_natively()
-        if target.os == "windows":
-            packages += [f"gcc-mingw-w64-{target.arch.mingw_deb}-win32", "wine", "wine64"]
-            if target.arch.elf_class == 32:  # 32-bit programs need wine's i386 half
-                optional_arches.append("i386")
-                optional.append("wine32:i386")
-            continue
-        if target.os == "macos":
-            packages.append("llvm")  # llvm-strip: strips Mach-O and re-signs arm64
-            continue
-        if not native:
-            packages += ["qemu-user", f"binutils-{target.arch.gnu_prefix}"]
-        if project.linker_for(target) == "gcc":
-            packages += gcc_plan(target).packages
-        if target.debian_std_possible and not native:
-            arches.append(target.arch.deb_arch)
-            packages.append(f"libstd-rust-web-dev:{target.arch.deb_arch}")
-        if target.libc == "gnu" and not native:
-            # the target's glibc, for running and for ldd under qemu
-            packages.append(f"libc6-dev-{target.arch.deb_arch}-cross")
+        wanted = platform_of(target).debian_packages(target, project.linker_for(target))
+        arches += wanted.arches
+        packages += wanted.packages
+        optional += wanted.optional
+        optional_arches += wanted.optional_arches
     return Needs(tuple(dict.fromkeys(arches)), tuple(dict.fromkeys(packages)),
                  tuple(dict.fromkeys(optional)),
                  tuple(a for a in dict.fromkeys(optional_arches) if a not in arches))

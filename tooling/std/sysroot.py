@@ -97,14 +97,11 @@ def build(compiler: Compiler, target: Target, entry: Path, cache_dir: Path,
         _build_locked(compiler, target, entry, cache_dir, std_rustflags, features, panic)
 
 
-#: rustc links ``rsbegin.o``/``rsend.o`` around every windows-gnu image (unwind frame
-#: registration); rustup ships them, a std built from source has to make them.
-_RTSTARTUP_ABIS = ("windows-gnu",)
-
-
 def _rtstartup(compiler: Compiler, target: Target, library: Path, lib: Path,
                env: dict[str, str]) -> list[str]:
-    if not target.triple.endswith(_RTSTARTUP_ABIS):
+    """rustc links ``rsbegin.o``/``rsend.o`` around every windows-gnu image (unwind frame
+    registration); rustup ships them, a std built from source has to make them."""
+    if not target.needs_rtstartup:
         return []
     made = []
     for stem in ("rsbegin", "rsend"):

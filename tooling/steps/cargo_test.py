@@ -20,12 +20,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from tooling.compile import linkers
-from tooling.errors import StepFailed, ToolMissing, UsageError
+from tooling.errors import StepFailed, UsageError
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
 from tooling.plan import cargo_call
-from tooling.platforms import runner, wine
+from tooling.platforms import platform_of
 from tooling.steps import compiling
 from tooling.steps.each import each_target
 from tooling.steps.state import Build
@@ -92,7 +91,7 @@ def split_args(text: str, where: str) -> list[str]:
 
 def cannot_run(target: Target) -> str | None:
     """Why ``target``'s tests cannot run on this machine at all (None: they can)."""
-    return runner.cannot_run(target)
+    return platform_of(target).cannot_run(target)
 
 
 def runner_env(target: Target, cache_dir: Path,
@@ -100,30 +99,17 @@ def runner_env(target: Target, cache_dir: Path,
     """``CARGO_TARGET_<T>_RUNNER`` (and ``RUST_TEST_THREADS`` under qemu) for ``target``,
     what runs the tests, and what to say about it."""
     environ = dict(os.environ) if environ is None else environ
-    key = f"CARGO_TARGET_{target.env_key}_RUNNER"
-    if target.os == "windows":
-        wine.wine_program(target)
-        return {key: str(wine_wrapper(target, cache_dir))}, wine.describe(target), []
-    reason = runner.cannot_run(target)
-    if reason:
-        raise UsageError(f"{target.name}: its tests cannot run here ({reason})",
+    platform = platform_of(target)
+    runner = platform.test_runner(target, cache_dir, environ)
+    if runner is None:
+        raise UsageError(f"{target.name}: its tests cannot run here "
+                         f"({platform.cannot_run(target)})",
                          f"`inv test --target {target.name} --no-run` builds them without "
                          "running them")
-    prefix = runner.prefix(target)
-    if not prefix:
-        return {}, "native", []
-    if proc.which(prefix[0]) is None:
-        raise ToolMissing(f"{prefix[0]} is not installed, so {target.name} tests cannot run",
-                          f"run `inv setup --target {target.name}` (installs qemu-user)")
-    env = {key: shlex.join(prefix)}
-    notes = []
-    if "RUST_TEST_THREADS" in environ:
-        notes.append(f"RUST_TEST_THREADS={environ['RUST_TEST_THREADS']} (yours) under qemu")
-    else:
-        env["RUST_TEST_THREADS"] = "1"
-        notes.append("RUST_TEST_THREADS=1: one test thread under qemu "
-                     "(set RUST_TEST_THREADS to choose)")
-    return env, shlex.join(prefix), notes
+    env = dict(runner.env)
+    if runner.command is not None:
+        env[f"CARGO_TARGET_{target.env_key}_RUNNER"] = runner.command
+    return env, runner.describe, list(runner.notes)
 
 
 def for_tests(project: Project) -> Project:
@@ -131,9 +117,10 @@ def for_tests(project: Project) -> Project:
     return replace(project, profile=TEST_PROFILE)
 
 
-def plan(build: Build, *, no_run: bool = False, args: Sequence[str] = (),
-         provide_std: bool = True) -> CargoTest:
-    """The ``cargo test`` for ``build.target``, derived from the build's own invocation."""
+def prepare(build: Build, *, no_run: bool = False, args: Sequence[str] = (),
+            provide_std: bool = True) -> CargoTest:
+    """Get ``cargo test`` for ``build.target`` ready to run: std provided, the wrappers it
+    names written, the command made from the build's own cargo call."""
     target = build.target
     build = Build(for_tests(build.project), target)
     extra: dict[str, str] = {}
@@ -188,7 +175,7 @@ class Outcome:
 def run_tests(build: Build, *, no_run: bool = False, args: Sequence[str] = ()) -> Outcome:
     """``cargo test`` for one target; failing tests raise :class:`StepFailed`."""
     target = build.target
-    test = plan(build, no_run=no_run, args=args)
+    test = prepare(build, no_run=no_run, args=args)
     call = test.call
     console.step(target.name, f"test with {call.compiler.describe()}, linker "
                               f"{call.link.describe()}, runner {test.runner}")
@@ -260,16 +247,3 @@ def _print_summary(outcomes: Sequence[Outcome], failures: Sequence[tuple[Target,
         console.info(f"  FAILED   {target.name}: {message.removeprefix(target.name + ': ')}")
     for name, reason in skipped.items():
         console.info(f"  skipped  {name}: {reason}")
-
-
-# --- Windows: cargo's runner is a wrapper that runs the test under wine -------------------
-
-def wine_wrapper(target: Target, cache_dir: Path) -> Path:
-    """A content-addressed script cargo runs as the runner: ``wrapper TEST_EXE ARGS…``."""
-    body = (
-        "#!/bin/sh\n"
-        "# written by crossmatrix: runs a Windows test binary under wine\n"
-        f"exec {shlex.quote(linkers.python())} -m tooling.cli.wine_runner "
-        f"{shlex.quote(target.triple)} {shlex.quote(str(cache_dir))} \"$@\"\n"
-    )
-    return linkers.wrapper(cache_dir, f"wine-test-{target.triple}", body).write()

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from tooling.errors import StepFailed
-from tooling.platforms import runner, strip
+from tooling.platforms import platform_of, runner, strip
 from tooling.pymod import modules
 from tooling.steps.state import Build
 from tooling.util import atomic, console, digests
@@ -138,7 +138,8 @@ def run_target(build: Build) -> dict[str, Any]:
     if not staged_intact(build, verified):
         raise StepFailed(f"{build.target.name}: a staged binary changed since `verify`",
                          f"run `inv strip --target {build.target.name}` and verify again")
-    reason = runner.cannot_run(build.target)
+    platform = platform_of(build.target)
+    reason = platform.cannot_run(build.target)
     if reason:  # said on every run, also when the record below is reused
         console.warn(f"{build.target.name}: {runner.NOT_RUN}: {reason}")
     if _skip(build, "run", "same verified binaries"):
@@ -156,9 +157,10 @@ def run_target(build: Build) -> dict[str, Any]:
             continue
         line = runner.smoke(build.target, build.stage / name, build.project.smoke_args,
                             build.project.smoke_expect_triple, build.project.cache_dir)
-        results[name] = {"sha256": info["sha256"], "ran": True,
-                         "runner": runner.describe(build.target), "output": line}
-        console.step(build.target.name, f"run {name} ({runner.describe(build.target)}): {line}")
+        described = platform.describe_runner(build.target)
+        results[name] = {"sha256": info["sha256"], "ran": True, "runner": described,
+                         "output": line}
+        console.step(build.target.name, f"run {name} ({described}): {line}")
     build.record("run", results, inputs=inputs, outputs=digests.digest(results))
     return results
 

@@ -7,7 +7,6 @@ JSON messages. Cargo decides what is fresh; this step always asks it.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ from tooling.errors import StepFailed, ToolMissing
 from tooling.matrix.targets import Target
 from tooling.plan import cargo_call
 from tooling.plan.cargo_call import Invocation
+from tooling.platforms import platform_of
 from tooling.std import providers
 from tooling.steps.state import Build
 from tooling.util import atomic, console, digests, proc
@@ -31,9 +31,6 @@ def install_std(build: Build) -> providers.StdPlan:
 
 # --- compile -----------------------------------------------------------------------------
 
-_APPLE_MISSING = re.compile(
-    r'unable to find (?:system )?framework "([\w.+-]+)"|framework not found ([\w.+-]+)'
-    r'|unable to find (?:system )?library "?-?l?([\w.+-]+)"?|library not found for -l([\w.+-]+)')
 
 
 _ZIG_REJECTS = re.compile(
@@ -57,7 +54,7 @@ def _missing_library(name: str, target: Target) -> str:
                    entry.carriers[0]) if entry and entry.carriers else None
     vendored = (f"enable {carrier[0]}'s `{carrier[1]}` feature" if carrier
                 else "use the crate's vendored/bundled feature")
-    if target.os != "linux" or target.libc != "gnu":
+    if not platform_of(target).debian_libraries(target):
         return (f"the C library {name} is not available for {target.triple} (Debian's "
                 f"libraries are for Linux gnu targets): {vendored}")
     package = f"{entry.deb}:{target.arch.deb_arch}" if entry and entry.deb else None
@@ -104,15 +101,9 @@ def _diagnose(build: Build, link: linkers.LinkerPlan) -> Callable[[str], str]:
     target = build.target
 
     def hint(stderr: str) -> str:
-        apple = _APPLE_MISSING.search(stderr)
-        if target.os == "macos" and apple:
-            name = next(g for g in apple.groups() if g)
-            sdk = os.environ.get("SDKROOT")
-            if sdk:
-                return f"{name} is not in SDKROOT={sdk}: point SDKROOT at a full macOS SDK"
-            return (f"{name} is an Apple framework or library that zig's macOS stubs lack: "
-                    "set SDKROOT to a macOS SDK (MacOSX.sdk from Xcode or its Command Line "
-                    "Tools) and build again")
+        os_hint = platform_of(target).link_hint(target, stderr)
+        if os_hint:
+            return os_hint
         missing_symbol = re.search(r"undefined symbol: ([A-Za-z_][A-Za-z0-9_@.]*)", stderr)
         if target.glibc and missing_symbol:
             return (f"{missing_symbol[1]} is not in glibc {target.glibc}: raise the floor "

@@ -11,14 +11,14 @@ from tooling.compile import cargo_config
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
 from tooling.plan import planner
-from tooling.platforms import runner
+from tooling.platforms import platform_of
 from tooling.util import console
 
 
 def settings(plan: planner.TargetPlan, project: Project) -> dict[str, Any]:
     """The keys of ``[target.<triple>]`` for one target's plan."""
     keys: dict[str, Any] = {"linker": plan.link.linker}
-    if run_with := runner.prefix(plan.target):
+    if run_with := platform_of(plan.target).cargo_runner(plan.target):
         keys["runner"] = run_with
     flags = [*plan.link.rustflags, *project.settings_for(plan.target).rustflags]
     if flags:

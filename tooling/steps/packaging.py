@@ -14,6 +14,7 @@ from typing import Any
 
 from tooling import __version__
 from tooling.errors import StepFailed
+from tooling.platforms import platform_of
 from tooling.pymod import modules
 from tooling.steps import checking
 from tooling.steps.state import Build
@@ -47,7 +48,7 @@ def package_target(build: Build) -> Path:
     new = build.project.dist / f".{target.name}.{os.getpid()}.new"
     shutil.rmtree(new, ignore_errors=True)
     new.mkdir()
-    archive = new / f"{top}{target.archive_suffix}"
+    archive = new / f"{top}{platform_of(target).archive_suffix}"
     members = [(name, build.stage / name, 0o755) for name in sorted(stripped)]
     archive_sha = archives.write_archive(archive, members, top_dir=top, mtime=mtime)
     artifacts = []

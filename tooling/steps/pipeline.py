@@ -10,10 +10,10 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 
 from tooling.compile import buildenv
-from tooling.matrix import targets as targets_mod
 from tooling.matrix import workspace
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
+from tooling.platforms import platform_of
 from tooling.steps import checking, compiling, manifest, packaging
 from tooling.steps.each import each_target
 from tooling.steps.state import STEPS, Build
@@ -58,8 +58,7 @@ def preflight(project: Project, targets: Sequence[Target],
     """Every setting a step would reject, checked before anything is built or written."""
     for target in targets:
         project.linker_for(target)  # a glibc floor with a gcc linker
-        if target.os == "macos":
-            targets_mod.macos_deployment_target(target)
+        platform_of(target).build_settings(target)  # a bad MACOSX_DEPLOYMENT_TARGET
     if "package" in steps:
         archives.source_date_epoch(project.root)
     if "compile" in steps:

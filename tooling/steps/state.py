@@ -20,8 +20,8 @@ from typing import Any
 from tooling.errors import StepFailed
 from tooling.matrix import workspace
 from tooling.matrix.config import Project
-from tooling.matrix.targets import Target, macos_deployment_target
-from tooling.platforms import runner
+from tooling.matrix.targets import Target
+from tooling.platforms import platform_of
 from tooling.pymod import modules
 from tooling.util import atomic
 from tooling.util.digests import digest
@@ -89,16 +89,15 @@ class Build:
             settings = {"glibc": self.target.glibc,
                         "allowed": sorted(self.project.allowed_libraries(self.target)),
                         "python_modules": list(self.workspace.python_modules)}
-            if self.target.os == "macos":
-                settings["macos"] = macos_deployment_target(self.target)
+            settings.update(platform_of(self.target).build_settings(self.target))
         elif step == "run":
             # where it runs is an input: a wine32 installed since, say, makes it run now,
             # and a Python root made by setup since makes a foreign module import
             python = modules.importer(self.target, self.project.cache_dir)
             settings = {"args": self.project.smoke_args,
                         "expect": self.project.smoke_expect_triple,
-                        "runner": runner.describe(self.target),
-                        "cannot": runner.cannot_run(self.target),
+                        "runner": platform_of(self.target).describe_runner(self.target),
+                        "cannot": platform_of(self.target).cannot_run(self.target),
                         "python": python[1] if python and self.workspace.python_modules
                         else None}
         elif step == "package":

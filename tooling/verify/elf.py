@@ -273,7 +273,7 @@ def verify(
         checks.append(Check("float-abi", facts.float_abi == arch.float_abi,
                             arch.float_abi, facts.float_abi or "unspecified"))
     checks.append(_linkage_check(facts, target))
-    if target.libc == "gnu" or facts.glibc_requirements:
+    if target.glibc_loader or facts.glibc_requirements:
         checks.append(_glibc_check(facts, glibc_floor))
     if require_stripped:
         checks.append(Check("stripped", facts.stripped, "stripped",
@@ -282,15 +282,14 @@ def verify(
 
 
 def _linkage_check(facts: BinaryFacts, target: Target) -> Check:
-    if target.is_static:
+    if target.linkage == "static":
         return Check("linkage", facts.static, "static", facts.linkage)
     if facts.shared_library:
         # A cdylib has no interpreter of its own; the program that loads it has.
         return Check("linkage", True, "shared library", facts.linkage)
-    if target.libc == "gnu":
-        loader = f"/{target.arch.gnu_loader}"
-        return Check("linkage", facts.interpreter == loader,
-                     f"dynamic (interpreter {loader})", facts.linkage)
+    if target.glibc_loader:
+        return Check("linkage", facts.interpreter == target.glibc_loader,
+                     f"dynamic (interpreter {target.glibc_loader})", facts.linkage)
     return Check("linkage", facts.interpreter is not None, "dynamic", facts.linkage)
 
 

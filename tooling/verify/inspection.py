@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tooling.matrix.targets import Target
+from tooling.platforms import platform_of
 from tooling.verify import elf
 from tooling.verify.elf import Check
 
@@ -38,7 +39,7 @@ def exports_check(wanted: tuple[str, ...], exported: tuple[str, ...]) -> list[Ch
 def inspect(path: Path, target: Target, *, glibc_floor: str | None = None,
             allowed: frozenset[str] = frozenset(), exports: tuple[str, ...] = ()) -> Inspection:
     """Verify ``path`` for ``target``; ``exports`` names symbols a library must export."""
-    fmt = target.binary_format
+    fmt = platform_of(target).binary_format
     file_line = f"file: {elf.file_output(path)}"
     if fmt == "pe":
         from tooling.verify import pe  # startup time: pefile loads only for PE

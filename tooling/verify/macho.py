@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from tooling.errors import StepFailed
-from tooling.matrix.targets import Target, macos_deployment_target
+from tooling.matrix.targets import Target
+from tooling.platforms import macos
 from tooling.util import versions
 from tooling.verify.elf import Check
 
@@ -127,7 +128,7 @@ def _signature(path: Path, binary: Any) -> str:
 
 def verify(facts: MachOFacts, target: Target, *, allowed: frozenset[str] = frozenset(),
            require_stripped: bool = True) -> list[Check]:
-    wanted_min = macos_deployment_target(target)
+    wanted_min = macos.deployment_target(target)
     foreign = [lib for lib in facts.dylibs
                if not lib.startswith(SYSTEM_DYLIB_DIRS) and lib not in allowed]
     checks = [

@@ -1,4 +1,5 @@
-"""Running Windows binaries here: Debian's wine, in a prefix of crossmatrix's own.
+"""Windows (windows-gnu): PE programs linked by Debian's MinGW-w64 gcc, packaged as .zip, and
+run here under Debian's wine, in a prefix of crossmatrix's own.
 
 Rust's std (since 1.78) takes its random numbers from ``ProcessPrng`` in
 ``bcryptprimitives.dll``, which wine gained only in 9.0; Debian 12 ships wine
@@ -14,15 +15,104 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import shlex
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from filelock import FileLock
 
 from tooling.errors import ToolMissing
-from tooling.matrix.targets import Target
-from tooling.util import proc
+from tooling.matrix.host import Host
+from tooling.matrix.targets import Arch, Os, Target
+from tooling.platforms.base import (
+    BinaryFormat,
+    GccLink,
+    Packages,
+    StripTools,
+    TestRunner,
+    ZigLink,
+    not_linux,
+    strip_programs,
+)
+from tooling.util import proc, scripts
+
+name: Os = "windows"
+binary_format: BinaryFormat = "pe"
+exe_suffix = ".exe"
+archive_suffix = ".zip"  # what Windows users expect
+module_suffix = ".pyd"
+links_python_dll = True
+
+
+# --- linking ---------------------------------------------------------------------------
+
+def zig_target(target: Target) -> str:
+    return f"{target.arch.zig_arch}-windows-gnu"
+
+
+def zig_link(target: Target) -> ZigLink:
+    return ZigLink(target=zig_target(target))
+
+
+def gcc_link(target: Target) -> GccLink:
+    prefix = target.tool_prefix
+    return GccLink(gcc=f"{prefix}-gcc", ar=f"{prefix}-ar",
+                   packages=(f"gcc-mingw-w64-{target.arch.mingw_deb}-win32",))
+
+
+def rustflags(target: Target) -> tuple[str, ...]:
+    return ()
+
+
+def build_settings(target: Target) -> dict[str, str]:
+    return {}
+
+
+def cdylib_unsupported(target: Target, flags: Sequence[str]) -> str | None:
+    return None
+
+
+def link_hint(target: Target, stderr: str) -> str | None:
+    return None
+
+
+def strip_tools(target: Target) -> StripTools:
+    return StripTools(programs=strip_programs(target.tool_prefix, target),
+                      package=f"binutils-mingw-w64-{target.arch.mingw_deb}",
+                      library_flag="--strip-all")
+
+
+# --- the build machine and installing ------------------------------------------------------
+
+def python_mismatch(target: Target) -> str | None:
+    return None
+
+
+def debian_libraries(target: Target) -> bool:
+    return False
+
+
+def debian_packages(target: Target, linker: str) -> Packages:
+    packages = (f"gcc-mingw-w64-{target.arch.mingw_deb}-win32", "wine", "wine64")
+    if target.arch.elf_class == 32:  # 32-bit programs need wine's i386 half
+        return Packages(packages=packages, optional=("wine32:i386",), optional_arches=("i386",))
+    return Packages(packages=packages)
+
+
+def fits_host(target: Target, host: Host, highest_glibc: str | None) -> tuple[bool, str]:
+    return not_linux(name)
+
+
+def preference(target: Target, host: Host | None) -> tuple[bool, ...]:
+    return ()
+
+
+def scratch_image(target: Target) -> bool:
+    return False
+
+
+# --- running: wine -----------------------------------------------------------------------
 
 SHIM_DLL = "bcryptprimitives.dll"
 SHIM_SOURCE = """\
@@ -44,11 +134,14 @@ _BUILTIN_DIRS = (
     "/usr/lib/{multiarch}/wine/{pe}-windows", "/usr/lib/wine/{pe}-windows",
     "/opt/wine-stable/lib/wine/{pe}-windows", "/opt/wine-stable/lib64/wine/{pe}-windows",
 )
-_MULTIARCH = {"x86_64": "x86_64-linux-gnu", "i386": "i386-linux-gnu"}
 
 
 def pe_arch(target: Target) -> str:
-    return "x86_64" if target.arch.elf_class == 64 else "i386"
+    return _pe(target.arch)
+
+
+def _pe(arch: Arch) -> str:
+    return "x86_64" if arch.elf_class == 64 else "i386"
 
 
 def wine_program(target: Target) -> str:
@@ -57,23 +150,23 @@ def wine_program(target: Target) -> str:
     if found is None:
         raise ToolMissing("wine is not installed, so Windows binaries cannot run here",
                           f"run `inv setup --target {target.name}` (installs Debian's wine)")
-    if pe_arch(target) == "i386" and not _builtin_dir("i386"):
+    if pe_arch(target) == "i386" and not _builtin_dir(target.arch):
         raise ToolMissing(f"wine cannot run 32-bit programs here ({target.name})",
                           "install wine32:i386 (`inv setup --target windows-x86` does)")
     return found
 
 
 @functools.cache
-def _builtin_dir(pe: str) -> Path | None:
+def _builtin_dir(arch: Arch) -> Path | None:
     for pattern in _BUILTIN_DIRS:
-        folder = Path(pattern.format(multiarch=_MULTIARCH[pe], pe=pe))
+        folder = Path(pattern.format(multiarch=arch.multiarch, pe=_pe(arch)))
         if (folder / "kernel32.dll").is_file():
             return folder
     return None
 
 
 def needs_shim(target: Target) -> bool:
-    folder = _builtin_dir(pe_arch(target))
+    folder = _builtin_dir(target.arch)
     return folder is not None and not (folder / SHIM_DLL).is_file()
 
 
@@ -154,3 +247,44 @@ def wine_run(target: Target, binary: Path, args: Sequence[str], cache_dir: Path)
     """Run one test binary under wine (the shim beside it when this wine needs it) in
     cargo's current folder, output passed through. Returns its exit code."""
     return run(target, binary, args, cache_dir, timeout=None, passthrough=True).returncode
+
+
+def cannot_run(target: Target) -> str | None:
+    """Only a reason no package can fix here counts: a missing wine is an error with an
+    install hint instead (:func:`wine_program`)."""
+    try:
+        wine_program(target)
+    except ToolMissing as missing:
+        if proc.which("wine") is not None:  # wine is there, but not for this arch
+            return f"{missing.message}; {missing.hint}"
+    return None
+
+
+def describe_runner(target: Target) -> str:
+    return describe(target)
+
+
+def run_program(target: Target) -> str | None:
+    return "wine"
+
+
+def cargo_runner(target: Target) -> list[str]:
+    return []  # plain cargo gets no runner: a bare wine lacks the shim and the prefix
+
+
+def wine_wrapper(target: Target, cache_dir: Path) -> Path:
+    """A content-addressed script cargo runs as the runner: ``wrapper TEST_EXE ARGS…``."""
+    body = (
+        "#!/bin/sh\n"
+        "# written by crossmatrix: runs a Windows test binary under wine\n"
+        f"exec {shlex.quote(scripts.python())} -m tooling.cli.wine_runner "
+        f"{shlex.quote(target.triple)} {shlex.quote(str(cache_dir))} \"$@\"\n"
+    )
+    return scripts.wrapper(cache_dir, f"wine-test-{target.triple}", body).write()
+
+
+def test_runner(target: Target, cache_dir: Path, environ: Mapping[str, str]) -> TestRunner:
+    """``python -m tooling.platforms.wine`` (through :func:`wine_wrapper`) runs each test
+    binary under wine, with the shim when this wine needs it."""
+    wine_program(target)
+    return TestRunner(command=str(wine_wrapper(target, cache_dir)), describe=describe(target))
