@@ -5,6 +5,8 @@ file and the field."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +14,17 @@ import pytest
 
 from tests.unit import fake_records, snapshot
 from tooling import records
-from tooling.errors import BadRecord
+from tooling.errors import BadRecord, StepFailed
 from tooling.records import codec
 from tooling.records.build_info import BuildInfo
 from tooling.records.layout import ModuleLayout
 from tooling.records.release import MergedRelease
 from tooling.records.steps import Verified
+from tooling.release import deploy, merge
+from tooling.util import archives
 
 REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
 
 
 def _schema_text(record: type[codec.FileRecord]) -> str:
@@ -150,3 +155,59 @@ def test_the_schemas_accept_records_and_refuse_what_from_json_refuses() -> None:
     jsonschema.validate(merged.to_json(), codec.json_schema(MergedRelease))
     layout = ModuleLayout(module="m", builds={})
     jsonschema.validate(layout.to_json(), codec.json_schema(ModuleLayout))
+
+
+# --- readers of files made elsewhere: one line, no traceback -------------------------------
+
+def _dist(root: Path, info: dict[str, Any]) -> Path:
+    folder = root / "dist" / "windows-x86_64"
+    folder.mkdir(parents=True)
+    (folder / "demo.zip").write_bytes(b"zip")
+    (folder / "build_info.json").write_text(json.dumps(info))
+    archives.write_sha256sums(folder, [folder / "demo.zip", folder / "build_info.json"])
+    return root / "dist"
+
+
+def test_merge_and_deploy_refuse_an_old_build_info_naming_file_and_field(
+        tmp_path: Path) -> None:
+    old = _info().to_json()
+    del old["schema_version"]
+    dist = _dist(tmp_path, old)
+    with pytest.raises(StepFailed, match=r"windows-x86_64/build_info.json: schema_version: "
+                                         r"missing"):
+        merge.merge([dist], tmp_path / "release")
+    assert not (tmp_path / "release").exists()
+    with pytest.raises(BadRecord, match="schema_version: missing"):
+        deploy.find(dist)
+
+
+@pytest.mark.parametrize("argv", [["merge", "--partial", "--out", "{out}", "--dir", "{dist}"],
+                                  ["deploy", "--list", "--from", "{dist}"]],
+                         ids=["merge", "deploy"])
+def test_the_console_script_says_it_in_one_line(tmp_path: Path, argv: list[str]) -> None:
+    bad = json.loads(json.dumps(_info().to_json()))
+    bad["artifacts"][0]["sha256"] = 7
+    dist = _dist(tmp_path, bad)
+    args = [a.format(out=tmp_path / "release", dist=dist) for a in argv]
+    result = subprocess.run([str(BIN / "crossmatrix"), "--project", str(REPO), *args],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                            check=False)
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert lines == [f"error: {dist}/windows-x86_64/build_info.json: artifacts[0].sha256: "
+                     "expected a string, got 7",
+                     "  hint: it was not made by this crossmatrix version: package that target "
+                     "again (`inv release --target NAME`) with this one"]
+
+
+def test_an_installed_record_of_another_version_is_named(tmp_path: Path) -> None:
+    release = tmp_path / "opt" / "releases" / "x"
+    release.mkdir(parents=True)
+    (tmp_path / "opt" / "current").symlink_to(release)
+    old = _info().to_json()
+    old["schema_version"] = 0
+    (release / ".crossmatrix.json").write_text(json.dumps({**old, "sha256": "a" * 64}))
+    with pytest.raises(BadRecord, match=r"\.crossmatrix\.json: schema_version: 0") as caught:
+        deploy.smoke(tmp_path / "opt")
+    assert caught.value.hint is not None and "inv deploy" in caught.value.hint
