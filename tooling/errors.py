@@ -51,3 +51,8 @@ class SomeTargetsFailed(CrossmatrixError):
     """A matrix ran and at least one target failed; the others completed."""
 
     exit_code = 4
+
+
+class BadRecord(StepFailed):
+    """A record file (``build_info.json``, ``release.json``, a step record) that is not one
+    this crossmatrix writes: unreadable, another schema version, or a malformed field."""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit import fake_records
 from tooling.errors import StepFailed, UsageError
 from tooling.matrix import config
 from tooling.matrix.targets import TABLE, by_name
@@ -105,12 +106,11 @@ def _dist(root: Path, name: str, payload: bytes, version: str = "0.1.0") -> Path
     archive = folder / f"demo-{version}-{name}.tar.gz"
     sha = archives.write_tar_gz(archive, [("demo", binary, 0o755)], top_dir=f"demo-{name}",
                                mtime=0)
-    atomic.write_json(folder / "build_info.json", {
-        "name": name, "project": "demo", "version": version,
-        "archive": {"file": archive.name, "sha256": sha},
-        "artifacts": [{"name": "demo", "size": len(payload), "linkage": "static",
-                       "highest_glibc": None, "sha256": atomic.sha256_file(binary)}],
-    })
+    fake_records.build_info(
+        name, version=version, archive=archive.name, archive_sha=sha,
+        artifacts=(fake_records.artifact("demo", size=len(payload),
+                                         sha256=atomic.sha256_file(binary)),),
+    ).write(folder / "build_info.json")
     archives.write_sha256sums(folder, [archive, folder / "build_info.json"])
     return root / "dist"
 
@@ -119,8 +119,8 @@ def test_merge_of_three_machines_is_verified_and_deterministic(tmp_path: Path) -
     parts = [_dist(tmp_path / m, n, n.encode()) for m, n in
              (("a", "linux-aarch64"), ("b", "linux-x86_64"), ("c", "linux-armv7"))]
     release = merge.merge(parts, tmp_path / "release")
-    assert [t["name"] for t in release["targets"]] == ["linux-aarch64", "linux-armv7",
-                                                       "linux-x86_64"]
+    assert [t.name for t in release.targets] == ["linux-aarch64", "linux-armv7",
+                                                 "linux-x86_64"]
     assert archives.check_sha256sums(tmp_path / "release") == []
     first = (tmp_path / "release" / "SHA256SUMS").read_bytes()
     merge.merge(list(reversed(parts)), tmp_path / "release2")
@@ -166,8 +166,8 @@ def test_merge_refuses_mixed_versions_and_non_folders(tmp_path: Path) -> None:
 def _module(dist: Path, target: str, payload: bytes) -> None:
     source = dist.parent / f"{target}.so"
     source.write_bytes(payload)
-    modules.lay_out(dist, "build_core", by_name()[target], source, {"ok": True},
-                      {"ran": False})
+    modules.lay_out(dist, "build_core", by_name()[target], source, fake_records.verified(),
+                    fake_records.ran())
 
 
 def test_merge_joins_the_python_module_layouts_of_each_machine(
@@ -181,7 +181,7 @@ def test_merge_joins_the_python_module_layouts_of_each_machine(
     assert manifest.dist_folders(parts[0]) == ([parts[0] / "linux-x86_64-gnu"],
                                               [parts[0] / "build-core-bin"])
     release = merge.merge(parts, tmp_path / "release")
-    assert [t["name"] for t in release["targets"]] == ["linux-aarch64-gnu", "linux-x86_64-gnu"]
+    assert [t.name for t in release.targets] == ["linux-aarch64-gnu", "linux-x86_64-gnu"]
     root = tmp_path / "release" / "build-core-bin"
     info = json.loads((root / "build_info.json").read_text())
     assert sorted(info["builds"]) == ["linux-aarch64", "linux-x64"]

@@ -7,12 +7,15 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from tests.unit import fake_records
 from tooling.errors import StepFailed, UsageError
 from tooling.matrix import host
+from tooling.records.build_info import BuildInfo
 from tooling.release import deploy
 from tooling.util import archives, atomic
 
@@ -31,13 +34,13 @@ def _release(dist: Path, name: str, triple: str, script: str, *, glibc: str | No
     top = f"demo-{version}-{name}"
     archive = folder / f"{top}.tar.gz"
     sha = archives.write_tar_gz(archive, [("demo", program, 0o755)], top_dir=top, mtime=86400)
-    atomic.write_json(folder / "build_info.json", {
-        "name": name, "triple": triple, "project": "demo", "version": version,
-        "source_date_epoch": 86400, "highest_glibc": glibc,
-        "archive": {"file": archive.name, "sha256": sha},
-        "artifacts": [{"name": "demo", "package": "demo", "size": program.stat().st_size,
-                       "sha256": atomic.sha256_file(program), "highest_glibc": glibc}],
-    })
+    fake_records.build_info(
+        name, triple=triple, version=version, source_date_epoch=86400, highest_glibc=glibc,
+        archive=archive.name, archive_sha=sha,
+        artifacts=(fake_records.artifact("demo", size=program.stat().st_size,
+                                         sha256=atomic.sha256_file(program),
+                                         highest_glibc=glibc),),
+    ).write(folder / "build_info.json")
     archives.write_sha256sums(folder, [archive, folder / "build_info.json"])
     return folder
 
@@ -134,10 +137,9 @@ def _hostile(dist: Path, members: list[tarfile.TarInfo]) -> None:
     with tarfile.open(archive, "w:gz") as tar:
         for info in members:
             tar.addfile(info, io.BytesIO(b"x" * info.size) if info.isfile() else None)
-    atomic.write_json(folder / "build_info.json", {
-        "name": "linux-x86_64", "project": "demo", "version": "0",
-        "archive": {"file": archive.name, "sha256": atomic.sha256_file(archive)},
-        "artifacts": []})
+    fake_records.build_info("linux-x86_64", version="0", archive=archive.name,
+                            archive_sha=atomic.sha256_file(archive)
+                            ).write(folder / "build_info.json")
     archives.write_sha256sums(folder, [archive, folder / "build_info.json"])
 
 
@@ -198,21 +200,21 @@ def test_smoke_runs_programs_not_the_python_module_beside_them(tmp_path: Path) -
     dist = tmp_path / "dist"
     folder = _release(dist, "linux-x86_64-gnu", "x86_64-unknown-linux-gnu",
                       _ok("x86_64-unknown-linux-gnu"))
-    info = json.loads((folder / "build_info.json").read_text())
+    info = BuildInfo.load(folder / "build_info.json")
     library = tmp_path / "libbuild_core.so"
     library.write_text("#!/bin/sh\nexit 139\n")  # what executing a shared library amounts to
     library.chmod(0o755)
-    archive = folder / info["archive"]["file"]
+    archive = folder / info.archive.file
     top = archive.name.removesuffix(".tar.gz")
     program = dist / ".linux-x86_64-gnu-prog"
     sha = archives.write_tar_gz(archive, [("demo", program, 0o755),
                                          ("libbuild_core.so", library, 0o755)],
                                top_dir=top, mtime=86400)
-    info["archive"]["sha256"] = sha
-    info["artifacts"][0]["kind"] = "bin"
-    info["artifacts"].append({"name": "libbuild_core.so", "package": "build_core",
-                              "kind": "cdylib", "sha256": atomic.sha256_file(library)})
-    atomic.write_json(folder / "build_info.json", info)
+    info = replace(info, archive=replace(info.archive, sha256=sha), artifacts=(
+        replace(info.artifacts[0], kind="bin"),
+        fake_records.artifact("libbuild_core.so", package="build_core", kind="cdylib",
+                              sha256=atomic.sha256_file(library))))
+    info.write(folder / "build_info.json")
     archives.write_sha256sums(folder, [archive, folder / "build_info.json"])
     dest = tmp_path / "opt"
     deploy.install(deploy.by_name(deploy.find(dist), "linux-x86_64-gnu"), dest, can_run=True)

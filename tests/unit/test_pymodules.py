@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from tests.unit import fake_records
 from tooling.matrix.targets import TABLE, by_name
 from tooling.pymod import modules, pyloader
 
@@ -69,7 +70,8 @@ def test_layout_records_each_build_links_this_machines_and_writes_the_loader(
     dist = tmp_path / "dist"
     for name in ("linux-aarch64-gnu", "linux-x86_64-gnu", "windows-x86_64"):
         modules.lay_out(dist, "build_core", by_name()[name], source,
-                          {"ok": True, "highest_glibc": None}, {"ran": False, "output": "x"})
+                        fake_records.verified(ok=True, highest_glibc=None),
+                        fake_records.ran(ran=False, output="x"))
     root = dist / "build-core-bin"
     info = json.loads((root / "build_info.json").read_text())
     assert list(info["builds"]) == ["linux-aarch64", "linux-x64", "windows-x64"]

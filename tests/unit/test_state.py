@@ -10,6 +10,7 @@ from tooling.errors import StepFailed
 from tooling.matrix import workspace
 from tooling.matrix.config import Project
 from tooling.matrix.targets import by_name
+from tooling.records.steps import Stripped, StrippedBinary
 from tooling.steps.state import Build
 from tooling.util.digests import digest
 
@@ -55,3 +56,24 @@ def test_damaged_state_file_is_not_trusted(build: Build) -> None:
     (build.out / "state.json").write_text("{not json")
     assert build.state() == {}
     assert build.current("compile") is None
+
+
+def test_a_record_that_does_not_read_is_redone_not_trusted(build: Build) -> None:
+    build.record("compile", {}, inputs="a", outputs="o")
+    build.record("strip", {"prog": {"sha256": 1}}, inputs=build.next_inputs("strip", "strip"),
+                 outputs="st")
+    assert build.unchanged("strip")
+    assert build.reusable(Stripped) is None  # the step runs again
+    with pytest.raises(StepFailed, match=r"the record of `strip` is not one this crossmatrix "
+                                         r"reads \(.*state.json \(strip\): prog.package: "
+                                         r"missing\)") as caught:
+        build.load(Stripped, "verify")
+    assert caught.value.hint == "run `inv strip --target linux-aarch64` again"
+    stripped = Stripped(binaries={"prog": StrippedBinary(
+        package="p", path="/x/prog", kind="bin", target_name="prog", size_unstripped=2,
+        size=1, sha256="f" * 64)})
+    build.save(stripped, inputs=build.next_inputs("strip", "strip"))
+    assert build.load(Stripped, "verify") == stripped
+    assert build.reusable(Stripped) == stripped
+    assert build.current("strip") == {"inputs": build.next_inputs("strip", "strip"),
+                                      "outputs": stripped.outputs(), "data": stripped.to_json()}

@@ -7,14 +7,15 @@ from __future__ import annotations
 import json
 import platform
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
-from tooling.errors import StepFailed
+from tooling.errors import BadRecord, StepFailed
 from tooling.matrix.targets import Target
 from tooling.platforms import platform_of
 from tooling.pymod import pyloader, roots
+from tooling.records.layout import ModuleBuild, ModuleLayout
+from tooling.records.steps import RanBinary, VerifiedBinary
 from tooling.util import archives, atomic, console, proc
 
 #: abi3-py39: the oldest CPython the modules load in (pyo3 0.30's oldest abi3)
@@ -87,7 +88,7 @@ def host_platform() -> str:
 
 
 def lay_out(dist: Path, module: str, target: Target, source: Path,
-            verified: dict[str, Any], ran: dict[str, Any]) -> Path:
+            verified: VerifiedBinary, ran: RanBinary) -> Path:
     """Put ``source`` at ``<dist>/<module>-bin/<platform-arch>/<module>.so|.pyd``, record it
     in that folder's ``build_info.json`` and refresh the link and the loader. Other
     targets' processes may do the same at once: a lock keeps build_info whole."""
@@ -98,30 +99,29 @@ def lay_out(dist: Path, module: str, target: Target, source: Path,
     dest = root / target.platform_arch / file_name(module, target)
     with FileLock(str(root.parent / f".{root.name}.lock")):
         try:
-            info: dict[str, Any] = json.loads((root / "build_info.json").read_text())
-        except (OSError, ValueError):
-            info = {}
-        builds: dict[str, Any] = info.get("builds", {})
+            builds = dict(ModuleLayout.load(root / "build_info.json").builds)
+        except BadRecord:  # none yet, or one this crossmatrix does not read: made anew
+            builds = {}
         previous = builds.get(target.platform_arch)
-        if previous and previous.get("target") != target.name:
+        if previous and previous.target != target.name:
             console.warn(f"{target.name}: replaces the {target.platform_arch} build of "
-                         f"{module} made for {previous.get('target')}")
+                         f"{module} made for {previous.target}")
         dest.parent.mkdir(parents=True, exist_ok=True)
         atomic.copy_file(source, dest, 0o755)
-        builds[target.platform_arch] = {
-            "file": f"{target.platform_arch}/{dest.name}",
-            "target": target.name,
-            "triple": target.triple,
-            "sha256": atomic.sha256_file(dest),
-            "size": dest.stat().st_size,
-            "abi": f"abi3 (CPython >= {'.'.join(map(str, MIN_PYTHON))})",
-            "min_python": list(MIN_PYTHON),
-            "highest_glibc": verified.get("highest_glibc"),
-            "verified": bool(verified.get("ok")),
-            "imported": bool(ran.get("ran")),
-            "imported_by": ran.get("runner") if ran.get("ran") else None,
-            "check": ran.get("output"),
-        }
+        builds[target.platform_arch] = ModuleBuild(
+            file=f"{target.platform_arch}/{dest.name}",
+            target=target.name,
+            triple=target.triple,
+            sha256=atomic.sha256_file(dest),
+            size=dest.stat().st_size,
+            abi=f"abi3 (CPython >= {'.'.join(map(str, MIN_PYTHON))})",
+            min_python=MIN_PYTHON,
+            highest_glibc=verified.highest_glibc,
+            verified=verified.ok,
+            imported=ran.ran,
+            imported_by=ran.runner if ran.ran else None,
+            check=ran.output,
+        )
         _write_layout(root, module, builds)
     return dest
 
@@ -135,31 +135,31 @@ def is_layout(folder: Path) -> bool:
     return isinstance(info, dict) and "builds" in info and "module" in info
 
 
-def _write_layout(root: Path, module: str, builds: dict[str, Any]) -> None:
+def _write_layout(root: Path, module: str, builds: Mapping[str, ModuleBuild]) -> None:
     """build_info.json, the link for this machine, the loader and a SHA256SUMS of the
     files (the link is not listed: it is not a file of its own)."""
-    atomic.write_json(root / "build_info.json",
-                      {"module": module, "builds": dict(sorted(builds.items()))})
+    ModuleLayout(module=module, builds=dict(sorted(builds.items()))).write(
+        root / "build_info.json")
     _link_for_this_machine(root, module, builds)
     _write_loader(root, module)
     archives.write_sha256sums(root, [root / "build_info.json", root / f"{module}_loader.py",
-                                    *(root / b["file"] for b in builds.values())])
+                                    *(root / b.file for b in builds.values())])
 
 
 def merge_layouts(folders: list[Path], into: Path) -> list[Path]:
     """``<module>-bin`` folders from several machines → one per module in ``into``, with
     every build; the same platform-arch built twice differently is refused. Returns the
     files written, for the release's SHA256SUMS."""
-    by_module: dict[str, dict[str, tuple[Path, dict[str, Any]]]] = {}
+    by_module: dict[str, dict[str, tuple[Path, ModuleBuild]]] = {}
     for folder in folders:
         archives.require_intact(folder)
-        info = json.loads((folder / "build_info.json").read_text())
-        builds = by_module.setdefault(str(info["module"]), {})
-        for arch, build in info["builds"].items():
+        info = ModuleLayout.load(folder / "build_info.json")
+        builds = by_module.setdefault(info.module, {})
+        for arch, build in info.builds.items():
             seen = builds.get(arch)
-            if seen is not None and seen[1]["sha256"] != build["sha256"]:
+            if seen is not None and seen[1].sha256 != build.sha256:
                 raise StepFailed(
-                    f"two different {info['module']} builds for {arch}: {seen[0]} and {folder}",
+                    f"two different {info.module} builds for {arch}: {seen[0]} and {folder}",
                     "merge only one build of each target")
             builds[arch] = (folder, build)
     written: list[Path] = []
@@ -167,20 +167,20 @@ def merge_layouts(folders: list[Path], into: Path) -> list[Path]:
         root = into / folder_name(module)
         for arch, (folder, build) in builds.items():
             (root / arch).mkdir(parents=True, exist_ok=True)
-            atomic.copy_file(folder / build["file"], root / build["file"], 0o755)
+            atomic.copy_file(folder / build.file, root / build.file, 0o755)
         _write_layout(root, module, {arch: build for arch, (_, build) in builds.items()})
         written += [root / "build_info.json", root / f"{module}_loader.py", root / "SHA256SUMS",
-                    *(root / b["file"] for _, b in builds.values())]
+                    *(root / b.file for _, b in builds.values())]
     return written
 
 
-def _link_for_this_machine(root: Path, module: str, builds: dict[str, Any]) -> None:
+def _link_for_this_machine(root: Path, module: str, builds: Mapping[str, ModuleBuild]) -> None:
     """``<module>.so`` beside the folders: a relative link to this machine's build, for
     code that imports it from the folder directly (the compatibility path)."""
     here = builds.get(host_platform())
     if here is None:
         return
-    atomic.point_link(root / Path(here["file"]).name, here["file"])
+    atomic.point_link(root / Path(here.file).name, here.file)
 
 
 def _write_loader(root: Path, module: str) -> None:

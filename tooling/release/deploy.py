@@ -23,10 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from tooling.errors import StepFailed, UsageError
+from tooling.errors import BadRecord, StepFailed, UsageError
 from tooling.matrix import host
 from tooling.matrix.targets import Target, resolve
 from tooling.platforms import platform_of, runner
+from tooling.records.build_info import BuildInfo
 from tooling.steps import manifest
 from tooling.util import archives, atomic, console
 
@@ -37,11 +38,11 @@ class Artifact:
     target: Target
     archive: Path
     sha256: str
-    info: dict[str, Any]
+    info: BuildInfo
 
     @property
     def built(self) -> str:
-        epoch = int(self.info.get("source_date_epoch") or 0)
+        epoch = self.info.source_date_epoch
         if not epoch:
             return "?"
         return datetime.datetime.fromtimestamp(epoch, datetime.UTC).strftime("%Y-%m-%d %H:%M")
@@ -56,14 +57,13 @@ def find(source: Path) -> list[Artifact]:
     folders, _ = manifest.dist_folders(source)
     found: list[Artifact] = []
     for folder in folders:
-        info = json.loads((folder / "build_info.json").read_text())
-        archive = folder / str(info["archive"]["file"])
+        info = BuildInfo.load(folder / "build_info.json")
+        archive = folder / info.archive.file
         expected = archives.read_sha256sums(folder).get(archive.name)
         if expected is None:
             raise StepFailed(f"{folder}: {archive.name} is not listed in SHA256SUMS",
                              "an artifact without a checksum is never installed")
-        found.append(Artifact(str(info["name"]), resolve(str(info["name"]))[0], archive,
-                              expected, info))
+        found.append(Artifact(info.name, resolve(info.name)[0], archive, expected, info))
     if not found:
         raise UsageError(f"no artifacts in {source}",
                          "expected target folders with build_info.json (dist/ of `inv release`)")
@@ -72,7 +72,7 @@ def find(source: Path) -> list[Artifact]:
 
 def fits(artifact: Artifact, host: host.Host) -> tuple[bool, str]:
     target = artifact.target
-    return platform_of(target).fits_host(target, host, artifact.info.get("highest_glibc"))
+    return platform_of(target).fits_host(target, host, artifact.info.highest_glibc)
 
 
 def _preferred(artifact: Artifact, host: host.Host | None) -> tuple[tuple[bool, ...], str]:
@@ -172,10 +172,10 @@ def smoke(dest: Path) -> list[str]:
     current = dest / "current"
     if not current.exists():
         raise StepFailed(f"nothing is installed at {dest}", "run `inv deploy --dest DIR` first")
-    info = json.loads((current / ".crossmatrix.json").read_text())
-    target = resolve(str(info["name"]))[0]
+    info = _installed(current / ".crossmatrix.json")
+    target = resolve(info.name)[0]
     # programs only: a cdylib (a Python module) is loaded by its program, not run
-    programs = {a["name"] for a in info.get("artifacts", []) if a.get("kind", "bin") == "bin"}
+    programs = {a.name for a in info.artifacts if a.kind == "bin"}
     lines = []
     for binary in _binaries(current.resolve()):
         if programs and binary.name not in programs:
@@ -184,12 +184,28 @@ def smoke(dest: Path) -> list[str]:
     return lines
 
 
+def _installed(path: Path) -> BuildInfo:
+    """What ``install`` wrote: the artifact's build_info.json and the archive's sha256."""
+    hint = "install it again with this crossmatrix (`inv deploy --dest DIR`)"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise BadRecord(f"{path}: cannot be read ({exc})", hint) from None
+    if isinstance(data, dict):
+        data.pop("sha256", None)
+    try:
+        return BuildInfo.from_json(data, source=str(path))
+    except BadRecord as bad:
+        raise BadRecord(bad.message, hint) from None
+
+
 def install(artifact: Artifact, dest: Path, *, can_run: bool) -> Path:
     check_sha(artifact)
     dest.mkdir(parents=True, exist_ok=True)
     release = dest / "releases" / f"{artifact.name}-{artifact.sha256[:12]}"
     extract(artifact.archive, release)
-    atomic.write_json(release / ".crossmatrix.json", {**artifact.info, "sha256": artifact.sha256})
+    atomic.write_json(release / ".crossmatrix.json",
+                      {**artifact.info.to_json(), "sha256": artifact.sha256})
     current, previous = dest / "current", dest / "previous"
     old = current.resolve() if current.is_symlink() else None
     if old is not None and old != release.resolve():

@@ -7,15 +7,15 @@ artifacts under one name are refused; the output (one folder per target, one
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from tooling.errors import SomeTargetsFailed, StepFailed, UsageError
 from tooling.pymod import modules
+from tooling.records.build_info import BuildInfo
+from tooling.records.release import MergedRelease
 from tooling.steps import manifest
 from tooling.steps.manifest import Part, completeness
 from tooling.util import archives, atomic, console
@@ -41,8 +41,8 @@ def _find(inputs: Sequence[Path]) -> tuple[list[Part], list[Path]]:
                              "pass dist/ folders made by `inv release` or `inv package`")
         for folder in folders:
             archives.require_intact(folder)
-            info = json.loads((folder / "build_info.json").read_text())
-            parts.append(Part(str(info["name"]), folder, info))
+            info = BuildInfo.load(folder / "build_info.json")
+            parts.append(Part(info.name, folder, info))
     return parts, layouts
 
 
@@ -64,10 +64,10 @@ def _unique(parts: list[Part]) -> list[Part]:
 
 
 def merge(inputs: Sequence[Path], out: Path,
-          expected: Sequence[str] = ()) -> dict[str, Any]:
+          expected: Sequence[str] = ()) -> MergedRelease:
     found, layouts = _find(inputs)
     parts = _unique(found)
-    projects = sorted({(str(p.info["project"]), str(p.info["version"])) for p in parts})
+    projects = sorted({(p.info.project, p.info.version) for p in parts})
     if len(projects) > 1:
         raise StepFailed(f"the inputs come from different projects or versions: {projects}",
                          "merge builds of one commit only")
@@ -78,23 +78,25 @@ def merge(inputs: Sequence[Path], out: Path,
     for part in parts:
         dest = new / part.name
         dest.mkdir()
-        for name in ("build_info.json", str(part.info["archive"]["file"]), "SHA256SUMS"):
+        for name in ("build_info.json", part.info.archive.file, "SHA256SUMS"):
             atomic.copy_file(part.folder / name, dest / name, 0o644)
-        listed += [dest / str(part.info["archive"]["file"]), dest / "build_info.json"]
+        listed += [dest / part.info.archive.file, dest / "build_info.json"]
     listed += modules.merge_layouts(layouts, new)
-    release = {
-        "project": projects[0][0] if projects else None,
-        "version": projects[0][1] if projects else None,
-        "targets": [p.info for p in parts],
-        **completeness(parts, expected or [p.name for p in parts]),
-    }
-    atomic.write_json(new / "release.json", release)
+    status = completeness(parts, expected or [p.name for p in parts])
+    release = MergedRelease(
+        project=projects[0][0] if projects else None,
+        version=projects[0][1] if projects else None,
+        targets=tuple(p.info for p in parts),
+        expected=status.expected, missing=status.missing, failed=status.failed,
+        complete=status.complete,
+    )
+    release.write(new / "release.json")
     archives.write_sha256sums(new, [*listed, new / "release.json"])
     atomic.replace_dir(new, out)
     console.info(f"merge: {len(parts)} targets → {out}")
-    if not release["complete"]:
+    if not release.complete:
         raise SomeTargetsFailed(
-            f"{out} is not a complete release: missing {', '.join(release['missing'])}",
+            f"{out} is not a complete release: missing {', '.join(release.missing)}",
             "build the missing targets (their CI jobs failed?) and merge again")
     return release
 
@@ -105,14 +107,14 @@ def summary(release_dir: Path) -> str:
     """A markdown table of a merged release (or a dist/ folder): for CI job summaries."""
     path = release_dir / "release.json"
     if path.is_file():
-        infos = json.loads(path.read_text())["targets"]
+        infos = list(MergedRelease.load(path).targets)
     else:
         infos = [p.info for p in find_parts([release_dir])]
     lines = ["| target | artifact | size | linkage | highest glibc | sha256 |",
              "|---|---|---:|---|---|---|"]
-    for info in sorted(infos, key=lambda i: str(i["name"])):
-        for art in info["artifacts"]:
+    for info in sorted(infos, key=lambda i: i.name):
+        for art in info.artifacts:
             lines.append(
-                f"| {info['name']} | {art['name']} | {art['size']:,} | {art['linkage']} | "
-                f"{art['highest_glibc'] or '—'} | `{art['sha256'][:16]}…` |")
+                f"| {info.name} | {art.name} | {art.size:,} | {art.linkage} | "
+                f"{art.highest_glibc or '—'} | `{art.sha256[:16]}…` |")
     return "\n".join(lines) + "\n"

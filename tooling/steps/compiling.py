@@ -17,6 +17,7 @@ from tooling.matrix.targets import Target
 from tooling.plan import cargo_call
 from tooling.plan.cargo_call import Invocation
 from tooling.platforms import platform_of
+from tooling.records.steps import Compiled, CompiledArtifact
 from tooling.std import providers
 from tooling.steps.state import Build
 from tooling.util import atomic, console, digests, proc
@@ -176,23 +177,22 @@ def compile_target(build: Build) -> list[messages.Artifact]:
     if not artifacts:
         raise StepFailed(f"{target.name}: cargo built no executables",
                          "set `packages` in [tool.crossmatrix] to crates that have binaries")
-    data = {
-        "artifacts": [{"package": a.package, "name": a.path.name, "path": str(a.path),
-                       "kind": a.kind, "target_name": a.name,
-                       "sha256": atomic.sha256_file(a.path)} for a in artifacts],
-        "compiler": compiler.version_line,
-        "compiler_kind": compiler.kind,
-        "compiler_commit": compiler.commit_hash,
-        "std_provider": plan.provider,
-        "std_reason": plan.reason,
-        "sysroot": plan.sysroot.name if plan.sysroot else None,
-        "linker": link.kind,
-        "linker_program": Path(link.linker).name,
-        "profile": project.profile,
-        "rustflags": [f if not f.startswith("/") else Path(f).name for f in flags],
-    }
-    build.record("compile", data, inputs=digests.digest(argv),
-                 outputs=digests.digest(data["artifacts"], data["compiler"], data["linker"]))
+    record = Compiled(
+        artifacts=tuple(CompiledArtifact(package=a.package, name=a.path.name, path=str(a.path),
+                                         kind=a.kind, target_name=a.name,
+                                         sha256=atomic.sha256_file(a.path)) for a in artifacts),
+        compiler=compiler.version_line,
+        compiler_kind=compiler.kind,
+        compiler_commit=compiler.commit_hash,
+        std_provider=plan.provider,
+        std_reason=plan.reason,
+        sysroot=plan.sysroot.name if plan.sysroot else None,
+        linker=link.kind,
+        linker_program=Path(link.linker).name,
+        profile=project.profile,
+        rustflags=tuple(f if not f.startswith("/") else Path(f).name for f in flags),
+    )
+    build.save(record, inputs=digests.digest(argv))
     for artifact in artifacts:
         console.step(target.name, f"built {artifact.name}: {artifact.path}")
     return artifacts

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from tooling.errors import BadRecord
 from tooling.pymod import modules
-from tooling.util import archives, atomic
+from tooling.records import release
+from tooling.records.build_info import BuildInfo
+from tooling.records.release import Completeness, DistManifest
+from tooling.util import archives
 
 
 def dist_folders(given: Path) -> tuple[list[Path], list[Path]]:
@@ -25,28 +27,25 @@ def dist_folders(given: Path) -> tuple[list[Path], list[Path]]:
 class Part:
     name: str
     folder: Path
-    info: dict[str, Any]
+    info: BuildInfo
 
     @property
     def archive_sha(self) -> str:
-        return str(self.info["archive"]["sha256"])
+        return self.info.archive.sha256
 
 
 def completeness(parts: Sequence[Part], expected: Sequence[str],
-                 failed: dict[str, str] | None = None) -> dict[str, Any]:
+                 failed: dict[str, str] | None = None) -> Completeness:
     """Which of the ``expected`` targets a release holds: complete only when all of them."""
-    have = {p.name for p in parts}
-    missing = [name for name in expected if name not in have]
-    return {"expected": list(expected), "missing": missing, "failed": dict(failed or {}),
-            "complete": not missing and not failed}
+    return release.completeness({p.name for p in parts}, expected, failed)
 
 
 def dist_manifest(dist: Path, expected: Sequence[str], version: str,
-                  failed: dict[str, str]) -> dict[str, Any]:
+                  failed: dict[str, str]) -> DistManifest:
     """``dist/release.json``: what this dist folder holds for the matrix, and whether that
     is all of it. A target counts when its folder checks out against its SHA256SUMS and was
-    built from this version; one that failed in this run counts as failed, whatever an
-    older run left."""
+    built from this version (by a crossmatrix that reads its build_info.json); one that
+    failed in this run counts as failed, whatever an older run left."""
     parts = []
     for folder in sorted(dist.iterdir()) if dist.is_dir() else []:
         if folder.name in failed or not (folder / "build_info.json").is_file():
@@ -55,11 +54,16 @@ def dist_manifest(dist: Path, expected: Sequence[str], version: str,
             continue
         if archives.check_sha256sums(folder):
             continue
-        info = json.loads((folder / "build_info.json").read_text())
-        if str(info.get("version")) != version:
+        try:
+            info = BuildInfo.load(folder / "build_info.json")
+        except BadRecord:
+            continue
+        if info.version != version:
             continue
         parts.append(Part(folder.name, folder, info))
-    manifest = {"version": version, "targets": sorted(p.name for p in parts),
-                **completeness(parts, expected, failed)}
-    atomic.write_json(dist / "release.json", manifest)
+    status = completeness(parts, expected, failed)
+    manifest = DistManifest(version=version, targets=tuple(sorted(p.name for p in parts)),
+                            expected=status.expected, missing=status.missing,
+                            failed=status.failed, complete=status.complete)
+    manifest.write(dist / "release.json")
     return manifest

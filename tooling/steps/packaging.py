@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
 from tooling import __version__
-from tooling.errors import StepFailed
+from tooling.errors import BadRecord, StepFailed
 from tooling.platforms import platform_of
 from tooling.pymod import modules
+from tooling.records.build_info import ArchiveInfo, ArtifactInfo, BuildInfo, CompilerInfo, RunInfo
+from tooling.records.steps import Compiled, Packaged, Ran, Stripped, Verified
 from tooling.steps import checking
 from tooling.steps.state import Build
 from tooling.util import archives, atomic, console, versions
@@ -23,22 +24,22 @@ from tooling.util import archives, atomic, console, versions
 
 def package_target(build: Build) -> Path:
     target, ws = build.target, build.workspace
-    compiled = build.require("compile", "package")
-    stripped = build.require("strip", "package")
-    verified = build.require("verify", "package")
-    ran = build.require("run", "package")
+    compiled = build.load(Compiled, "package")
+    stripped = build.load(Stripped, "package")
+    verified = build.load(Verified, "package")
+    ran = build.load(Ran, "package")
     inputs = build.next_inputs("package", "package")
-    if not all(v["ok"] for v in verified.values()):
+    if not all(v.ok for v in verified.binaries.values()):
         raise StepFailed(f"{target.name}: verify failed; not packaging it")
-    if not checking.staged_intact(build, stripped):
+    if not checking.staged_intact(build, stripped.binaries):
         raise StepFailed(f"{target.name}: a staged binary changed since it was verified",
                          f"run `inv release --target {target.name}` again")
     mtime = archives.source_date_epoch(build.project.root)
-    previous = build.state().get("package")
-    if (build.unchanged("package") and previous is not None
-            and previous["data"].get("source_date_epoch") == mtime
+    previous = build.reusable(Packaged)
+    if (previous is not None and previous.source_date_epoch == mtime
             and (build.dist / "SHA256SUMS").is_file()
-            and not archives.check_sha256sums(build.dist)):
+            and not archives.check_sha256sums(build.dist)
+            and _readable(build.dist / "build_info.json")):
         console.step(target.name, f"package: {build.dist} is up to date; skipped")
         _python_modules(build, stripped, verified, ran)
         return build.dist
@@ -49,65 +50,69 @@ def package_target(build: Build) -> Path:
     shutil.rmtree(new, ignore_errors=True)
     new.mkdir()
     archive = new / f"{top}{platform_of(target).archive_suffix}"
-    members = [(name, build.stage / name, 0o755) for name in sorted(stripped)]
+    members = [(name, build.stage / name, 0o755) for name in sorted(stripped.binaries)]
     archive_sha = archives.write_archive(archive, members, top_dir=top, mtime=mtime)
     artifacts = []
-    for name in sorted(stripped):
-        s, v = stripped[name], verified[name]
-        artifacts.append({
-            "name": name, "package": s["package"], "path": f"{top}/{name}",
-            "kind": s.get("kind", "bin"),
+    for name in sorted(stripped.binaries):
+        s, v, r = stripped.binaries[name], verified.binaries[name], ran.binaries[name]
+        artifacts.append(ArtifactInfo(
+            name=name, package=s.package, path=f"{top}/{name}", kind=s.kind,
             # not the unstripped size: on windows-gnu the symbol table names rustc's own
             # temporary folders (raw-dylib import libraries), which would make
             # build_info.json differ between two identical builds
-            "size": s["size"], "sha256": v["sha256"],
-            "linkage": v["linkage"], "interpreter": v["interpreter"], "needed": v["needed"],
-            "highest_glibc": v["highest_glibc"], "machine": v["machine"],
-            "stripped": v["stripped"],
-            **{key: v[key] for key in ("min_os", "signature", "subsystem") if key in v},
-            "run": {"ran": ran[name].get("ran", True), "runner": ran[name]["runner"],
-                    "output": ran[name]["output"]},
-        })
-    info = {
-        "name": target.name, "triple": target.triple,
-        "project": build.project.name or ws.name, "version": ws.version,
-        "os": target.os, "arch": target.arch.rust, "libc": target.libc, "linkage": target.linkage,
-        "compiler": {"version": compiled["compiler"], "kind": compiled["compiler_kind"],
-                     "commit": compiled["compiler_commit"]},
-        "glibc_floor": target.glibc,
-        "highest_glibc": max((a["highest_glibc"] for a in artifacts if a["highest_glibc"]),
-                             key=versions.parse, default=None),
-        "std_provider": compiled["std_provider"], "std_source": compiled["std_reason"],
-        "std_sysroot": compiled["sysroot"],
-        "linker": compiled["linker"], "linker_program": compiled["linker_program"],
-        "profile": compiled["profile"], "rustflags": compiled["rustflags"],
-        "source_date_epoch": mtime,
-        "ran": all(a["run"]["ran"] for a in artifacts if a["kind"] == "bin"),
-        "archive": {"file": archive.name, "sha256": archive_sha},
-        "artifacts": artifacts,
-        "crossmatrix": __version__,
-    }
-    atomic.write_json(new / "build_info.json", info)
+            size=s.size, sha256=v.sha256,
+            linkage=v.linkage, interpreter=v.interpreter, needed=v.needed,
+            highest_glibc=v.highest_glibc, machine=v.machine, stripped=v.stripped,
+            min_os=v.min_os, signature=v.signature, subsystem=v.subsystem,
+            run=RunInfo(ran=r.ran, runner=r.runner, output=r.output),
+        ))
+    info = BuildInfo(
+        name=target.name, triple=target.triple,
+        project=build.project.name or ws.name, version=ws.version,
+        os=target.os, arch=target.arch.rust, libc=target.libc, linkage=target.linkage,
+        compiler=CompilerInfo(version=compiled.compiler, kind=compiled.compiler_kind,
+                              commit=compiled.compiler_commit),
+        glibc_floor=target.glibc,
+        highest_glibc=max((a.highest_glibc for a in artifacts if a.highest_glibc),
+                          key=versions.parse, default=None),
+        std_provider=compiled.std_provider, std_source=compiled.std_reason,
+        std_sysroot=compiled.sysroot,
+        linker=compiled.linker, linker_program=compiled.linker_program,
+        profile=compiled.profile, rustflags=compiled.rustflags,
+        source_date_epoch=mtime,
+        ran=all(a.run.ran for a in artifacts if a.kind == "bin"),
+        archive=ArchiveInfo(file=archive.name, sha256=archive_sha),
+        artifacts=tuple(artifacts),
+        crossmatrix=__version__,
+    )
+    info.write(new / "build_info.json")
     archives.write_sha256sums(new, [archive, new / "build_info.json"])
     atomic.replace_dir(new, build.dist)
     size = (build.dist / archive.name).stat().st_size
     console.step(target.name, f"package: {build.dist / archive.name} ({size:,} bytes)")
     _python_modules(build, stripped, verified, ran)
-    build.record("package", {"archive": str(build.dist / archive.name), "sha256": archive_sha,
-                             "source_date_epoch": mtime},
-                 inputs=inputs, outputs=archive_sha)
+    build.save(Packaged(archive=str(build.dist / archive.name), sha256=archive_sha,
+                        source_date_epoch=mtime), inputs=inputs)
     return build.dist
 
 
-def _python_modules(build: Build, stripped: dict[str, Any], verified: dict[str, Any],
-                    ran: dict[str, Any]) -> None:
+def _readable(path: Path) -> bool:
+    """A build_info.json this crossmatrix reads (one from another version is remade)."""
+    try:
+        BuildInfo.load(path)
+    except BadRecord:
+        return False
+    return True
+
+
+def _python_modules(build: Build, stripped: Stripped, verified: Verified, ran: Ran) -> None:
     """Python extension modules also go to ``dist/<module>-bin/<platform-arch>/``."""
-    for name, info in sorted(stripped.items()):
+    for name, info in sorted(stripped.binaries.items()):
         module = checking.python_module(build, info)
         if module is None:
             continue
         dest = modules.lay_out(build.project.dist, module, build.target, build.stage / name,
-                                 verified[name], ran[name])
+                               verified.binaries[name], ran.binaries[name])
         console.step(build.target.name, f"package: {dest}")
 
 

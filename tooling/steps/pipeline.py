@@ -69,13 +69,13 @@ def _write_manifest(project: Project, failed: dict[str, str]) -> None:
     expected = [t.name for t in project.select(None)]
     version = workspace.metadata(project.workspace).version
     release = manifest.dist_manifest(project.dist, expected, version, failed)
-    have = len(expected) - len(release["missing"])
-    if release["complete"]:
+    have = len(expected) - len(release.missing)
+    if release.complete:
         console.info(f"release: complete, {have} of {len(expected)} targets "
                      f"({project.dist / 'release.json'})")
     else:
         console.info(f"release: NOT complete, {have} of {len(expected)} targets; missing "
-                     f"{', '.join(release['missing'])} ({project.dist / 'release.json'})")
+                     f"{', '.join(release.missing)} ({project.dist / 'release.json'})")
 
 
 def run_matrix(project: Project, targets: Sequence[Target],

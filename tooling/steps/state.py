@@ -8,6 +8,10 @@ A step's ``inputs`` digest is made from the previous step's ``outputs`` (plus it
 settings); a record is *current* when its inputs still equal what the previous
 current record put out. So a step can be skipped when its inputs did not change,
 and a later step never trusts a record made from an older build.
+
+The steps read and write their ``data`` as the typed records of
+:mod:`tooling.records.steps` (:meth:`Build.save`, :meth:`Build.load`,
+:meth:`Build.reusable`); one that does not read as its record is never trusted either.
 """
 
 from __future__ import annotations
@@ -15,20 +19,21 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from tooling.errors import StepFailed
+from tooling.errors import BadRecord, StepFailed
 from tooling.matrix import workspace
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
 from tooling.platforms import platform_of
 from tooling.pymod import modules
+from tooling.records.steps import StepRecord
 from tooling.util import atomic
 from tooling.util.digests import digest
 
 STEPS = ("compile", "strip", "verify", "run", "package")
 
-
+S = TypeVar("S", bound=StepRecord)
 
 
 @dataclass(frozen=True)
@@ -112,6 +117,34 @@ class Build:
                              f"run `inv {step} --target {self.target.name}` before `inv {needed}`")
         data: dict[str, Any] = entry["data"]
         return data
+
+    def save(self, record: StepRecord, *, inputs: str) -> None:
+        """Record a step's typed result, made from ``inputs``."""
+        self.record(record.STEP, record.to_json(), inputs=inputs, outputs=record.outputs())
+
+    def load(self, kind: type[S], needed: str) -> S:
+        """``kind``'s current record, typed, or a one-line error saying what to run."""
+        data = self.require(kind.STEP, needed)
+        try:
+            return self._read(kind, data)
+        except BadRecord as bad:
+            raise StepFailed(f"{self.target.name}: the record of `{kind.STEP}` is not one "
+                             f"this crossmatrix reads ({bad.message})",
+                             f"run `inv {kind.STEP} --target {self.target.name}` again"
+                             ) from None
+
+    def reusable(self, kind: type[S]) -> S | None:
+        """``kind``'s record when its step already ran on exactly the inputs it would get
+        now and the record reads (None: the step has to run)."""
+        if not self.unchanged(kind.STEP):
+            return None
+        try:
+            return self._read(kind, self.state()[kind.STEP]["data"])
+        except BadRecord:
+            return None
+
+    def _read(self, kind: type[S], data: Any) -> S:
+        return kind.from_json(data, source=f"{self.out / 'state.json'} ({kind.STEP})")
 
     def unchanged(self, step: str) -> bool:
         """True when ``step`` already ran on exactly the inputs it would get now."""
