@@ -140,3 +140,17 @@ def strip_programs(prefix: str | None, target: Target) -> tuple[str, ...]:
 
 def not_linux(name: str) -> tuple[bool, str]:
     return False, f"a {name} build; deploy installs on Linux"
+
+
+# --- deploy for an OS whose builds are not installed on this (Linux) machine --------------
+
+def never_fits(target: Target, host: Host, highest_glibc: str | None) -> tuple[bool, str]:
+    return not_linux(target.os)
+
+
+def no_preference(target: Target, host: Host | None) -> tuple[bool, ...]:
+    return ()
+
+
+def no_scratch_image(target: Target) -> bool:
+    return False

@@ -10,7 +10,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tooling.errors import StepFailed, UsageError
-from tooling.matrix.host import Host
 from tooling.matrix.targets import Os, Target
 from tooling.platforms.base import (
     BinaryFormat,
@@ -19,7 +18,9 @@ from tooling.platforms.base import (
     StripTools,
     TestRunner,
     ZigLink,
-    not_linux,
+    never_fits,
+    no_preference,
+    no_scratch_image,
 )
 from tooling.util import proc
 
@@ -152,13 +153,7 @@ def debian_packages(target: Target, linker: str) -> Packages:
     return Packages(packages=("llvm",))  # llvm-strip: strips Mach-O and re-signs arm64
 
 
-def fits_host(target: Target, host: Host, highest_glibc: str | None) -> tuple[bool, str]:
-    return not_linux(name)
-
-
-def preference(target: Target, host: Host | None) -> tuple[bool, ...]:
-    return ()
-
-
-def scratch_image(target: Target) -> bool:
-    return False
+# deploy installs on Linux only
+fits_host = never_fits
+preference = no_preference
+scratch_image = no_scratch_image

@@ -23,7 +23,6 @@ from pathlib import Path
 from filelock import FileLock
 
 from tooling.errors import ToolMissing
-from tooling.matrix.host import Host
 from tooling.matrix.targets import Arch, Os, Target
 from tooling.platforms.base import (
     BinaryFormat,
@@ -32,7 +31,9 @@ from tooling.platforms.base import (
     StripTools,
     TestRunner,
     ZigLink,
-    not_linux,
+    never_fits,
+    no_preference,
+    no_scratch_image,
     strip_programs,
 )
 from tooling.util import proc, scripts
@@ -100,16 +101,10 @@ def debian_packages(target: Target, linker: str) -> Packages:
     return Packages(packages=packages)
 
 
-def fits_host(target: Target, host: Host, highest_glibc: str | None) -> tuple[bool, str]:
-    return not_linux(name)
-
-
-def preference(target: Target, host: Host | None) -> tuple[bool, ...]:
-    return ()
-
-
-def scratch_image(target: Target) -> bool:
-    return False
+# deploy installs on Linux only
+fits_host = never_fits
+preference = no_preference
+scratch_image = no_scratch_image
 
 
 # --- running: wine -----------------------------------------------------------------------
