@@ -158,7 +158,10 @@ def strip(c: Context, target: list[str]) -> None:
 @boundary
 def verify(c: Context, target: list[str], glibc: str | None = None) -> None:
     """Check each binary: architecture, static or dynamic, highest GLIBC version, stripped."""
-    from tooling.steps import checking, pipeline  # startup time: each task loads only its own stage
+    from tooling.steps import (  # startup time: each task loads only its own stage
+        pipeline,
+        verifying,
+    )
 
     if glibc is None:
         _steps(c, target, ("verify",))
@@ -166,7 +169,7 @@ def verify(c: Context, target: list[str], glibc: str | None = None) -> None:
     targets.glibc_version(glibc)
     project, chosen = _selected(c, target)
     pipeline.run_matrix(project, chosen,
-                        [lambda build: checking.verify_target(build, glibc_floor=glibc)])
+                        [lambda build: verifying.verify_target(build, glibc_floor=glibc)])
 
 
 @task(name="run", iterable=["target"], help=TARGET_HELP)

@@ -17,7 +17,7 @@ from tooling.platforms import platform_of
 from tooling.pymod import modules
 from tooling.records.build_info import ArchiveInfo, ArtifactInfo, BuildInfo, CompilerInfo, RunInfo
 from tooling.records.steps import Compiled, Packaged, Ran, Stripped, Verified
-from tooling.steps import checking
+from tooling.steps import staging
 from tooling.steps.state import Build
 from tooling.util import archives, atomic, console, versions
 
@@ -31,7 +31,7 @@ def package_target(build: Build) -> Path:
     inputs = build.next_inputs("package", "package")
     if not all(v.ok for v in verified.binaries.values()):
         raise StepFailed(f"{target.name}: verify failed; not packaging it")
-    if not checking.staged_intact(build, stripped.binaries):
+    if not staging.staged_intact(build, stripped.binaries):
         raise StepFailed(f"{target.name}: a staged binary changed since it was verified",
                          f"run `inv release --target {target.name}` again")
     mtime = archives.source_date_epoch(build.project.root)
@@ -108,7 +108,7 @@ def _readable(path: Path) -> bool:
 def _python_modules(build: Build, stripped: Stripped, verified: Verified, ran: Ran) -> None:
     """Python extension modules also go to ``dist/<module>-bin/<platform-arch>/``."""
     for name, info in sorted(stripped.binaries.items()):
-        module = checking.python_module(build, info)
+        module = staging.python_module(build, info)
         if module is None:
             continue
         dest = modules.lay_out(build.project.dist, module, build.target, build.stage / name,

@@ -14,7 +14,7 @@ from tooling.matrix import workspace
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
 from tooling.platforms import platform_of
-from tooling.steps import checking, compiling, manifest, packaging
+from tooling.steps import compiling, manifest, packaging, running, stripping, verifying
 from tooling.steps.each import each_target
 from tooling.steps.state import STEPS, Build
 from tooling.util import archives, console
@@ -24,9 +24,9 @@ StepFn = Callable[[Build], object]
 STEP_FUNCTIONS: dict[str, StepFn] = {
     "install-targets": compiling.install_std,
     "compile": compiling.compile_target,
-    "strip": checking.strip_target,
-    "verify": checking.verify_target,
-    "run": checking.run_target,
+    "strip": stripping.strip_target,
+    "verify": verifying.verify_target,
+    "run": running.run_target,
     "package": packaging.package_target,
 }
 RELEASE = STEPS  #: `inv release`: every step, in order
