@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import json
 import shutil
 import subprocess
 import sys
@@ -16,9 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from elftools.elf.elffile import ELFFile
 
-from tooling.errors import StepFailed
+from tooling.errors import StepFailed, ToolMissing
 from tooling.matrix.targets import Target, by_name
+from tooling.platforms import strip
 from tooling.util import proc
 from tooling.verify import elf
 
@@ -406,6 +409,114 @@ def test_stripped_aarch64_passes_everything(a64_stripped: Path) -> None:
     checks = elf.verify(elf.read_facts(a64_stripped), target(AARCH64_GNU),
                             glibc_floor="2.99")
     assert elf.failed(checks) == []
+
+
+# ----------------------------------------------------------- stripping Rust with debuginfo
+
+RUST_MAIN = 'fn main() { println!("hello"); }\n'
+
+
+@pytest.fixture(scope="module")
+def rust_debug_1(build_dir: Path) -> Path:
+    """A Rust program built like ``[profile.release] debug = 1``: rustc emits an allocated
+    ``.debug_gdb_scripts`` beside the usual (non-allocated) DWARF and ``.symtab``."""
+    rustc = shutil.which("rustc")
+    if rustc is None:
+        pytest.skip("rustc not installed")
+    (build_dir / "main.rs").write_text(RUST_MAIN)
+    out = build_dir / "rust-debug-1"
+    cmd = [rustc, "--edition", "2021", "-C", "opt-level=3", "-C", "debuginfo=1",
+           "--target", target(X86_64_GNU).triple, "-o", str(out), str(build_dir / "main.rs")]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"{' '.join(cmd)} failed: {done.stderr.strip()[-300:]}")
+    return out
+
+
+def _strip_variant(binary: Path, name: str, *flags: str) -> Path:
+    tool = "x86_64-linux-gnu-strip"
+    if shutil.which(tool) is None:
+        pytest.skip(f"{tool} not installed")
+    out = binary.with_name(name)
+    subprocess.run([tool, *flags, "-o", str(out), str(binary)], check=True, capture_output=True)
+    return out
+
+
+def _readobj_stripped(path: Path) -> bool:
+    """The same verdict from llvm-readobj's section table (not pyelftools): no .symtab, no
+    .zdebug_*, no .debug_* without SHF_ALLOC."""
+    readobj = shutil.which("llvm-readobj")
+    if readobj is None:
+        pytest.skip("llvm-readobj not installed (Debian's llvm)")
+    done = subprocess.run([readobj, "--sections", "--elf-output-style=JSON", str(path)],
+                          capture_output=True, text=True, check=True)
+    [document] = json.loads(done.stdout)
+    [file_info] = document.values()
+    for entry in file_info["Sections"]:
+        section = entry["Section"]
+        name = section["Name"]["Value"]
+        allocated = any(flag["Name"] == "SHF_ALLOC" for flag in section["Flags"]["Flags"])
+        if name == ".symtab" or name.startswith(".zdebug_") or (
+                name.startswith(".debug_") and not allocated):
+            return False
+    return True
+
+
+def test_rust_debug_1_stripped_by_the_strip_step_passes(
+        rust_debug_1: Path, tmp_path: Path) -> None:
+    gnu = target(X86_64_GNU)
+    try:
+        strip.find_strip(gnu)
+    except ToolMissing:
+        pytest.skip("no strip for x86_64 binaries")
+    staged = tmp_path / "stage" / "hello"
+    strip.strip_copy(gnu, rust_debug_1, staged)  # as the strip step does: --strip-all
+    readelf = subprocess.run(["readelf", "-SW", str(staged)], capture_output=True, text=True,
+                             check=True).stdout
+    gdb_scripts = [line for line in readelf.splitlines() if ".debug_gdb_scripts" in line]
+    assert gdb_scripts, "rustc with debuginfo=1 emits .debug_gdb_scripts; strip keeps it"
+    assert "A" in gdb_scripts[0].split()[-4]  # the Flg column: SHF_ALLOC
+    facts = elf.read_facts(staged)
+    assert facts.stripped
+    assert by_check(elf.verify(facts, gnu))["stripped"] == elf.Check(
+        "stripped", True, "stripped", "stripped")
+    assert _readobj_stripped(staged)
+    # the binary as rustc wrote it is really unstripped, and still fails
+    unstripped = elf.read_facts(rust_debug_1)
+    assert not unstripped.stripped and not _readobj_stripped(rust_debug_1)
+    assert by_check(elf.verify(unstripped, gnu))["stripped"] == elf.Check(
+        "stripped", False, "stripped", "not stripped")
+
+
+@pytest.mark.parametrize(("variant", "flags"), [
+    # .symtab kept, DWARF gone
+    ("rust-strip-debug", ("--strip-debug",)),
+    # .symtab gone, one non-allocated DWARF section kept
+    ("rust-keep-debug-info", ("--strip-all", "--keep-section=.debug_info")),
+])
+def test_rust_partly_stripped_is_not_stripped(rust_debug_1: Path, variant: str,
+                                              flags: tuple[str, ...]) -> None:
+    partly = _strip_variant(rust_debug_1, variant, *flags)
+    assert not elf.read_facts(partly).stripped
+    assert not _readobj_stripped(partly)
+
+
+def test_compressed_debug_sections_are_not_stripped(rust_debug_1: Path) -> None:
+    kept = _strip_variant(rust_debug_1, "rust-keep-info", "--strip-all",
+                          "--keep-section=.debug_info")
+    objcopy = "x86_64-linux-gnu-objcopy"
+    if shutil.which(objcopy) is None:
+        pytest.skip(f"{objcopy} not installed")
+    compressed = kept.with_name("rust-zdebug")
+    subprocess.run([objcopy, "--compress-debug-sections=zlib-gnu", str(kept), str(compressed)],
+                   check=True, capture_output=True)
+    with compressed.open("rb") as stream:
+        names = {section.name for section in ELFFile(stream).iter_sections()}
+    if ".zdebug_info" not in names:
+        pytest.skip("this objcopy does not write .zdebug_* sections")
+    assert ".symtab" not in names
+    assert not elf.read_facts(compressed).stripped
+    assert not _readobj_stripped(compressed)
 
 
 def test_wrong_arch_fails_machine(x86_dynamic: Path) -> None:

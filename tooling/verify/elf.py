@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from elftools.elf.constants import SH_FLAGS
 from elftools.elf.dynamic import DynamicSegment
 from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection, GNUVerSymSection
@@ -58,7 +59,8 @@ class BinaryFacts:
     #: "GLIBC_2.34" -> sorted names of the symbols that need it (empty if not matchable)
     glibc_requirements: dict[str, tuple[str, ...]] = field(hash=False)
     highest_glibc: str | None  #: numerically highest required version, e.g. "2.34"
-    stripped: bool  #: no .symtab and no .debug_* sections
+    #: no .symtab and no non-allocated debug sections (see :func:`_stripped`)
+    stripped: bool
     exported: tuple[str, ...]  #: defined global/weak functions in .dynsym, sorted
     #: ET_DYN without PT_INTERP and without DF_1_PIE: a cdylib/.so, not an executable
     shared_library: bool = False
@@ -139,10 +141,6 @@ def _read(path: Path, elf: ELFFile) -> BinaryFacts:
     needed = _needed(elf)
     static = interpreter is None and not needed
     requirements = _glibc_requirements(elf)
-    section_names = [s.name for s in elf.iter_sections()]
-    stripped = ".symtab" not in section_names and not any(
-        name.startswith((".debug_", ".zdebug_")) for name in section_names
-    )
     return BinaryFacts(
         path=path,
         size=path.stat().st_size,
@@ -157,11 +155,29 @@ def _read(path: Path, elf: ELFFile) -> BinaryFacts:
         static_pie=static and elf_type == "ET_DYN",
         glibc_requirements=requirements,
         highest_glibc=highest_version(requirements),
-        stripped=stripped,
+        stripped=_stripped(elf),
         exported=_exported(elf),
         shared_library=(elf_type == "ET_DYN" and interpreter is None
                         and not _flags_1(elf) & DF_1_PIE),
     )
+
+
+def _stripped(elf: ELFFile) -> bool:
+    """No ``.symtab`` and no debug information only a debugger reads.
+
+    That is ``.debug_*`` without SHF_ALLOC and any ``.zdebug_*`` (compressed). An
+    allocated ``.debug_*`` section is part of the loaded image, and ``strip
+    --strip-all`` keeps it: rustc emits ``.debug_gdb_scripts`` (SHF_ALLOC, a few
+    bytes naming gdb's pretty-printers) whenever the profile has debuginfo, e.g.
+    ``debug = 1``; ``file`` calls such a binary stripped, and so does this.
+    """
+    for section in elf.iter_sections():
+        name = section.name
+        if name == ".symtab" or name.startswith(".zdebug_"):
+            return False
+        if name.startswith(".debug_") and not int(section["sh_flags"]) & SH_FLAGS.SHF_ALLOC:
+            return False
+    return True
 
 
 def _float_abi(machine: str, flags: int) -> str | None:
