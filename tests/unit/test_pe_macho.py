@@ -11,8 +11,9 @@ import pytest
 
 from tooling.compile import linkers
 from tooling.errors import StepFailed
-from tooling.matrix.targets import by_name
-from tooling.verify import elf, macho, pe
+from tooling.matrix.targets import Target, by_name
+from tooling.platforms import windows
+from tooling.verify import elf, implib, macho, pe
 
 WIN64, WIN32 = by_name()["windows-x86_64"], by_name()["windows-x86"]
 MAC_ARM, MAC_X64 = by_name()["macos-aarch64"], by_name()["macos-x86_64"]
@@ -79,6 +80,139 @@ def test_pe_non_system_dll_fails_unless_allowed(tmp_path: Path) -> None:
     assert _failed(pe.verify(facts, WIN64, allowed=frozenset({"vendor.dll"}))) == {}
     dll = pe.read_facts(tmp_path / "vendor.dll")
     assert dll.dll and dll.exported == ("vendor",)
+
+
+KTM = """#include <windows.h>
+#include <ktmw32.h>
+int main(void) {
+    HANDLE h = CreateTransaction(NULL, 0, 0, 0, 0, 0, NULL);
+    return h == INVALID_HANDLE_VALUE;
+}
+"""
+
+
+def _mingw_lib(target: Target) -> Path:
+    folder = windows.mingw_lib_dir(target)
+    if not folder.is_dir():
+        pytest.skip(f"{folder} is missing (gcc-mingw-w64 not installed)")
+    return folder
+
+
+def _facts(*imports: str) -> pe.PEFacts:
+    return pe.PEFacts(path=Path("x.exe"), size=1, machine="IMAGE_FILE_MACHINE_AMD64", bits=64,
+                      subsystem="IMAGE_SUBSYSTEM_WINDOWS_CUI", dll=False,
+                      imports=tuple(sorted(imports)), stripped=True, exported=())
+
+
+def test_pe_ktmw32_is_a_system_dll(tmp_path: Path) -> None:
+    """What vendored openssl pulls in: ktmw32.dll, which the hand list lacked."""
+    _mingw_lib(WIN64)
+    exe = _mingw(tmp_path, WIN64.gcc, "ktm.exe", "-s", "-lktmw32", source=KTM)
+    facts = pe.read_facts(exe)
+    assert "ktmw32.dll" in facts.imports and "ktmw32.dll" not in pe.HAND_LIST
+    assert _failed(pe.verify(facts, WIN64)) == {}
+    [dlls] = [c for c in pe.verify(facts, WIN64) if c.name == "dlls"]
+    assert dlls == elf.Check("dlls", True, "Windows system DLLs", ", ".join(facts.imports))
+
+
+def test_pe_vendor_dlls_still_fail_unless_allowed() -> None:
+    _mingw_lib(WIN64)
+    facts = _facts("kernel32.dll", "ktmw32.dll", "libssl-3-x64.dll", "vendor.dll")
+    assert _failed(pe.verify(facts, WIN64)) == {"dlls": "also libssl-3-x64.dll, vendor.dll"}
+    assert _failed(pe.verify(facts, WIN64, allowed=frozenset({"vendor.dll"}))) == {
+        "dlls": "also libssl-3-x64.dll"}
+    # Windows file names ignore case, and so does allow-libraries
+    both = frozenset({"vendor.dll", "LIBSSL-3-x64.dll"})
+    assert _failed(pe.verify(facts, WIN64, allowed=both)) == {}
+
+
+@pytest.mark.parametrize("dll", [
+    "libwinpthread-1.dll",  # MinGW's own, from libwinpthread.dll.a: ships beside the program
+    "msvcr120.dll", "vcruntime140_app.dll", "d3dx9_43.dll", "xinput1_3.dll",  # redistributables
+])
+def test_pe_toolchain_and_redistributable_dlls_are_not_system(dll: str) -> None:
+    for target in (WIN64, WIN32):
+        _mingw_lib(target)
+        assert dll not in pe.system_dlls(target)
+        checks = {c.name: c for c in pe.verify(_facts("kernel32.dll", dll), target)}
+        assert (checks["dlls"].ok, checks["dlls"].actual) == (False, f"also {dll}")
+
+
+@pytest.mark.parametrize("target", [WIN64, WIN32], ids=["x86_64", "i686"])
+def test_pe_system_dlls_come_from_the_import_libraries(target: Target) -> None:
+    system = pe.system_dlls(target)
+    assert not system.fallback
+    derived = system.from_import_libraries
+    assert {"ktmw32.dll", "kernel32.dll", "msvcrt.dll", "ucrtbase.dll", "ws2_32.dll",
+            "winspool.drv", "msvcp60.dll", "d3dcompiler_47.dll"} <= derived
+    # every DLL of the old hand list is allowed; the import libraries themselves name all
+    # but the ones Rust's std imports through raw-dylib, which MinGW-w64 (Debian 12's,
+    # v10) has no import library for
+    assert system.names >= pe.HAND_LIST
+    assert pe.HAND_LIST - derived <= {"bcryptprimitives.dll", "kernelbase.dll",
+                                      "synchronization.dll"}
+    assert pe.system_dlls(target) is system  # read once per toolchain
+
+
+def test_pe_without_mingw_falls_back_to_the_hand_list_and_says_so(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = tmp_path / "no-mingw" / "lib"
+    monkeypatch.setattr(windows, "mingw_lib_dir", lambda target: missing)
+    system = pe.system_dlls(WIN64)
+    assert system.names == pe.HAND_LIST and system.from_import_libraries == frozenset()
+    note = f"hand list: no MinGW-w64 import libraries in {missing}"
+    assert system.fallback == note
+    [ok] = [c for c in pe.verify(_facts("kernel32.dll", "msvcrt.dll"), WIN64) if c.name == "dlls"]
+    assert ok == elf.Check("dlls", True, f"Windows system DLLs ({note})",
+                           f"kernel32.dll, msvcrt.dll ({note})")
+    [bad] = [c for c in pe.verify(_facts("kernel32.dll", "ktmw32.dll"), WIN64)
+             if c.name == "dlls"]
+    assert bad == elf.Check("dlls", False, f"Windows system DLLs ({note})", "also ktmw32.dll")
+
+
+# --- import libraries --------------------------------------------------------------------
+
+@pytest.mark.parametrize(("library", "dlls"), [
+    ("libktmw32.a", {"ktmw32.dll"}),
+    ("libmsvcrt-os.a", {"msvcrt.dll"}),  # the name is not lib<dll>.a
+    ("libwinspool.a", {"winspool.drv"}),
+    ("libvfw32.a", {"avicap32.dll", "avifil32.dll", "msvfw32.dll"}),
+    ("libuuid.a", set()),  # a static library names no DLL
+    ("libmingwex.a", set()),
+])
+def test_implib_names_the_dlls_of_dlltool_import_libraries(library: str,
+                                                           dlls: set[str]) -> None:
+    path = _mingw_lib(WIN64) / library
+    if not path.is_file():
+        pytest.skip(f"{path} not installed")
+    assert implib.dll_names(path) == dlls
+
+
+def test_implib_reads_short_import_libraries_and_cross_checks_dlltool(tmp_path: Path) -> None:
+    """llvm-dlltool writes the short import format (lib.exe's); GNU dlltool the long one."""
+    (tmp_path / "vendor.def").write_text("LIBRARY Vendor-1.DLL\nEXPORTS\nvendor_open\n"
+                                         "vendor_close\n")
+    tools = {"llvm-dlltool": ["-m", "i386:x86-64"], "x86_64-w64-mingw32-dlltool": []}
+    ran = 0
+    for tool, flags in tools.items():
+        if shutil.which(tool) is None:
+            continue
+        out = tmp_path / f"{tool}.a"
+        subprocess.run([tool, *flags, "-d", str(tmp_path / "vendor.def"), "-l", str(out)],
+                       check=True, cwd=tmp_path, capture_output=True)
+        assert implib.dll_names(out) == {"vendor-1.dll"}
+        ran += 1
+    if not ran:
+        pytest.skip("neither llvm-dlltool nor MinGW-w64's dlltool is installed")
+
+
+def test_implib_not_an_archive(tmp_path: Path) -> None:
+    junk = tmp_path / "libjunk.a"
+    junk.write_bytes(b"not an archive")
+    assert implib.dll_names(junk) == frozenset()
+    truncated = tmp_path / "libcut.a"
+    truncated.write_bytes(implib.AR_MAGIC + b"x" * 30)
+    assert implib.dll_names(truncated) == frozenset()
 
 
 def test_pe_not_a_pe_file(tmp_path: Path) -> None:

@@ -78,6 +78,12 @@ def link_hint(target: Target, stderr: str) -> str | None:
     return None
 
 
+def mingw_lib_dir(target: Target) -> Path:
+    """Where Debian's MinGW-w64 (``mingw-w64-<arch>-dev``) keeps the target's import
+    libraries, ``/usr/x86_64-w64-mingw32/lib``: one ``lib<name>.a`` per Windows DLL."""
+    return Path("/usr") / str(target.tool_prefix) / "lib"
+
+
 def strip_tools(target: Target) -> StripTools:
     return StripTools(programs=strip_programs(target.tool_prefix, target),
                       package=f"binutils-mingw-w64-{target.arch.mingw_deb}",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,14 +11,18 @@ import pefile
 
 from tooling.errors import StepFailed
 from tooling.matrix.targets import Target
+from tooling.platforms import windows
+from tooling.verify import implib
 from tooling.verify.elf import Check
 
 PE32_MAGIC = 0x10B
 PE32_PLUS_MAGIC = 0x20B
 
-#: DLLs every Windows install has; anything else must ship beside the program, so it
-#: is a failing check unless the project lists it in ``allow-dlls``.
-SYSTEM_DLLS = frozenset({
+#: DLLs every Windows install has, by hand. Allowed always (Rust's std imports
+#: bcryptprimitives.dll through raw-dylib: Debian's MinGW-w64 has no import library for
+#: it, nor for kernelbase.dll or synchronization.dll), and the whole set where the target's
+#: MinGW-w64 import libraries are not installed.
+HAND_LIST = frozenset({
     "advapi32.dll", "bcrypt.dll", "bcryptprimitives.dll", "comctl32.dll", "comdlg32.dll",
     "crypt32.dll", "dbghelp.dll", "dnsapi.dll", "gdi32.dll", "iphlpapi.dll", "kernel32.dll",
     "kernelbase.dll", "msvcrt.dll", "ncrypt.dll", "netapi32.dll", "ntdll.dll", "ole32.dll",
@@ -24,11 +30,48 @@ SYSTEM_DLLS = frozenset({
     "shlwapi.dll", "synchronization.dll", "ucrtbase.dll", "user32.dll", "userenv.dll",
     "version.dll", "winhttp.dll", "wininet.dll", "winmm.dll", "ws2_32.dll", "wsock32.dll",
 })
+#: DLLs MinGW-w64 has import libraries for that a Windows install does not have: the
+#: Visual C++ runtimes (msvcr80 … msvcr120, their debug and UWP "_app" builds) and the
+#: DirectX SDK's redistributables (d3dx*, x3daudio, xapofx, xinput 1.1 to 1.3, old
+#: d3dcompiler_NN and d3dcsx). Programs that import them must ship them (allow-libraries).
+_REDISTRIBUTABLE = re.compile(
+    r"(msvc[pr](?!60\.)\d+|vcruntime\d+|d3dx(9|10|11)_\d+"
+    r"|d3dcompiler_(?!47\.)\d+|d3dcsxd?_\d+|x3daudiod?1_\d+|xapofxd?1_\d+|xinput1_[123]"
+    r"|xaudio2_[0-7])d?(_app)?\.dll")
 
 
-def is_system_dll(name: str) -> bool:
-    lower = name.lower()
-    return lower in SYSTEM_DLLS or lower.startswith(("api-ms-win-", "ext-ms-win-"))
+@dataclass(frozen=True)
+class SystemDlls:
+    """The DLLs a Windows program may import without shipping them, and where from."""
+
+    names: frozenset[str]  #: lower case: what the import libraries name, and the hand list
+    #: what the import libraries alone name (redistributables left out)
+    from_import_libraries: frozenset[str] = frozenset()
+    #: empty when read from the import libraries; else why only the hand list is used
+    fallback: str = ""
+
+    def __contains__(self, name: object) -> bool:
+        lower = str(name).lower()
+        return lower in self.names or lower.startswith(("api-ms-win-", "ext-ms-win-"))
+
+
+def system_dlls(target: Target) -> SystemDlls:
+    """The DLLs the target's MinGW-w64 import libraries name, with :data:`HAND_LIST`;
+    only the hand list (said so) where the MinGW-w64 lib folder is missing."""
+    return _system_dlls(windows.mingw_lib_dir(target))
+
+
+@functools.cache
+def _system_dlls(folder: Path) -> SystemDlls:
+    # lib<name>.dll.a are import libraries of the toolchain's own DLLs (libwinpthread-1.dll)
+    libraries = sorted(path for path in folder.glob("lib*.a")
+                       if not path.name.endswith(".dll.a")) if folder.is_dir() else []
+    named = frozenset(name for library in libraries for name in implib.dll_names(library)
+                      if not _REDISTRIBUTABLE.fullmatch(name))
+    if not named:
+        return SystemDlls(HAND_LIST, fallback=f"hand list: no MinGW-w64 import libraries in "
+                                               f"{folder}")
+    return SystemDlls(named | HAND_LIST, from_import_libraries=named)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,16 +125,19 @@ def read_facts(path: Path) -> PEFacts:
 def verify(facts: PEFacts, target: Target, *, allowed: frozenset[str] = frozenset(),
            require_stripped: bool = True) -> list[Check]:
     arch = target.arch
-    foreign = [dll for dll in facts.imports if not is_system_dll(dll) and dll not in allowed]
+    system = system_dlls(target)
+    allowed_lower = {name.lower() for name in allowed}  # Windows names ignore case
+    foreign = [dll for dll in facts.imports if dll not in system and dll not in allowed_lower]
+    source = f" ({system.fallback})" if system.fallback else ""
     checks = [
         Check("machine", facts.machine == arch.pe_machine, str(arch.pe_machine), facts.machine),
         Check("class", facts.bits == arch.elf_class, "PE32+" if arch.elf_class == 64 else "PE32",
               "PE32+" if facts.bits == 64 else "PE32"),
         Check("subsystem", facts.dll or facts.subsystem == "IMAGE_SUBSYSTEM_WINDOWS_CUI",
               "console (IMAGE_SUBSYSTEM_WINDOWS_CUI)", "DLL" if facts.dll else facts.subsystem),
-        Check("dlls", not foreign, "Windows system DLLs" + (
+        Check("dlls", not foreign, f"Windows system DLLs{source}" + (
             f" and {', '.join(sorted(allowed))}" if allowed else ""),
-              f"also {', '.join(foreign)}" if foreign else ", ".join(facts.imports)),
+              f"also {', '.join(foreign)}" if foreign else ", ".join(facts.imports) + source),
     ]
     if require_stripped:
         checks.append(Check("stripped", facts.stripped, "stripped",
