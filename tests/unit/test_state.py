@@ -77,3 +77,15 @@ def test_a_record_that_does_not_read_is_redone_not_trusted(build: Build) -> None
     assert build.reusable(Stripped) == stripped
     assert build.current("strip") == {"inputs": build.next_inputs("strip", "strip"),
                                       "outputs": stripped.outputs(), "data": stripped.to_json()}
+
+
+def test_a_verify_record_made_under_other_rules_is_redone(
+        build: Build, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tooling.steps import state
+
+    build.record("compile", {}, inputs="a", outputs="o")
+    before = build.current("compile")
+    assert before is not None
+    now = build.inputs_for("verify", before)
+    monkeypatch.setattr(state, "VERIFY_RULES", state.VERIFY_RULES - 1)
+    assert build.inputs_for("verify", before) != now
