@@ -13,7 +13,7 @@ from pathlib import Path
 from tooling.errors import BadRecord, StepFailed
 from tooling.matrix.targets import Target
 from tooling.platforms import platform_of
-from tooling.pymod import pyloader, roots
+from tooling.pymod import roots
 from tooling.records.layout import ModuleBuild, ModuleLayout
 from tooling.records.steps import RanBinary, VerifiedBinary
 from tooling.util import archives, atomic, console, proc
@@ -84,6 +84,9 @@ def file_name(module: str, target: Target) -> str:
 
 
 def host_platform() -> str:
+    # startup time: the loader's own module is only needed once a layout is written
+    from tooling.pymod import pyloader
+
     return pyloader.this_platform()
 
 

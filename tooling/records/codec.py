@@ -11,12 +11,10 @@ carries a ``schema_version``, which must be the one this crossmatrix writes.
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import enum
 import inspect
 import json
-import textwrap
 import types
 import typing
 from pathlib import Path
@@ -273,6 +271,9 @@ def _field_docs(cls: type) -> dict[str, str]:
     description of its property."""
     if not dataclasses.is_dataclass(cls) or "__dataclass_fields__" not in vars(cls):
         return {}
+    import ast  # only the schema generator reads source: not loaded by a build
+    import textwrap
+
     lines = textwrap.dedent(inspect.getsource(cls)).splitlines()
     tree = ast.parse("\n".join(lines)).body[0]
     assert isinstance(tree, ast.ClassDef)
