@@ -66,6 +66,7 @@ def test_plan_prints_everything_and_writes_nothing(tmp_path: Path) -> None:
     assert "macos-aarch64 (aarch64-apple-darwin)" in text.stdout
     assert "verified structurally, not run" in text.stdout
     assert crossmatrix(project, "targets", "--json", env=env).returncode == 0
+    assert crossmatrix(project, "doctor", "--json", env=env).returncode == 0
 
     assert list(cache.iterdir()) == []  # not even remembered probes
     assert (_tree(project), _tree(ws)) == before

@@ -14,7 +14,7 @@ from tooling.doctor.classify import PURE, TIER_NAMES, Context, Finding, classify
 from tooling.errors import StepFailed
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
-from tooling.util import console, proc
+from tooling.util import console, memo, proc
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,9 +131,10 @@ def _targets(names: list[str], reports: Sequence[TargetReport]) -> str:
 def run(project: Project, targets: Sequence[Target], *, as_json: bool = False,
         strict: bool = False, dev: bool = False) -> list[TargetReport]:
     reports = []
-    for target in targets:
-        packages = depgraph.packages_for(project, target, dev=dev)
-        reports.append(audit(packages, context_for(project, target, packages)))
+    with memo.read_only():  # a report writes nothing, not even remembered probes
+        for target in targets:
+            packages = depgraph.packages_for(project, target, dev=dev)
+            reports.append(audit(packages, context_for(project, target, packages)))
     if as_json:
         console.out().print(json.dumps(to_json(project, reports), indent=2), markup=False)
     else:
