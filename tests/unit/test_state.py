@@ -89,3 +89,20 @@ def test_a_verify_record_made_under_other_rules_is_redone(
     now = build.inputs_for("verify", before)
     monkeypatch.setattr(state, "VERIFY_RULES", state.VERIFY_RULES - 1)
     assert build.inputs_for("verify", before) != now
+
+
+def test_cargos_artifact_order_does_not_make_the_later_steps_run_again() -> None:
+    """cargo reports artifacts in the order its jobs finish; a no-op build must still skip
+    strip, verify, run and package."""
+    from dataclasses import replace
+
+    from tooling.records.steps import Compiled, CompiledArtifact
+
+    a, b = (CompiledArtifact(package=n, name=n, path=f"/t/{n}", kind="bin", target_name=n,
+                             sha256=n * 8) for n in ("edge-agent", "sqlite-probe"))
+    one = Compiled(artifacts=(a, b), compiler="rustc 1.96.0", compiler_kind="debian",
+                   compiler_commit="c", std_provider="build-std", std_reason="src",
+                   sysroot=None, linker="zig", linker_program="zig", profile="release",
+                   rustflags=())
+    assert replace(one, artifacts=(b, a)).outputs() == one.outputs()
+    assert replace(one, artifacts=(a,)).outputs() != one.outputs()

@@ -8,6 +8,7 @@ the host (proc macros, build scripts' own dependencies) still see the host's lib
 
 from __future__ import annotations
 
+import functools
 import os
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -54,16 +55,26 @@ def protoc_users(workspace: Path) -> list[str]:
     """Packages of the workspace's Cargo.lock that depend on a protoc-running crate."""
     lock = workspace / "Cargo.lock"
     try:
+        st = lock.stat()
+    except OSError:
+        return []
+    return list(_protoc_users(lock, st.st_mtime_ns, st.st_size))
+
+
+@functools.cache
+def _protoc_users(lock: Path, mtime_ns: int, size: int) -> tuple[str, ...]:
+    """The answer for one version of the lock file (a build asks twice: preflight, plan)."""
+    try:
         packages = tomllib.loads(lock.read_text()).get("package", [])
     except (OSError, tomllib.TOMLDecodeError):
-        return []
+        return ()
     runners = set(syslibs.tool("protoc").build_deps)  # crates whose code runs protoc
     users = []
     for package in packages:
         deps = {str(d).split(" ", 1)[0] for d in package.get("dependencies", [])}
         if deps & runners and package["name"] not in runners:
             users.append(str(package["name"]))
-    return sorted(set(users))
+    return tuple(sorted(set(users)))
 
 
 def protoc_env(workspace: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:

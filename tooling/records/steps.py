@@ -7,6 +7,7 @@ of those records is that mapping itself.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -58,9 +59,12 @@ class Compiled(StepRecord):
     rustflags: tuple[str, ...]  #: absolute paths by their last part
 
     def outputs(self) -> str:
-        """The binaries, the compiler and the linker (not how std was provided)."""
+        """The binaries, the compiler and the linker (not how std was provided). The
+        artifacts sorted: cargo reports them in whatever order its jobs finish, and that
+        order must not make the later steps run again."""
         data = self.to_json()
-        return digests.digest(data["artifacts"], data["compiler"], data["linker"])
+        artifacts = sorted(data["artifacts"], key=lambda a: json.dumps(a, sort_keys=True))
+        return digests.digest(artifacts, data["compiler"], data["linker"])
 
 
 # --- strip ---------------------------------------------------------------------------------
