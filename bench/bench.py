@@ -149,8 +149,10 @@ def p1(reps: int, warmup: int) -> Figure:
         fig,
         lambda: sh([str(BIN / "nox"), "-s", "build-linux-aarch64", "--", str(project)],
                    env=OFFLINE),
-        lambda: sh([str(BIN / "cargo-zigbuild"), "zigbuild", "--release", "--target",
-                    "aarch64-unknown-linux-musl"], env=env, cwd=REPO / "crates"),
+        # --workspace --bins as crossmatrix builds it: musl makes no cdylib (build_core)
+        lambda: sh([str(BIN / "cargo-zigbuild"), "zigbuild", "--release", "--workspace",
+                    "--bins", "--target", "aarch64-unknown-linux-musl"], env=env,
+                   cwd=REPO / "crates"),
         reps, warmup)
 
 
@@ -229,7 +231,8 @@ def p4() -> tuple[Figure, dict[str, dict[str, int]]]:
         info = json.loads((project / "dist" / target.name / "build_info.json").read_text())
         zig_dir = WORK / "p4-zigbuild-target"
         env = zig_env(target.name, project, zig_dir)
-        sh([str(BIN / "cargo-zigbuild"), "zigbuild", "--release", "--target", target.triple],
+        sh([str(BIN / "cargo-zigbuild"), "zigbuild", "--release", "--workspace", "--bins",
+            "--target", target.triple],
            env=env, cwd=REPO / "crates")
         for art in info["artifacts"]:
             theirs = (zig_dir / target.triple / "release" / art["name"]).stat().st_size
