@@ -25,17 +25,16 @@ from tooling.std.compiler import Compiler, default_compiler
 from tooling.util import proc, scripts
 
 
-def _rustflags_env(flags: Sequence[str], environ: Mapping[str, str]
-                   ) -> tuple[dict[str, str], list[str]]:
-    """Our rustflags as ``--config`` (merged with the user's config files), or, when the
-    user set RUSTFLAGS (which makes cargo ignore target rustflags), appended to it."""
+def _rustflags_env(flags: Sequence[str], environ: Mapping[str, str]) -> dict[str, str]:
+    """Our rustflags appended to the user's RUSTFLAGS when they set it (cargo then ignores
+    target rustflags, so ``--config`` would not apply); else nothing: see _config_args."""
     user = environ.get("CARGO_ENCODED_RUSTFLAGS")
     if user is None and environ.get("RUSTFLAGS"):
         user = "\x1f".join(environ["RUSTFLAGS"].split())
     if user is not None:
         merged = [f for f in user.split("\x1f") if f] + list(flags)
-        return {"CARGO_ENCODED_RUSTFLAGS": "\x1f".join(merged)}, []
-    return {}, []
+        return {"CARGO_ENCODED_RUSTFLAGS": "\x1f".join(merged)}
+    return {}
 
 
 def _config_args(target: Target, flags: Sequence[str]) -> list[str]:
@@ -129,7 +128,7 @@ def derive(project: Project, target: Target, std: providers.StdPlan | None,
     platform = platform_of(target)
     flags = [*platform.rustflags(target), *link.rustflags, *std_flags, *settings.rustflags]
     all_flags = [*flags, *remap_flags(project)]
-    extra_env, _ = _rustflags_env(all_flags, os.environ)
+    extra_env = _rustflags_env(all_flags, os.environ)
     config_args = [] if extra_env else _config_args(target, all_flags)
     path = os.pathsep.join([str(scripts.bin_dir()), os.environ.get("PATH", "")])
     wrapper = {}

@@ -98,9 +98,6 @@ class Plan:
     project: Project
     targets: tuple[TargetPlan, ...]
 
-    def for_target(self, name: str) -> TargetPlan:
-        return next(p for p in self.targets if p.target.name == name)
-
     def to_json(self) -> dict[str, Any]:
         return {"schema_version": SCHEMA_VERSION, "project": self.project.name,
                 "workspace": str(self.project.workspace), "dist": str(self.project.dist),
