@@ -4,6 +4,7 @@ parser and the atomic symlink swap."""
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 from typing import NoReturn
 
@@ -13,7 +14,7 @@ from tooling.cli.boundary import ScriptExit, reported, script_fail
 from tooling.errors import SomeTargetsFailed, StepFailed, ToolMissing, UsageError
 from tooling.matrix.targets import by_name
 from tooling.steps.each import each_target
-from tooling.util import atomic, versions
+from tooling.util import atomic, proc, versions
 
 A, B, C = (by_name()[n] for n in ("linux-aarch64", "linux-armv7", "windows-x86_64"))
 
@@ -87,3 +88,18 @@ def test_point_link_swaps_atomically(tmp_path: Path) -> None:
     atomic.point_link(link, "b")
     assert os.readlink(link) == "b"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "current"]
+
+
+def test_output_to_a_file_does_not_wait_for_daemons(tmp_path: Path) -> None:
+    """A command that leaves a daemon behind holding its output (wineserver, wine's
+    services) returns when the command ends, not when the daemon does."""
+    pidfile = tmp_path / "daemon.pid"
+    script = f"sleep 30 & echo $! > {pidfile}; echo started; echo oops >&2"
+    result = proc.run(["sh", "-c", script], output=tmp_path / "log", echo=False)
+    daemon = int(pidfile.read_text())
+    try:
+        os.kill(daemon, 0)  # still running: run() did not wait for it
+        assert result.ok
+        assert result.stderr.split() == ["started", "oops"]
+    finally:
+        os.kill(daemon, signal.SIGTERM)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from tooling.errors import ToolMissing
+from tooling.errors import StepFailed, ToolMissing
 from tooling.matrix.targets import Arch, Os, Target
 from tooling.platforms.base import (
     BinaryFormat,
@@ -233,15 +233,42 @@ def run(target: Target, binary: Path, args: Sequence[str], cache_dir: Path,
             shutil.copyfile(shim(target, cache_dir), scratch / SHIM_DLL)
         prefix = prefix_dir(cache_dir)
         environment = proc.child_env(env(prefix))
-        # one wine at a time per prefix: the first run creates it (about 10 s)
-        prefix.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(str(prefix.parent / "prefix.lock")):
-            return proc.run([program, str(exe), *args], env=environment,
-                            cwd=None if passthrough else scratch, check=False,
-                            capture=not passthrough, echo=False if passthrough else None,
-                            timeout=timeout, what=f"wine {binary.name}")
+        start_server(program, prefix, environment)
+        return proc.run([program, str(exe), *args], env=environment,
+                        cwd=None if passthrough else scratch, check=False,
+                        capture=not passthrough, echo=False if passthrough else None,
+                        timeout=timeout, what=f"wine {binary.name}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+#: seconds the prefix's wineserver outlives its last program: the runs of one step share
+#: one server, and it is gone soon after crossmatrix ends
+SERVER_LINGER = 10
+
+
+def start_server(program: str, prefix: Path, environment: Mapping[str, str]) -> None:
+    """Make sure the prefix's wineserver runs and outlives each program by
+    :data:`SERVER_LINGER` seconds, its services started with their output in a file.
+
+    Left to itself, each ``wine`` started a server that went away 3 s after the program,
+    and the services it started kept the captured output pipe open until then: every run
+    took ~2.5 s, and a program started while the previous server was going away failed
+    about once in 80 runs with "ShellExecuteEx failed: Internal error" (seen in CI).
+    Under a lock: the first boot creates the prefix (about 10 s)."""
+    server = proc.which("wineserver", path=environment.get("PATH"))
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    log = prefix.parent / "boot.log"
+    with FileLock(str(prefix.parent / "prefix.lock")):
+        if server is not None:  # exits 2 at once when one runs for this prefix already
+            proc.run([server, f"-p{SERVER_LINGER}"], env=environment, check=False,
+                     output=log, echo=False, timeout=60, what="wineserver")
+        booted = proc.run([program, "wineboot"], env=environment, check=False, output=log,
+                          echo=False, timeout=300, what="wineboot (wine's prefix)")
+    if not booted.ok:
+        raise StepFailed(f"wine could not start its prefix {prefix} (wineboot exited with "
+                         f"{booted.returncode}): {booted.tail(1) or 'no output'}",
+                         f"delete {prefix} and run again; {log} has wine's output")
 
 
 def wine_run(target: Target, binary: Path, args: Sequence[str], cache_dir: Path) -> int:

@@ -73,12 +73,15 @@ def run(
     what: str | None = None,
     hint: str | None = None,
     echo: bool | None = None,
+    output: Path | None = None,
 ) -> Result:
     """Run ``argv``; raise :class:`StepFailed` on a non-zero exit when ``check``.
 
     ``env`` is the complete child environment (build it with :func:`child_env`).
     ``capture=False`` streams output to the terminal (long builds), in which
-    case the error report carries no tail.
+    case the error report carries no tail. ``output``: stdout and stderr go to that
+    file (read back into the result) instead of pipes, for a command that leaves
+    daemons behind holding its output: waiting on a pipe would wait for them.
     """
     args = [os.fspath(a) for a in argv]
     exe = which(args[0], path=(env or os.environ).get("PATH"))
@@ -86,13 +89,17 @@ def run(
         raise ToolMissing(f"{args[0]} not found on PATH", hint)
     if echo if echo is not None else ECHO:
         console.command(describe(args, env, cwd))
+    sink = None if output is None else output.open("w")
     try:
         proc = subprocess.run(
             args,
             env=dict(env) if env is not None else None,
             cwd=cwd,
             text=True,
-            capture_output=capture,
+            capture_output=capture and sink is None,
+            stdin=subprocess.DEVNULL if sink is not None and input_text is None else None,
+            stdout=sink,
+            stderr=sink,
             timeout=timeout,
             input=input_text,
             check=False,
@@ -101,7 +108,11 @@ def run(
         raise ToolMissing(f"{args[0]} not found", hint) from exc
     except subprocess.TimeoutExpired as exc:
         raise StepFailed(f"{what or args[0]} timed out after {timeout:.0f}s", hint) from exc
-    result = Result(tuple(args), proc.returncode, proc.stdout or "", proc.stderr or "")
+    finally:
+        if sink is not None:
+            sink.close()
+    written = "" if output is None else output.read_text(errors="replace")
+    result = Result(tuple(args), proc.returncode, proc.stdout or "", proc.stderr or written)
     if check and not result.ok:
         tail = result.tail()
         if tail:
