@@ -18,7 +18,7 @@ from tooling.compile import buildenv, linkers
 from tooling.errors import ToolMissing
 from tooling.matrix import workspace
 from tooling.matrix.config import Project
-from tooling.matrix.targets import Target
+from tooling.matrix.targets import Target, from_triple
 from tooling.platforms import platform_of
 from tooling.std import providers
 from tooling.std.compiler import Compiler, default_compiler
@@ -63,7 +63,11 @@ def remap_flags(project: Project) -> list[str]:
 def remap_cflags(project: Project, target: Target) -> dict[str, str]:
     """For C compiled by build scripts (gcc and zig's clang both read -ffile-prefix-map):
     appended to the user's own ``CFLAGS_<target>``."""
-    key = f"CFLAGS_{target.cc_key}"
+    return _remap_cflags(project, target.cc_key)
+
+
+def _remap_cflags(project: Project, cc_key: str) -> dict[str, str]:
+    key = f"CFLAGS_{cc_key}"
     # gcc takes the first matching map, clang the last: no nesting, so the target
     # folder's is only added when it is outside the workspace
     maps = [(s, d) for s, d in _remaps(project)
@@ -115,6 +119,28 @@ def link_plan(project: Project, target: Target) -> linkers.LinkerPlan:
     return linkers.plan(target, project.linker_for(target), project.cache_dir)
 
 
+def host_c_env(project: Project, compiler: Compiler) -> dict[str, str]:
+    """The C toolchain of the host's own triple, the same in every target's call.
+
+    Build scripts and proc-macros are host units, shared by every target built with one
+    compiler; whatever they see must not change from one target's call to the next, or
+    each switch rebuilds them and everything that depends on them (seen: 62 crates after a
+    one-line edit, for want of the host triple's linker in the other calls). So the host
+    target's linker goes in as a target rustflag (which host units never get when
+    ``--target`` is passed; ``CARGO_TARGET_<HOST>_LINKER`` they would), and its C compiler
+    and flags, which cc-rs reads for host units too, are given to every call alike. Where
+    the host's own link plan needs wrapper scripts, only the flags are shared."""
+    cc_key = compiler.host.replace("-", "_")
+    env = _remap_cflags(project, cc_key)
+    host = from_triple(compiler.host)
+    if host is not None:
+        plan = link_plan(project, host)
+        if not plan.scripts:
+            env = {**{k: v for k, v in plan.cargo_env(host).items()
+                      if k.startswith(("CC_", "CXX_", "AR_"))}, **env}
+    return env
+
+
 def derive(project: Project, target: Target, std: providers.StdPlan | None,
            *, std_missing: ToolMissing | None = None) -> Invocation:
     """The cargo call for ``target`` with ``std`` (None: no std provider yet, said in the
@@ -126,7 +152,12 @@ def derive(project: Project, target: Target, std: providers.StdPlan | None,
     settings = project.settings_for(target)
     std_flags = std.rustflags if std else ()
     platform = platform_of(target)
-    flags = [*platform.rustflags(target), *link.rustflags, *std_flags, *settings.rustflags]
+    link_env = link.cargo_env(target)
+    own_linker: list[str] = []
+    if target.triple == compiler.host:
+        own_linker = ["-C", f"linker={link_env.pop(f'CARGO_TARGET_{target.env_key}_LINKER')}"]
+    flags = [*own_linker, *platform.rustflags(target), *link.rustflags, *std_flags,
+             *settings.rustflags]
     all_flags = [*flags, *remap_flags(project)]
     extra_env = _rustflags_env(all_flags, os.environ)
     config_args = [] if extra_env else _config_args(target, all_flags)
@@ -138,7 +169,8 @@ def derive(project: Project, target: Target, std: providers.StdPlan | None,
             raise ToolMissing("sccache = true, but sccache is not installed",
                               f"run `inv setup --target {target.name}` (installs Debian's sccache)")
         wrapper = {"RUSTC_WRAPPER": sccache}
-    added = {**compiler.env(), **link.cargo_env(target), **remap_cflags(project, target),
+    added = {**host_c_env(project, compiler), **compiler.env(), **link_env,
+             **remap_cflags(project, target),
              **buildenv.pkg_config_env(target), **buildenv.protoc_env(project.workspace),
              **settings.env, **extra_env, **wrapper, "PATH": path}
     removed = ("CARGO_BUILD_TARGET", "RUSTFLAGS") if extra_env else ("CARGO_BUILD_TARGET",)
