@@ -456,13 +456,3 @@ def copy_checked(src: Path, dest: Path, sha256: str, mode: int) -> None:
             fout.write(chunk)
         if digest.hexdigest() != sha256:
             raise _changed(src)
-
-
-def require_intact(folder: Path) -> None:
-    """StepFailed naming the first problem unless ``folder`` checks out against its
-    SHA256SUMS (an input that is copied into a release)."""
-    problems = check_sha256sums(folder)
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise StepFailed(f"{folder}: {problems[0]}{more}",
-                         "that folder was changed or damaged after packaging; rebuild it")
