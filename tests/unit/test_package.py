@@ -241,6 +241,44 @@ def test_check_sha256sums_reports_problems(tmp_path: Path) -> None:
     assert archives.check_sha256sums(dist) == ["SHA256SUMS: no checksum lines"]
 
 
+def test_check_folder_hashes_every_file_and_follows_nothing(tmp_path: Path) -> None:
+    dist, files = _dist(tmp_path)
+    archives.write_sha256sums(dist, files)
+    contents = archives.check_folder(dist)
+    assert contents.files == {"a.tar.gz": hashlib.sha256(b"content 1\n").hexdigest(),
+                              "b.tar.gz": hashlib.sha256(b"content 0\n").hexdigest(),
+                              "sub/c.json": hashlib.sha256(b"content 2\n").hexdigest()}
+    assert contents.dirs == {"sub"} and contents.links == {} and contents.unlisted == {}
+    (dist / "link").symlink_to(tmp_path / "elsewhere")  # dangling: it is not followed
+    assert archives.check_folder(dist).links == {"link": str(tmp_path / "elsewhere")}
+    (dist / "extra").write_bytes(b"x")
+    with pytest.raises(StepFailed, match="'extra' is not listed in SHA256SUMS"):
+        archives.check_folder(dist)
+    lenient = archives.check_folder(dist, lambda name: name == "extra")
+    assert lenient.unlisted == {"extra": hashlib.sha256(b"x").hexdigest()}
+    (dist / "extra").unlink()
+    files[2].unlink()
+    files[2].symlink_to(files[0])  # listed, now a link to a listed file: refused
+    with pytest.raises(StepFailed, match=r"sub/c\.json is a symlink"):
+        archives.check_folder(dist)
+
+
+def test_copy_checked_writes_only_the_bytes_it_was_told(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.write_bytes(b"payload")
+    (tmp_path / "out").mkdir()
+    archives.copy_checked(src, tmp_path / "out" / "a", hashlib.sha256(b"payload").hexdigest(),
+                          0o644)
+    assert (tmp_path / "out" / "a").read_bytes() == b"payload"
+    with pytest.raises(StepFailed, match="changed while it was being merged"):
+        archives.copy_checked(src, tmp_path / "out" / "b", "0" * 64, 0o644)
+    (tmp_path / "link").symlink_to(src)
+    with pytest.raises(StepFailed, match="link is a symlink"):
+        archives.copy_checked(tmp_path / "link", tmp_path / "out" / "c",
+                              hashlib.sha256(b"payload").hexdigest(), 0o644)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["a"]
+
+
 def test_atomic_write_replaces_and_leaves_no_temp(tmp_path: Path) -> None:
     target = tmp_path / "state.json"
     target.write_text("old", encoding="utf-8")

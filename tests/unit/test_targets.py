@@ -288,6 +288,18 @@ def test_resolve_garbage_triple_fails() -> None:
 # --- select -------------------------------------------------------------------------------
 
 
+def test_named_is_only_a_name_a_target_has() -> None:
+    for row in TABLE:
+        assert targets.named(row.name) == row
+    floored = targets.named("linux-aarch64-gnu.2.17")
+    assert floored is not None and floored.glibc == "2.17"
+    adhoc = targets.named("riscv64gc-unknown-linux-musl")
+    assert adhoc is not None and not adhoc.in_table
+    for other in ["x86_64-unknown-linux-musl", "linux-*", "linux-armv?", "tag:musl",
+                  " linux-x86_64", "../../ESCAPED", "linux-x86_64/..", "", "linux-sparc"]:
+        assert targets.named(other) is None, other
+
+
 def test_select_default_is_whole_table() -> None:
     assert select(None) == list(TABLE)
     assert select([]) == list(TABLE)

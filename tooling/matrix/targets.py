@@ -300,6 +300,17 @@ def resolve(spec: str) -> list[Target]:
     raise UsageError(f"unknown target {spec!r}", hint)
 
 
+def named(name: str) -> Target | None:
+    """The target called exactly ``name``: a row of the table, a row with a glibc floor in
+    its name (``linux-aarch64-gnu.2.17``) or an ad-hoc Linux triple. None for anything
+    else: a glob, a tag, the triple of a row (that row has a name), a path."""
+    try:
+        found = resolve(name)
+    except UsageError:
+        return None
+    return found[0] if len(found) == 1 and found[0].name == name else None
+
+
 def select(specs: Sequence[str] | None, default: Iterable[str] | None = None) -> list[Target]:
     """Resolve repeated ``--target`` values (or the default list) to unique targets, in order."""
     chosen = list(specs) if specs else list(default or (t.name for t in TABLE))

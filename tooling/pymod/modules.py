@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tooling.errors import BadRecord, StepFailed
-from tooling.matrix.targets import Target
-from tooling.platforms import platform_of
+from tooling.matrix.targets import Target, named
+from tooling.platforms import PLATFORMS, platform_of
 from tooling.pymod import roots
 from tooling.records.layout import ModuleBuild, ModuleLayout
 from tooling.records.steps import RanBinary, VerifiedBinary
@@ -74,9 +75,20 @@ def import_and_call(path: Path, module: str, target: Target,
     return line
 
 
+#: how a layout's folder name ends
+LAYOUT_SUFFIX = "-bin"
+
+
 def folder_name(module: str) -> str:
     """``build_core`` → ``build-core-bin`` (the RMM Builder layout)."""
-    return module.replace("_", "-") + "-bin"
+    return module.replace("_", "-") + LAYOUT_SUFFIX
+
+
+def may_be_link_copy(name: str) -> bool:
+    """An unlisted file of a layout that may be the link for the machine that made it
+    (``<module>.so``), made a copy of the file it points at by a CI upload (GitHub's
+    upload-artifact follows links): :func:`check_layout` takes it only if it is one."""
+    return "/" not in name and name.endswith(tuple({p.module_suffix for p in PLATFORMS.values()}))
 
 
 def file_name(module: str, target: Target) -> str:
@@ -135,6 +147,11 @@ def is_layout(folder: Path) -> bool:
         info = json.loads((folder / "build_info.json").read_text())
     except (OSError, ValueError):
         return False
+    return is_layout_data(info)
+
+
+def is_layout_data(info: object) -> bool:
+    """Parsed JSON of a ``<module>-bin`` folder's build_info.json, not a target's."""
     return isinstance(info, dict) and "builds" in info and "module" in info
 
 
@@ -149,18 +166,78 @@ def _write_layout(root: Path, module: str, builds: Mapping[str, ModuleBuild]) ->
                                     *(root / b.file for b in builds.values())])
 
 
-def merge_layouts(folders: list[Path], into: Path) -> list[Path]:
-    """``<module>-bin`` folders from several machines → one per module in ``into``, with
-    every build; the same platform-arch built twice differently is refused. Returns the
-    files written, for the release's SHA256SUMS."""
+#: a module name pyo3 can give (a Rust identifier): it names folders and files
+MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _not_a_layout(folder: Path, problem: str) -> StepFailed:
+    return StepFailed(f"{folder}: {problem}",
+                      "that module layout was changed or not made by `inv release`; "
+                      "package those targets again")
+
+
+def check_layout(folder: Path, layout: ModuleLayout, contents: archives.Contents) -> None:
+    """StepFailed unless ``folder`` (checked against its SHA256SUMS: ``contents``) is the
+    layout ``layout`` describes and nothing else: a module name pyo3 gives, the folder
+    named for it, each build a target of the table at its platform folder and file name,
+    its sha256 and size those of the listed file, no file or folder more; the one symlink
+    allowed is the link for the machine that made it, or a copy of the file it points at
+    (not taken in either way: merge makes its own link)."""
+    module = layout.module
+    if not MODULE_NAME.fullmatch(module):
+        raise _not_a_layout(folder, f"build_info.json: module {module!r} is not a Python "
+                                    "module name")
+    if folder.name != folder_name(module):
+        raise _not_a_layout(folder, f"a layout of {module} is named {folder_name(module)}, "
+                                    f"not {folder.name!r}")
+    built: set[str] = set()
+    for arch, build in sorted(layout.builds.items()):
+        target = named(build.target)
+        where = f"build_info.json: builds[{arch!r}]"
+        if target is None:
+            raise _not_a_layout(folder, f"{where}: target {build.target!r} is not in the "
+                                        "target table")
+        wanted = {"platform": (arch, target.platform_arch),
+                  "triple": (build.triple, target.triple),
+                  "file": (build.file, f"{target.platform_arch}/{file_name(module, target)}")}
+        for field, (got, want) in wanted.items():
+            if got != want:
+                raise _not_a_layout(folder, f"{where}: the {field} of a build for "
+                                            f"{target.name} is {want!r}, not {got!r}")
+        if build.file not in contents.files:
+            raise _not_a_layout(folder, f"{build.file} is not listed in {archives.SHA256SUMS}")
+        if (contents.files[build.file], contents.sizes[build.file]) != (build.sha256,
+                                                                        build.size):
+            raise _not_a_layout(folder, f"{where}: the sha256 or size of {build.file} is not "
+                                        f"that of the file {archives.SHA256SUMS} lists")
+        built.add(build.file)
+    files = {"build_info.json", f"{module}_loader.py", *built}
+    odd = sorted(set(contents.files) ^ files) or sorted(
+        contents.dirs - {Path(f).parent.as_posix() for f in files})
+    if odd:
+        state = "missing" if odd[0] in files else f"not part of a {module} layout"
+        raise _not_a_layout(folder, f"{odd[0]!r}: {state}")
+    for name, points_at in sorted(contents.links.items()):
+        if points_at not in built or Path(points_at).name != name:
+            raise _not_a_layout(folder, f"{name!r} is a symlink (to {points_at!r}), not the "
+                                        f"link of {module} for one of its builds")
+    for name, sha in sorted(contents.unlisted.items()):
+        if not any(Path(f).name == name and contents.files[f] == sha for f in built):
+            raise _not_a_layout(folder, f"{name!r} is not listed in {archives.SHA256SUMS} "
+                                        f"(nor a copy of a build of {module})")
+
+
+def merge_layouts(layouts: Sequence[tuple[Path, ModuleLayout]], into: Path) -> list[Path]:
+    """``<module>-bin`` folders from several machines, each passed by :func:`check_layout`,
+    → one per module in ``into``, with every build; the same platform-arch built twice
+    differently is refused. Each file is copied from the bytes it is hashed from. Returns
+    the files written, for the release's SHA256SUMS."""
     by_module: dict[str, dict[str, tuple[Path, ModuleBuild]]] = {}
-    for folder in folders:
-        archives.require_intact(folder)
-        info = ModuleLayout.load(folder / "build_info.json")
+    for folder, info in layouts:
         builds = by_module.setdefault(info.module, {})
         for arch, build in info.builds.items():
             seen = builds.get(arch)
-            if seen is not None and seen[1].sha256 != build.sha256:
+            if seen is not None and seen[1] != build:
                 raise StepFailed(
                     f"two different {info.module} builds for {arch}: {seen[0]} and {folder}",
                     "merge only one build of each target")
@@ -168,9 +245,9 @@ def merge_layouts(folders: list[Path], into: Path) -> list[Path]:
     written: list[Path] = []
     for module, builds in sorted(by_module.items()):
         root = into / folder_name(module)
-        for arch, (folder, build) in builds.items():
+        for arch, (folder, build) in sorted(builds.items()):
             (root / arch).mkdir(parents=True, exist_ok=True)
-            atomic.copy_file(folder / build.file, root / build.file, 0o755)
+            archives.copy_checked(folder / build.file, root / build.file, build.sha256, 0o755)
         _write_layout(root, module, {arch: build for arch, (_, build) in builds.items()})
         written += [root / "build_info.json", root / f"{module}_loader.py", root / "SHA256SUMS",
                     *(root / b.file for _, b in builds.values())]

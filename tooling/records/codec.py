@@ -88,12 +88,19 @@ class FileRecord(Record):
     def load(cls, path: Path) -> Self:
         """Read and check ``path``; :class:`BadRecord` (one line) when it does not read."""
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = path.read_bytes()
         except OSError as exc:
             raise BadRecord(f"{path}: cannot be read ({exc.strerror})", cls.HINT) from None
+        return cls.parse(data, source=str(path))
+
+    @classmethod
+    def parse(cls, data: bytes, *, source: str) -> Self:
+        """The file's bytes ``data`` as this record; :class:`BadRecord` naming ``source``."""
+        try:
+            parsed = json.loads(data.decode("utf-8"))
         except ValueError as exc:  # not JSON, or not UTF-8
-            raise BadRecord(f"{path}: not a JSON file ({exc})", cls.HINT) from None
-        return cls.from_json(data, source=str(path))
+            raise BadRecord(f"{source}: not a JSON file ({exc})", cls.HINT) from None
+        return cls.from_json(parsed, source=source)
 
     def write(self, path: Path) -> None:
         """Atomically, keys sorted: the same record gives the same bytes."""

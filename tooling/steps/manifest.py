@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tooling.errors import BadRecord
+from tooling.errors import BadRecord, StepFailed
 from tooling.pymod import modules
 from tooling.records import release
 from tooling.records.build_info import BuildInfo
@@ -21,6 +23,32 @@ def dist_folders(given: Path) -> tuple[list[Path], list[Path]]:
         p for p in given.iterdir() if (p / "build_info.json").is_file())
     layouts = [p for p in folders if modules.is_layout(p)]
     return [p for p in folders if p not in layouts], layouts
+
+
+def merge_candidates(given: Path) -> list[Path]:
+    """For ``inv merge``: ``given`` itself if it holds a build_info.json, else its
+    sub-folders that do; nothing followed. Names starting with a dot (crossmatrix's locks
+    and half-made folders) are passed by; a symlink, or an entry neither a regular file nor
+    a folder, is refused (StepFailed)."""
+    try:
+        if os.path.lexists(given / "build_info.json"):
+            return [given]
+        entries = sorted(os.scandir(given), key=lambda e: e.name)
+        found = []
+        for entry in entries:
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if stat.S_ISLNK(mode) or not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+                what = "a symlink" if stat.S_ISLNK(mode) else "not a regular file or a folder"
+                raise StepFailed(f"{given}: {entry.name!r} is {what}",
+                                 "a dist folder holds only files and folders made by "
+                                 "`inv release`; merge a copy without it")
+            if entry.name.startswith("."):
+                continue
+            if stat.S_ISDIR(mode) and os.path.lexists(Path(entry.path) / "build_info.json"):
+                found.append(Path(entry.path))
+    except OSError as exc:
+        raise StepFailed(f"{given}: cannot be read: {exc.strerror or exc}") from None
+    return found
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,16 @@ file name.
 
 from __future__ import annotations
 
+import errno
 import gzip
+import hashlib
+import io
 import os
 import re
 import stat
 import tarfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -304,14 +308,151 @@ def check_sha256sums(directory: Path) -> list[str]:
     return problems
 
 
-def require_intact(folder: Path) -> None:
-    """StepFailed naming the first problem unless ``folder`` checks out against its
-    SHA256SUMS (an input that is copied into a release)."""
-    problems = check_sha256sums(folder)
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise StepFailed(f"{folder}: {problems[0]}{more}",
-                         "that folder was changed or damaged after packaging; rebuild it")
+@dataclass
+class Contents:
+    """What :func:`check_folder` found in a folder, none of it followed; names are
+    relative POSIX paths."""
+
+    #: every regular file but SHA256SUMS: its sha256, from its real bytes
+    files: dict[str, str] = field(default_factory=dict)
+    sizes: dict[str, int] = field(default_factory=dict)  #: the same files' sizes
+    dirs: set[str] = field(default_factory=set)  #: every sub-folder
+    links: dict[str, str] = field(default_factory=dict)  #: every symlink: what it points at
+    #: the regular files not listed that the caller let by: their sha256, from their bytes
+    unlisted: dict[str, str] = field(default_factory=dict)
 
 
+def _problem(folder: Path, problem: str) -> StepFailed:
+    return StepFailed(f"{folder}: {problem}",
+                      "that folder was changed or damaged after packaging, or was not made by "
+                      "`inv release`; rebuild it")
 
+
+def open_nofollow(path: Path) -> io.BufferedReader:
+    """Open ``path`` for reading without following a symlink in its last part; StepFailed
+    unless it is a regular file (never blocks on a FIFO)."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        what = "a symlink" if exc.errno == errno.ELOOP else f"unreadable: {exc.strerror or exc}"
+        raise _problem(path.parent, f"{path.name} is {what}") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise _problem(path.parent, f"{path.name} is not a regular file")
+    return os.fdopen(fd, "rb")
+
+
+def _parse_sums(folder: Path) -> dict[str, str]:
+    """``folder/SHA256SUMS`` as {name: hex}; StepFailed at its first flaw."""
+    if not os.path.lexists(folder / SHA256SUMS):
+        raise _problem(folder, f"{SHA256SUMS}: missing")
+    with open_nofollow(folder / SHA256SUMS) as fh:
+        data = fh.read()
+    try:
+        lines = data.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        raise _problem(folder, f"{SHA256SUMS}: not valid UTF-8") from None
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines:
+        raise _problem(folder, f"{SHA256SUMS}: no checksum lines")
+    listed: dict[str, str] = {}
+    for number, line in enumerate(lines, start=1):
+        match = _SUM_LINE.fullmatch(line)
+        if match is None:
+            raise _problem(folder, f"{SHA256SUMS} line {number}: malformed: {line[:80]!r}")
+        name = match["name"]
+        try:
+            _archive_parts(name, "listed name")
+        except UsageError:
+            raise _problem(folder, f"{SHA256SUMS} line {number}: unsafe name {name!r}") from None
+        if name in listed or name == SHA256SUMS:
+            raise _problem(folder, f"{SHA256SUMS} line {number}: {name!r} listed twice")
+        listed[name] = match["hex"].lower()
+    return listed
+
+
+def _walk(folder: Path, prefix: str, found: Contents) -> None:
+    with os.scandir(folder) as entries:
+        for entry in sorted(entries, key=lambda e: e.name):
+            name = prefix + entry.name
+            mode = entry.stat(follow_symlinks=False).st_mode
+            if stat.S_ISLNK(mode):
+                found.links[name] = os.readlink(entry.path)
+            elif stat.S_ISDIR(mode):
+                found.dirs.add(name)
+                _walk(Path(entry.path), name + "/", found)
+            elif stat.S_ISREG(mode):
+                found.files[name] = ""
+            else:
+                raise _problem(folder, f"{entry.name!r} is not a regular file or a folder")
+
+
+def _digest(path: Path) -> tuple[str, int]:
+    with open_nofollow(path) as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest(), os.fstat(fh.fileno()).st_size
+
+
+def check_folder(folder: Path, may_be_unlisted: Callable[[str], bool] = lambda name: False,
+                 ) -> Contents:
+    """Every entry of ``folder``, walked without following anything: each regular file must
+    be listed in its SHA256SUMS (and each listed name be a regular file), and is hashed
+    from its real bytes, which must match. Symlinks are reported, not followed: callers
+    refuse those they do not expect; so are the unlisted files ``may_be_unlisted`` lets
+    by (hashed too), for callers to judge. StepFailed names the first problem."""
+    try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            raise _problem(folder.parent, f"{folder.name} is not a folder")
+        listed = _parse_sums(folder)
+        found = Contents()
+        _walk(folder, "", found)
+    except OSError as exc:
+        raise _problem(folder, f"cannot be read: {exc.strerror or exc}") from None
+    found.files.pop(SHA256SUMS, None)
+    for name in sorted(found.files):
+        if name in listed:
+            continue
+        if not may_be_unlisted(name):
+            raise _problem(folder, f"{name!r} is not listed in {SHA256SUMS}")
+        del found.files[name]
+        found.unlisted[name] = _digest(folder / name)[0]
+    for name, expected in listed.items():
+        if name in found.links:
+            raise _problem(folder, f"{name} is a symlink")
+        if name not in found.files:
+            kind = "a folder" if name in found.dirs else "missing"
+            raise _problem(folder, f"{name}: {kind}")
+        actual, found.sizes[name] = _digest(folder / name)
+        if actual != expected:
+            raise _problem(folder, f"{name}: checksum mismatch")
+        found.files[name] = actual
+    return found
+
+
+def _changed(src: Path) -> StepFailed:
+    return StepFailed(f"{src} changed while it was being merged",
+                      "something else is writing to that folder; merge again once it is done")
+
+
+def read_checked(src: Path, sha256: str) -> bytes:
+    """The bytes of ``src`` (not followed if a symlink), which must hash to ``sha256``."""
+    with open_nofollow(src) as fh:
+        data = fh.read()
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise _changed(src)
+    return data
+
+
+def copy_checked(src: Path, dest: Path, sha256: str, mode: int) -> None:
+    """Copy ``src`` (not followed if a symlink) to ``dest`` atomically, hashing the bytes as
+    they are copied: unless they hash to ``sha256``, ``dest`` is not written (StepFailed).
+    So a file swapped after it was checked is never what lands in ``dest``."""
+    digest = hashlib.sha256()
+    with open_nofollow(src) as fin, atomic.open_atomic(dest, mode) as fout:
+        while chunk := fin.read(1 << 20):
+            digest.update(chunk)
+            fout.write(chunk)
+        if digest.hexdigest() != sha256:
+            raise _changed(src)
