@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import tarfile
 from dataclasses import replace
 from pathlib import Path
@@ -100,7 +101,11 @@ def test_install_is_atomic_keeps_previous_and_rolls_back_by_hand(dist: Path,
     deploy.rollback(dest)
     assert (dest / "current").resolve() == first.resolve()
     assert deploy.smoke(dest) == ["demo 0.1.0 (x86_64-unknown-linux-gnu)"]
-    assert not list(dest.glob(".*"))  # no temporary leftovers
+    assert os.readlink(dest / "current") == f"releases/{first.name}"  # relative to --dest
+    assert os.readlink(dest / "previous") == f"releases/{second.name}"
+    # no temporary leftovers: only the lock file
+    assert [p.name for p in dest.glob(".*")] == [".deploy.lock"]
+    assert not list((dest / "releases").glob(".*"))
 
 
 def test_failing_smoke_test_rolls_back(dist: Path, tmp_path: Path) -> None:
@@ -109,7 +114,8 @@ def test_failing_smoke_test_rolls_back(dist: Path, tmp_path: Path) -> None:
                           can_run=True)
     broken = tmp_path / "broken"
     _release(broken, "linux-x86_64", "x86_64-unknown-linux-musl", "#!/bin/sh\nexit 3\n")
-    with pytest.raises(StepFailed, match=r"smoke test of linux-x86_64 failed.*previous"):
+    with pytest.raises(StepFailed,
+                       match=r"smoke test of linux-x86_64 failed.*linux-x86_64-gnu-.* is still"):
         deploy.install(deploy.find(broken)[0], dest, can_run=True)
     assert (dest / "current").resolve() == good.resolve()
     assert deploy.smoke(dest) == ["demo 0.1.0 (x86_64-unknown-linux-gnu)"]

@@ -282,11 +282,13 @@ def ci_summary(c: Context, folder: str = "release") -> None:
     "from": "a dist/ or release folder (default: the project's dist)",
     "force_arch": "install this artifact (name, triple or linux-x64 style) even if it won't run",
     "test_only": "only run the smoke test of what is installed at --dest",
-    "rollback": "switch --dest back to the previous version"})
+    "rollback": "switch --dest back to the previous version",
+    "keep": "then remove all but the N newest releases (never current or previous; "
+            "default 0: keep all)"})
 @boundary
 def deploy(c: Context, list: bool = False, dest: str | None = None, from_: str | None = None,
            force_arch: str | None = None, test_only: bool = False,
-           rollback: bool = False) -> None:
+           rollback: bool = False, keep: int = 0) -> None:
     """Install the artifact that fits this machine, checked, atomically, with rollback."""
     from pathlib import Path
 
@@ -319,7 +321,7 @@ def deploy(c: Context, list: bool = False, dest: str | None = None, from_: str |
     else:
         chosen = deploy_mod.choose(artifacts, host)
         console.info(f"deploy: {chosen.name} fits {host.describe()}")
-    deploy_mod.install(chosen, Path(dest), can_run=deploy_mod.fits(chosen, host)[0])
+    deploy_mod.install(chosen, Path(dest), can_run=deploy_mod.fits(chosen, host)[0], keep=keep)
 
 
 @task(iterable=["target"], help=TARGET_HELP)
