@@ -21,6 +21,7 @@ nothing is chowned, no set-id bit survives.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gzip
 import hashlib
 import io
@@ -30,7 +31,7 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, NoReturn, cast
@@ -105,19 +106,26 @@ def copy_checked(archive: Path, sha256: str, scratch: Path) -> IO[bytes]:
 
 def unpack(source: IO[bytes], into: Path, what: str) -> Unpacked:
     """Unpack the .tar.gz or .zip ``source`` (by its first bytes) into ``into``, a new empty
-    folder; ``what`` names the archive in messages. Refused (and whatever was written
-    below ``into`` left for the caller to remove) for anything but files and folders."""
+    folder; ``what`` names the archive in messages. Every member is checked before the
+    first is written (a first pass reads only the headers); anything but files and
+    folders is refused, and so is a member the second pass finds different."""
     head = source.read(4)
     source.seek(0)
-    writer = _Writer(os.open(into, _OPEN_FLAGS | _DIRECTORY | _NOFOLLOW), what)
+    if head.startswith(_GZIP_MAGIC):
+        walk = _unpack_tar
+    elif head == _ZIP_MAGIC:
+        walk = _unpack_zip
+    else:
+        raise Refused(f"{what}: neither a .tar.gz nor a .zip; refusing to extract it",
+                      _NOT_OURS)
     try:
-        if head.startswith(_GZIP_MAGIC):
-            _unpack_tar(source, writer)
-        elif head == _ZIP_MAGIC:
-            _unpack_zip(source, writer)
-        else:
-            raise Refused(f"{what}: neither a .tar.gz nor a .zip; refusing to extract it",
-                          _NOT_OURS)
+        walk(source, _Writer(None, what))  # checks only: nothing is written
+        source.seek(0)
+        writer = _Writer(os.open(into, _OPEN_FLAGS | _DIRECTORY | _NOFOLLOW), what)
+        try:
+            walk(source, writer)
+        finally:
+            writer.close()
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, zlib.error, gzip.BadGzipFile,
             UnicodeError) as exc:
         raise StepFailed(f"{what}: cannot be read ({exc})", _DAMAGED) from None
@@ -125,8 +133,6 @@ def unpack(source: IO[bytes], into: Path, what: str) -> Unpacked:
         raise StepFailed(f"{what}: cannot be extracted into {into} "
                          f"({exc.strerror or exc})", "check the free space and "
                          "permissions of --dest") from None
-    finally:
-        writer.close()
     return writer.done
 
 
@@ -170,13 +176,17 @@ def _unpack_tar(source: IO[bytes], writer: _Writer) -> None:
                 writer.folder(name)
             elif member.type in (tarfile.REGTYPE, tarfile.AREGTYPE) and member.sparse is None:
                 writer.check_size(name, member.size)
-                data = tar.extractfile(member)
-                if data is None:  # not for a regular member
-                    raise Refused(f"{writer.what}: member {name!r} has no content", _NOT_OURS)
-                with data:
-                    writer.file(name, member.mode, data, member.size)
+                writer.file(name, member.mode, member.size,
+                            functools.partial(_content, tar, member))
             else:
                 writer.refuse(name, _tar_kind(member))
+
+
+def _content(tar: tarfile.TarFile, member: tarfile.TarInfo) -> IO[bytes]:
+    data = tar.extractfile(member)
+    if data is None:  # never for a regular member
+        raise Refused(f"member {member.name!r} has no content", _NOT_OURS)
+    return data
 
 
 def _tar_kind(member: tarfile.TarInfo) -> str:
@@ -220,24 +230,28 @@ def _unpack_zip(source: IO[bytes], writer: _Writer) -> None:
                 writer.folder(name.removesuffix("/"))
                 continue
             writer.check_size(name, info.file_size)
-            with archive.open(info) as data:
-                writer.file(name, mode, data, info.file_size)
+            writer.file(name, mode, info.file_size, functools.partial(archive.open, info))
 
 
 # --- writing below the root, never through a link ---------------------------------------
 
 class _Writer:
-    def __init__(self, root: int, what: str) -> None:
+    """Checks each member and writes it below ``root``; with ``root`` None, only checks
+    (the first pass): folders are then only remembered, file contents not read."""
+
+    def __init__(self, root: int | None, what: str) -> None:
         self.what = what
+        self.dry = root is None
         self.done = Unpacked()
         self._listed: set[str] = set()
         self._pending = 0
-        self._dirs: dict[str, int] = {"": root}
+        self._dirs: dict[str, int] = {"": -1 if root is None else root}
 
     def close(self) -> None:
         for fd in self._dirs.values():
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
         self._dirs.clear()
 
     def allowance(self) -> int:
@@ -284,8 +298,9 @@ class _Writer:
             self.done.folders.add(key)
         return self._dirs["/".join(parts[:-1])]
 
-    @staticmethod
-    def _mkdir(parent: int, name: str) -> int:
+    def _mkdir(self, parent: int, name: str) -> int:
+        if self.dry:
+            return -1
         os.mkdir(name, 0o700, dir_fd=parent)
         fd = os.open(name, _OPEN_FLAGS | _DIRECTORY | _NOFOLLOW, dir_fd=parent)
         os.fchmod(fd, _DIR_MODE)  # not what the umask left
@@ -300,16 +315,21 @@ class _Writer:
             self._dirs[name] = self._mkdir(parent, parts[-1])
         self.done.folders.add(name)
 
-    def file(self, name: str, mode: int, data: IO[bytes], size: int) -> None:
+    def file(self, name: str, mode: int, size: int, content: Callable[[], IO[bytes]]) -> None:
         parts = self._parts(name)
         if name in self._dirs:
             self.refuse(name, "both a folder and a file")
         parent = self._parent(parts)
+        if self.dry:
+            self.done.files[name] = ""
+            self.done.size += size
+            self._pending = 0
+            return
         fd = os.open(parts[-1], os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
                      | getattr(os, "O_CLOEXEC", 0), 0o600, dir_fd=parent)
         digest = hashlib.sha256()
         written = 0
-        with os.fdopen(fd, "wb") as out:
+        with os.fdopen(fd, "wb") as out, content() as data:
             while chunk := data.read(_CHUNK):
                 written += len(chunk)
                 if written > size:
