@@ -318,3 +318,48 @@ def test_debian_python_really_has_no_extraction_filter() -> None:
     if has_filter == "True":
         pytest.skip(f"{DEBIAN_PYTHON} is {version} and has data_filter now")
     assert version.startswith("3.11.")
+
+
+# --- docker-context reads the same way ---------------------------------------------------
+
+def _project(tmp_path: Path, data: bytes) -> Path:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[tool.crossmatrix]\ntargets = ["linux-x86_64"]\n')
+    (project / "Cargo.toml").write_text('[package]\nname = "demo"\nversion = "0.1.0"\n')
+    folder = project / "dist" / LINUX
+    folder.mkdir(parents=True)
+    archive = folder / f"{TOP}.tar.gz"
+    archive.write_bytes(data)
+    fake_records.build_info(
+        LINUX, archive=archive.name, archive_sha=hashlib.sha256(data).hexdigest(),
+        artifacts=(fake_records.artifact("demo", sha256=hashlib.sha256(SCRIPT).hexdigest()),),
+    ).write(folder / "build_info.json")
+    archives.write_sha256sums(folder, [archive, folder / "build_info.json"])
+    return project
+
+
+@pytest.mark.parametrize("which", interpreters())
+@pytest.mark.parametrize("hostile", [
+    None, _info(f"{TOP}/evil", tarfile.SYMTYPE, link="/etc/passwd"),
+    _info(f"{TOP}/d/e/h", tarfile.LNKTYPE, link="../x")], ids=["good", "symlink", "d-e-h"])
+def test_docker_context_unpacks_only_files_and_folders(which: str,
+                                                       hostile: tarfile.TarInfo | None,
+                                                       tmp_path: Path) -> None:
+    project = _project(tmp_path, tar_gz(*([hostile] if hostile else [])))
+    argv, env = command(which)
+    result = subprocess.run([*argv, "--project", str(project), "docker-context", "--target",
+                             LINUX], capture_output=True, text=True, env=env, check=False,
+                            timeout=300)
+    assert "Traceback" not in result.stderr, result.stderr
+    binaries = project / "docker" / "binaries" / "amd64"
+    if hostile is None:
+        assert result.returncode == 0, result.stderr
+        assert (binaries / "demo" / "demo").read_bytes() == SCRIPT
+        assert (binaries / "MANIFEST.txt").read_text() == (
+            f"{hashlib.sha256(SCRIPT).hexdigest()}  demo/demo\n")
+        return
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 1 and len(errors) == 1, result.stderr
+    assert "link" in errors[0] and "refusing to extract" in errors[0]
+    assert not (project / "docker").exists()

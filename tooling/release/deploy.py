@@ -165,9 +165,14 @@ def unpack_into(artifact: Artifact, folder: Path) -> unpack.Unpacked:
         return unpack.unpack(copy, folder, artifact.archive.name)
 
 
-def _intact(folder: Path, sha256: str | None) -> bool:
-    """Whether ``folder`` is a whole release (of the archive ``sha256``, if given): its
-    marker reads and every file it lists is there, a regular file, with its sha256."""
+def _marker(artifact: Artifact, files: dict[str, str]) -> dict[str, Any]:
+    return {**artifact.info.to_json(), "sha256": artifact.sha256, "files": files}
+
+
+def _intact(folder: Path, artifact: Artifact | None) -> bool:
+    """Whether ``folder`` is a whole release (of ``artifact``, archive and build_info.json,
+    if given): its marker reads and every file it lists is there, a regular file, with
+    its sha256."""
     try:
         if not stat.S_ISDIR(folder.lstat().st_mode):
             return False
@@ -176,7 +181,7 @@ def _intact(folder: Path, sha256: str | None) -> bool:
         return False
     if not isinstance(data, dict) or not isinstance(files := data.get("files"), dict):
         return False
-    if sha256 is not None and data.get("sha256") != sha256:
+    if artifact is not None and data != json.loads(json.dumps(_marker(artifact, files))):
         return False
     for name, digest in files.items():
         parts = PurePosixPath(str(name)).parts
@@ -191,28 +196,35 @@ def _intact(folder: Path, sha256: str | None) -> bool:
     return True
 
 
-def _place(artifact: Artifact, releases: Path, live: str | None) -> tuple[str, bool]:
+def _place(artifact: Artifact, releases: Path, linked: set[str]) -> tuple[str, bool]:
     """The release folder's name for ``artifact``, unpacked there unless a whole copy is
-    already; and whether it was unpacked now. The live folder is never removed: if it is
-    this artifact's but damaged, the new copy gets another name."""
+    already; and whether it was unpacked now. A folder ``current`` or ``previous`` names
+    (``linked``) is never removed or replaced: if it is this artifact's but not whole,
+    or holds another build_info.json, the new copy gets another name."""
     base = f"{artifact.name}-{artifact.sha256[:12]}"
-    if _intact(releases / base, artifact.sha256):
-        os.utime(releases / base)  # the newest for --keep
-        console.info(f"deploy: {base} is unpacked already and intact; not unpacking it again")
-        return base, False
     name, number = base, 1
-    while name == live or (name != base and (releases / name).exists()):
+    while os.path.lexists(releases / name):
+        if _intact(releases / name, artifact):
+            os.utime(releases / name)  # the newest, for --keep
+            console.info(f"deploy: {name} is unpacked already and intact; not unpacking it "
+                         "again")
+            return name, False
+        if name not in linked:
+            break  # a leftover of no use: replaced below
         number += 1
         name = f"{base}-{number}"
     tmp = releases / f".{name}.{os.getpid()}.tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         done = unpack_into(artifact, tmp)
-        atomic.write_json(tmp / MARKER, {**artifact.info.to_json(), "sha256": artifact.sha256,
-                                         "files": done.files})
+        if MARKER in done.files:
+            raise unpack.Refused(f"{artifact.archive.name}: member {MARKER!r} is deploy's own "
+                                 "record; refusing to extract it", "the archive is not one "
+                                 "crossmatrix made")
+        atomic.write_json(tmp / MARKER, _marker(artifact, done.files))
         tmp.chmod(0o755)
         unpack.sync_tree(tmp)
-        atomic.replace_dir(tmp, releases / name)  # a damaged copy that is not live goes
+        atomic.replace_dir(tmp, releases / name)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return name, True
@@ -391,7 +403,8 @@ def install(artifact: Artifact, dest: Path, *, can_run: bool, keep: int = 0) -> 
         releases.mkdir(exist_ok=True)
         _clean_leftovers(dest)
         before, links = _linked(dest, "current"), _links(dest)
-        name, fresh = _place(artifact, releases, before)
+        linked = {n for n in (before, _linked(dest, "previous")) if n is not None}
+        name, fresh = _place(artifact, releases, linked)
         release = releases / name
         try:
             if can_run:
@@ -405,7 +418,7 @@ def install(artifact: Artifact, dest: Path, *, can_run: bool, keep: int = 0) -> 
                     _point(dest, "previous", before)
         except BaseException as exc:
             _restore(dest, links)
-            if fresh and name not in _links(dest).values():
+            if fresh and name not in (_linked(dest, "current"), _linked(dest, "previous")):
                 _discard(release)
             kept = f"{before} is still current" if before else "nothing is installed"
             if isinstance(exc, StepFailed):
@@ -449,7 +462,7 @@ def rollback(dest: Path) -> Path:
     dest = Path(os.path.abspath(dest))
     with _exclusive(dest):
         now, before = _linked(dest, "current"), _linked(dest, "previous")
-        if before is None or not _intact(dest / RELEASES / before, None):
+        if before is None or not _intact(dest / RELEASES / before, None):  # (any version)
             raise StepFailed(f"no previous version at {dest}", "nothing to roll back to")
         links = _links(dest)
         try:
