@@ -562,3 +562,33 @@ def test_the_total_size_cap_holds_against_members_that_lie(tmp_path: Path,
     with pytest.raises(StepFailed, match=r"'.*/other' is 600 bytes, beyond 1,000 bytes"):
         deploy.install(deploy.find(dist)[0], dest, can_run=True)
     assert not list((dest / "releases").iterdir())
+
+
+def test_a_dest_that_cannot_be_made_is_one_line_and_nothing_changes(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    _release(dist, "linux-x86_64", MUSL, _ok(MUSL))
+    (tmp_path / "file").write_text("not a folder\n")
+    result = subprocess.run([str(BIN / "crossmatrix"), "deploy", "--from", str(dist), "--dest",
+                             str(tmp_path / "file" / "opt")], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)}, check=False,
+                            timeout=300)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert errors == [f"error: cannot deploy to {tmp_path / 'file' / 'opt'}: Not a directory "
+                      f"({tmp_path / 'file' / 'opt'}); nothing changed there"]
+    assert (tmp_path / "file").read_text() == "not a folder\n"
+
+
+def test_rollback_to_a_release_an_older_crossmatrix_installed(tmp_path: Path) -> None:
+    """Its marker has no digests, and its links were made from the resolved path."""
+    dest = tmp_path / "opt"
+    old = deploy.install(_version(tmp_path, "+old"), dest, can_run=True)
+    marker = json.loads((old / deploy.MARKER).read_text())
+    del marker["files"]
+    (old / deploy.MARKER).write_text(json.dumps(marker))
+    (dest / "current").unlink()
+    (dest / "current").symlink_to(os.path.relpath(old.resolve(), dest))
+    new = deploy.install(_version(tmp_path, "+new"), dest, can_run=True)
+    assert new.name != old.name and _names(dest) == (new.name, old.name)
+    deploy.rollback(dest)
+    assert deploy.smoke(dest) == [f"demo 0.1.0+old ({MUSL})"]

@@ -172,14 +172,20 @@ def _marker(artifact: Artifact, files: dict[str, str]) -> dict[str, Any]:
 def _intact(folder: Path, artifact: Artifact | None) -> bool:
     """Whether ``folder`` is a whole release (of ``artifact``, archive and build_info.json,
     if given): its marker reads and every file it lists is there, a regular file, with
-    its sha256."""
+    its sha256. (Any release an older crossmatrix installed counts, for --rollback; none
+    is reused.)"""
     try:
         if not stat.S_ISDIR(folder.lstat().st_mode):
             return False
         data = json.loads((folder / MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    if not isinstance(data, dict) or not isinstance(files := data.get("files"), dict):
+    if not isinstance(data, dict):
+        return False
+    files = data.get("files")
+    if files is None and artifact is None and "sha256" in data:
+        return True  # installed by a crossmatrix that kept no digests: taken as it is
+    if not isinstance(files, dict):
         return False
     if artifact is not None and data != json.loads(json.dumps(_marker(artifact, files))):
         return False
@@ -275,6 +281,19 @@ def _restore(dest: Path, links: dict[str, str | None]) -> None:
             (dest / link).unlink(missing_ok=True)
         else:
             atomic.point_link(dest / link, text)
+
+
+@contextlib.contextmanager
+def _os_errors(dest: Path) -> Iterator[None]:
+    """An OSError before the links were touched (they are put back after one that comes
+    later) as one line: --dest cannot be made, written, or has no room."""
+    try:
+        yield
+    except OSError as exc:
+        where = f" ({exc.filename})" if exc.filename else ""
+        raise StepFailed(f"cannot deploy to {dest}: {exc.strerror or exc}{where}; nothing "
+                         "changed there", "check the permissions and free space of --dest"
+                         ) from None
 
 
 @contextlib.contextmanager
@@ -398,7 +417,7 @@ def install(artifact: Artifact, dest: Path, *, can_run: bool, keep: int = 0) -> 
         raise UsageError(f"--keep {keep} is not a number of releases",
                          "give 1 or more (0, the default, keeps them all)")
     dest = Path(os.path.abspath(dest))  # lexical: a --dest reached through a link stays so
-    with _exclusive(dest):
+    with _os_errors(dest), _exclusive(dest):
         releases = dest / RELEASES
         releases.mkdir(exist_ok=True)
         _clean_leftovers(dest)
@@ -460,7 +479,7 @@ def prune(dest: Path, keep: int) -> list[str]:
 def rollback(dest: Path) -> Path:
     """Swap ``current`` and ``previous`` (the latter must name a whole release)."""
     dest = Path(os.path.abspath(dest))
-    with _exclusive(dest):
+    with _os_errors(dest), _exclusive(dest):
         now, before = _linked(dest, "current"), _linked(dest, "previous")
         if before is None or not _intact(dest / RELEASES / before, None):  # (any version)
             raise StepFailed(f"no previous version at {dest}", "nothing to roll back to")

@@ -98,6 +98,10 @@ def copy_checked(archive: Path, sha256: str, scratch: Path) -> IO[bytes]:
                     "the archive was changed or damaged after release; fetch it again")
             copy.flush()
             copy.seek(0)
+        except OSError as exc:
+            copy.close()
+            raise StepFailed(f"{archive.name}: cannot be read or copied into {scratch} "
+                             f"({exc.strerror or exc})", "check the free space there") from None
         except BaseException:
             copy.close()
             raise
