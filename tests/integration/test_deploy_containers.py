@@ -3,8 +3,10 @@ the static binaries built and run by the local Docker engine."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -59,6 +61,36 @@ def test_tampered_release_is_refused_with_one_line(matrix_release: tuple[Path, R
     assert len(errors) == 1 and "does not match SHA256SUMS" in errors[0]
     assert "Traceback" not in result.stderr
     assert not (dest / "current").exists()
+
+
+DEBIAN_PYTHON = Path("/usr/bin/python3")
+
+
+def test_debian_python_deploys_the_real_release_and_its_docker_context(
+        matrix_release: tuple[Path, Run], tmp_path: Path) -> None:
+    """Debian 12's own Python (3.11.2: tarfile has no extraction filters) runs deploy and
+    docker-context; it has no third-party packages, so this venv's pure-Python ones
+    (invoke, filelock) go on PYTHONPATH, while the standard library is Debian's."""
+    if not DEBIAN_PYTHON.is_file():
+        pytest.skip(f"{DEBIAN_PYTHON} (Debian's own Python) is not here")
+    project, release = matrix_release
+    assert release.returncode == 0
+    root = Path(__file__).resolve().parents[2]
+    env = {"PYTHONPATH": os.pathsep.join([str(root), sysconfig.get_paths()["purelib"]]),
+           "PYTHONNOUSERSITE": "1"}
+    main = [str(DEBIAN_PYTHON), "-c", "from tooling.cli.main import main; main()",
+            "--project", str(project)]
+    dest = tmp_path / "opt"
+    deployed = command([*main, "deploy", "--dest", str(dest), "--force-arch", "linux-x86_64"],
+                       env=env)
+    assert deployed.returncode == 0, deployed.stderr
+    assert "smoke test: edge-agent 0.1.0 (x86_64-unknown-linux-musl)" in deployed.stderr
+    assert os.readlink(dest / "current").startswith("releases/linux-x86_64-")
+    context = command([*main, "docker-context", "--target", "linux-x86_64"], env=env)
+    assert context.returncode == 0, context.stderr
+    manifest = project / "docker" / "binaries" / "amd64"
+    check = command(["sha256sum", "--strict", "-c", "MANIFEST.txt"], cwd=manifest)
+    assert check.returncode == 0, check.stdout + check.stderr
 
 
 def _engine() -> bool:

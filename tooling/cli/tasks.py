@@ -282,11 +282,13 @@ def ci_summary(c: Context, folder: str = "release") -> None:
     "from": "a dist/ or release folder (default: the project's dist)",
     "force_arch": "install this artifact (name, triple or linux-x64 style) even if it won't run",
     "test_only": "only run the smoke test of what is installed at --dest",
-    "rollback": "switch --dest back to the previous version"})
+    "rollback": "switch --dest back to the previous version",
+    "keep": "then remove all but the N newest releases (never current or previous; "
+            "default: keep all)"})
 @boundary
 def deploy(c: Context, list: bool = False, dest: str | None = None, from_: str | None = None,
            force_arch: str | None = None, test_only: bool = False,
-           rollback: bool = False) -> None:
+           rollback: bool = False, keep: str | None = None) -> None:
     """Install the artifact that fits this machine, checked, atomically, with rollback."""
     from pathlib import Path
 
@@ -294,6 +296,9 @@ def deploy(c: Context, list: bool = False, dest: str | None = None, from_: str |
     from tooling.matrix.host import detect
     from tooling.release import deploy as deploy_mod
 
+    if keep is not None and not (keep.isdigit() and int(keep) >= 1):
+        raise UsageError(f"--keep {keep!r} is not a number of releases",
+                         "give a whole number, 1 or more (without --keep, all are kept)")
     if test_only or rollback:
         if dest is None:
             raise UsageError("--test-only and --rollback need --dest DIR")
@@ -319,7 +324,8 @@ def deploy(c: Context, list: bool = False, dest: str | None = None, from_: str |
     else:
         chosen = deploy_mod.choose(artifacts, host)
         console.info(f"deploy: {chosen.name} fits {host.describe()}")
-    deploy_mod.install(chosen, Path(dest), can_run=deploy_mod.fits(chosen, host)[0])
+    deploy_mod.install(chosen, Path(dest), can_run=deploy_mod.fits(chosen, host)[0],
+                       keep=int(keep or 0))
 
 
 @task(iterable=["target"], help=TARGET_HELP)

@@ -47,20 +47,29 @@ def collect(project: Project, targets: list[Target]) -> list[Target]:
         if not (dist / "build_info.json").is_file():
             raise StepFailed(f"no release of {target.name} in {dist}",
                              f"run `inv release --target {target.name}` first")
-        artifact = deploy.find(dist)[0]
-        deploy.check_sha(artifact)
+        artifact = deploy.find(dist)[0]  # build_info.json and the archive checked
         problems = archives.check_sha256sums(dist)
         if problems:
             raise StepFailed(f"{dist}: {problems[0]}", "rebuild that release")
+        for art in artifact.info.artifacts:
+            for part in (art.package, art.name):
+                if "/" in part or "\\" in part or part in ("", ".", ".."):
+                    raise StepFailed(f"{dist / 'build_info.json'}: {part!r} is not a plain "
+                                     "name; refusing it", "rebuild that release")
         arch_dir = root / "binaries" / _arch(target)
         with tempfile.TemporaryDirectory() as tmp:
-            unpacked = deploy.extract(artifact.archive, Path(tmp) / "x")
-            top = next(p for p in unpacked.iterdir() if p.is_dir())
+            unpacked = deploy.unpack_into(artifact, Path(tmp) / "x")
+            tops = sorted(f for f in unpacked.folders if "/" not in f)
+            top = tops[0] if len(tops) == 1 else ""
             lines = []
             for art in artifact.info.artifacts:
+                member = f"{top}/{art.name}" if top else art.name
+                if member not in unpacked.files:
+                    raise StepFailed(f"{artifact.archive.name} does not hold {member}, which "
+                                     "its build_info.json lists", "rebuild that release")
                 dest = arch_dir / art.package / art.name
                 dest.parent.mkdir(parents=True, exist_ok=True)
-                atomic.copy_file(top / art.name, dest, 0o755)
+                atomic.copy_file(Path(tmp) / "x" / member, dest, 0o755)
                 digest = atomic.sha256_file(dest)
                 if digest != art.sha256:
                     raise StepFailed(f"{art.name} from {artifact.archive.name} does not "

@@ -173,8 +173,14 @@ def replace_dir(new: Path, final: Path) -> None:
 
 def point_link(link: Path, to: StrPath) -> None:
     """Make ``link`` a symlink to ``to`` (as given: pass a relative path for a relative
-    link) by renaming a new link over it, so readers see the old link or the new one."""
+    link) by renaming a new link over it, so readers see the old link or the new one.
+    A crash in between leaves at most ``.<name>.<pid>.tmp`` beside it."""
     tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")
     tmp.unlink(missing_ok=True)
     tmp.symlink_to(to)
-    os.replace(tmp, link)
+    try:
+        os.replace(tmp, link)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(link.parent)
