@@ -71,11 +71,25 @@ CONFIG: list[Case] = [
     ("std-features-with-debian", 'std-features = ["optimize_for_size"]\n'
      'std-provider = "debian"', {}, ["release", "--target", "linux-aarch64-gnu"], "debian"),
     ("not-toml", "targets = [", {}, ["release"], "not valid TOML"),
+    ("targets-empty", "targets = []", {}, ["release"], "targets = []"),
+    ("dist-dotdot", 'dist = "../out"', {}, ["release"], "'../out'"),
+    ("dist-absolute", 'dist = "/tmp/crossmatrix-dist"', {}, ["package"],
+     "'/tmp/crossmatrix-dist'"),
+    ("cache-dir-dotdot", 'cache-dir = "../cache"', {}, ["release"], "'../cache'"),
+    ("profile-path", 'profile = "../release"', {}, ["release"], "'../release'"),
+    ("profile-undefined", 'profile = "nightly-size"', {}, ["release"], "'nightly-size'"),
+    ("target-env-key-equals", '[tool.crossmatrix.target.linux-x86_64]\nenv = { "A=B" = "1" }',
+     {}, ["release"], "'A=B'"),
+    ("target-env-key-empty", '[tool.crossmatrix.target.linux-x86_64]\nenv = { "" = "1" }', {},
+     ["release"], "env key ''"),
 ]
 
 ENVIRONMENT: list[Case] = [
     ("env-offline", "", {"CROSSMATRIX_OFFLINE": "maybe"}, ["release"], "maybe"),
     ("env-std-provider", "", {"CROSSMATRIX_STD_PROVIDER": "apt"}, ["release"], "apt"),
+    ("env-profile-path", "", {"CROSSMATRIX_PROFILE": "a/b"}, ["release"], "'a/b'"),
+    ("env-profile-undefined", "", {"CROSSMATRIX_PROFILE": "nightly-size"}, ["compile"],
+     "'nightly-size'"),
     ("env-source-date-epoch", "", {"SOURCE_DATE_EPOCH": "yesterday"},
      ["release", "--target", "linux-x86_64"], "yesterday"),
     ("env-macos-deployment", "", {"MACOSX_DEPLOYMENT_TARGET": "eleven"},
