@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -86,6 +87,33 @@ def write_json(path: StrPath, obj: Any, mode: int = DEFAULT_MODE) -> None:
     """Atomically write ``obj`` as JSON: sorted keys, indent 2, UTF-8, trailing newline."""
     text = json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
     write_text(path, text, mode)
+
+
+def real_file(path: StrPath) -> Path:
+    """Where a write to ``path`` lands: ``path`` itself, or the file its symlinks lead to
+    (made absolute). FileNotFoundError for a link to nothing, OSError for a link loop."""
+    dest = Path(path)
+    if not dest.is_symlink():
+        return dest
+    try:
+        return Path(os.path.realpath(dest, strict=True))
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{dest} is a link to {os.readlink(dest)}, which does not exist") from None
+
+
+def rewrite_text(path: StrPath, text: str, new_mode: int = DEFAULT_MODE) -> Path:
+    """Atomically replace what the file at ``path`` says, as an editor saving it would: a
+    symlink stays a link and the file it leads to gets the text (the temporary file made
+    beside that one), and an existing file keeps its permission bits (a 0600 file stays
+    0600); a new file gets ``new_mode``. Returns the file written."""
+    real = real_file(path)
+    try:
+        mode = stat.S_IMODE(real.stat().st_mode)
+    except FileNotFoundError:
+        mode = new_mode
+    write_text(real, text, mode)
+    return real
 
 
 def copy_file(src: StrPath, dest: StrPath, mode: int) -> None:
