@@ -128,6 +128,12 @@ FileCase = tuple[str, dict[str, str], list[str], str]
 FILES: list[FileCase] = [
     ("configure-dangling-link", {".cargo/config.toml": "-> ../nowhere/config.toml"},
      ["configure", "--target", "linux-x86_64"], "nowhere/config.toml"),
+    ("ci-generate-foreign-gitlab", {".gitlab-ci.yml": "stages: [test]\n"},
+     ["ci-generate", "--provider", "gitlab"], ".gitlab-ci.yml"),
+    ("ci-generate-foreign-github", {".github/workflows/crossmatrix.yml": "on: push\n"},
+     ["ci-generate"], "crossmatrix.yml"),
+    ("ci-generate-foreign-out", {}, ["ci-generate", "--out", "project/Cargo.toml"],
+     "Cargo.toml"),
 ]
 
 CASES = CONFIG + ENVIRONMENT + ARGUMENTS

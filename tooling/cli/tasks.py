@@ -225,10 +225,11 @@ def ci_matrix(c: Context, target: list[str], name: str | None = None,
 
 @task(iterable=["target"], help={
     **TARGET_HELP, "provider": "github or gitlab",
-    "out": "where to write (default: the usual path)"})
+    "out": "where to write (default: the usual path)",
+    "force": "replace the file there even if crossmatrix did not write it"})
 @boundary
 def ci_generate(c: Context, target: list[str], provider: str = "github",
-                out: str | None = None) -> None:
+                out: str | None = None, force: bool = False) -> None:
     """Write the CI pipeline: one job per target (nox -s build-NAME), then a merge job."""
     from pathlib import Path
 
@@ -239,7 +240,7 @@ def ci_generate(c: Context, target: list[str], provider: str = "github",
         raise UsageError(f"unknown CI provider {provider!r}",
                          f"use --provider {' or --provider '.join(ci.PROVIDERS)}")
     path = ci.generate(project, provider, ci.matrix(project, target or None),
-                       Path(out) if out else None)
+                       Path(out) if out else None, force=force)
     console.info(f"ci-generate: wrote {path}")
 
 
