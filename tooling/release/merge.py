@@ -7,7 +7,6 @@ artifacts under one name are refused; the output (one folder per target, one
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -71,7 +70,7 @@ def merge(inputs: Sequence[Path], out: Path,
     if len(projects) > 1:
         raise StepFailed(f"the inputs come from different projects or versions: {projects}",
                          "merge builds of one commit only")
-    new = out.with_name(f".{out.name}.{os.getpid()}.new")
+    new = atomic.pid_sibling(out, "new")
     shutil.rmtree(new, ignore_errors=True)
     new.mkdir(parents=True)
     listed: list[Path] = []
