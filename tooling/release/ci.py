@@ -197,7 +197,7 @@ def _may_write(path: Path, force: bool) -> None:
     if not os.path.lexists(path):
         return
     if path.is_symlink() and not path.exists():
-        raise UsageError(f"{path} is a link to {os.readlink(path)}, which does not exist",
+        raise UsageError(f"{path} is a link to {os.readlink(path)}, which leads to no file",
                          "point it at a file or remove it, or pass --out PATH")
     if not path.is_file():
         raise UsageError(f"{path} is not a file; not replacing it",
