@@ -71,11 +71,25 @@ CONFIG: list[Case] = [
     ("std-features-with-debian", 'std-features = ["optimize_for_size"]\n'
      'std-provider = "debian"', {}, ["release", "--target", "linux-aarch64-gnu"], "debian"),
     ("not-toml", "targets = [", {}, ["release"], "not valid TOML"),
+    ("targets-empty", "targets = []", {}, ["release"], "targets = []"),
+    ("dist-dotdot", 'dist = "../out"', {}, ["release"], "'../out'"),
+    ("dist-absolute", 'dist = "/tmp/crossmatrix-dist"', {}, ["package"],
+     "'/tmp/crossmatrix-dist'"),
+    ("cache-dir-dotdot", 'cache-dir = "../cache"', {}, ["release"], "'../cache'"),
+    ("profile-path", 'profile = "../release"', {}, ["release"], "'../release'"),
+    ("profile-undefined", 'profile = "nightly-size"', {}, ["release"], "'nightly-size'"),
+    ("target-env-key-equals", '[tool.crossmatrix.target.linux-x86_64]\nenv = { "A=B" = "1" }',
+     {}, ["release"], "'A=B'"),
+    ("target-env-key-empty", '[tool.crossmatrix.target.linux-x86_64]\nenv = { "" = "1" }', {},
+     ["release"], "env key ''"),
 ]
 
 ENVIRONMENT: list[Case] = [
     ("env-offline", "", {"CROSSMATRIX_OFFLINE": "maybe"}, ["release"], "maybe"),
     ("env-std-provider", "", {"CROSSMATRIX_STD_PROVIDER": "apt"}, ["release"], "apt"),
+    ("env-profile-path", "", {"CROSSMATRIX_PROFILE": "a/b"}, ["release"], "'a/b'"),
+    ("env-profile-undefined", "", {"CROSSMATRIX_PROFILE": "nightly-size"}, ["compile"],
+     "'nightly-size'"),
     ("env-source-date-epoch", "", {"SOURCE_DATE_EPOCH": "yesterday"},
      ["release", "--target", "linux-x86_64"], "yesterday"),
     ("env-macos-deployment", "", {"MACOSX_DEPLOYMENT_TARGET": "eleven"},
@@ -114,31 +128,70 @@ ARGUMENTS: list[Case] = [
     ("arg-plan-unknown", "", {}, ["plan", "--json", "--target", "linux-sparc"], "linux-sparc"),
 ]
 
+#: (id, files the project holds besides its Cargo.toml — text, or "-> PATH" for a symlink —,
+#:  argv after `crossmatrix --project P`, text the error line must contain)
+FileCase = tuple[str, dict[str, str], list[str], str]
+
+FILES: list[FileCase] = [
+    ("configure-dangling-link", {".cargo/config.toml": "-> ../nowhere/config.toml"},
+     ["configure", "--target", "linux-x86_64"], "nowhere/config.toml"),
+    ("ci-generate-foreign-gitlab", {".gitlab-ci.yml": "stages: [test]\n"},
+     ["ci-generate", "--provider", "gitlab"], ".gitlab-ci.yml"),
+    ("ci-generate-foreign-github", {".github/workflows/crossmatrix.yml": "on: push\n"},
+     ["ci-generate"], "crossmatrix.yml"),
+    ("ci-generate-foreign-out", {}, ["ci-generate", "--out", "project/Cargo.toml"],
+     "Cargo.toml"),
+]
+
 CASES = CONFIG + ENVIRONMENT + ARGUMENTS
 
 
 def test_the_corpus_is_big_enough() -> None:
-    assert len(CASES) >= 50
-    assert len({case[0] for case in CASES}) == len(CASES)
+    assert len(CASES) + len(FILES) >= 50
+    ids = [case[0] for case in CASES] + [case[0] for case in FILES]
+    assert len(set(ids)) == len(ids)
 
 
 def _snapshot(root: Path) -> dict[str, str]:
     found = {}
     for path in sorted(root.rglob("*")):
         rel = str(path.relative_to(root))
-        found[rel] = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
+        if path.is_symlink():
+            found[rel] = f"-> {os.readlink(path)}"
+        elif path.is_file():
+            found[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            found[rel] = "dir"
     return found
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
 def test_bad_input_is_one_line_exit_2_and_touches_nothing(case: Case, tmp_path: Path) -> None:
     _, body, extra_env, argv, needle = case
+    _refused(tmp_path, body, {}, extra_env, argv, needle)
+
+
+@pytest.mark.parametrize("case", FILES, ids=[case[0] for case in FILES])
+def test_bad_files_are_one_line_exit_2_and_touch_nothing(case: FileCase, tmp_path: Path) -> None:
+    _, files, argv, needle = case
+    _refused(tmp_path, "", files, {}, argv, needle)
+
+
+def _refused(tmp_path: Path, body: str, files: dict[str, str], extra_env: dict[str, str],
+             argv: list[str], needle: str) -> None:
     project = tmp_path / "project"
     (project / "src").mkdir(parents=True)
     (project / "Cargo.toml").write_text(
         '[package]\nname = "demo"\nversion = "0.1.0"\nedition = "2021"\n')
     (project / "src" / "main.rs").write_text('fn main() { println!("demo"); }\n')
     (project / "pyproject.toml").write_text(f"[tool.crossmatrix]\n{body}\n")
+    for name, content in files.items():
+        path = project / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if content.startswith("-> "):
+            path.symlink_to(content.removeprefix("-> "))
+        else:
+            path.write_text(content)
     old = project / "dist" / "linux-x86_64"
     old.mkdir(parents=True)
     (old / "SHA256SUMS").write_text("0" * 64 + "  demo.tar.gz\n")  # a release made before

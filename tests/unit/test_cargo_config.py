@@ -247,3 +247,91 @@ def test_tuple_values_are_idempotent(tmp_path: Path) -> None:
     settings = {AARCH64_GNU: {"rustflags": ("-C", "target-cpu=cortex-a53")}}
     assert cargo_config.update(path, settings) != []
     assert cargo_config.update(path, settings) == []
+
+
+# --- rewriting in place: permissions and symlinks ---------------------------------------
+
+
+def _mode(path: Path) -> int:
+    return path.stat().st_mode & 0o7777
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o644])
+def test_the_files_permissions_are_kept(config_path: Path, mode: int) -> None:
+    config_path.chmod(mode)
+    assert cargo_config.update(config_path, SETTINGS)
+    assert _mode(config_path) == mode
+    assert X86_64_MUSL in config_path.read_text()
+
+
+def test_a_new_file_is_0644_whatever_the_umask(tmp_path: Path) -> None:
+    import os
+
+    old = os.umask(0o077)
+    try:
+        path = tmp_path / ".cargo" / "config.toml"
+        cargo_config.update(path, SETTINGS)
+    finally:
+        os.umask(old)
+    assert _mode(path) == 0o644
+
+
+def test_a_symlink_stays_and_its_target_is_rewritten(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    shared = tmp_path / "shared" / "cargo-config.toml"
+    shared.parent.mkdir()
+    shared.write_text(ORIGINAL, encoding="utf-8")
+    shared.chmod(0o600)
+    link = tmp_path / ".cargo" / "config.toml"
+    link.parent.mkdir()
+    link.symlink_to("../shared/cargo-config.toml")
+    assert cargo_config.update(link, SETTINGS)
+    assert link.is_symlink()
+    assert str(link.readlink()) == "../shared/cargo-config.toml"
+    assert shared.read_text().startswith(ORIGINAL)
+    assert X86_64_MUSL in shared.read_text()
+    assert _mode(shared) == 0o600
+    # written beside the real file, renamed: no temp file anywhere, nothing new in .cargo/
+    assert sorted(p.name for p in shared.parent.iterdir()) == ["cargo-config.toml"]
+    assert sorted(p.name for p in link.parent.iterdir()) == ["config.toml"]
+    assert "is a link" in capsys.readouterr().err
+    assert cargo_config.update(link, SETTINGS) == []  # the second run reads through it too
+
+
+def test_a_chain_of_links_is_followed_to_the_file(tmp_path: Path) -> None:
+    real = tmp_path / "real.toml"
+    real.write_text("[build]\njobs = 2\n")
+    (tmp_path / "middle.toml").symlink_to(real)
+    link = tmp_path / "config.toml"
+    link.symlink_to(tmp_path / "middle.toml")
+    cargo_config.update(link, SETTINGS)
+    assert link.is_symlink() and (tmp_path / "middle.toml").is_symlink()
+    assert AARCH64_GNU in real.read_text()
+
+
+@pytest.mark.parametrize("kind", ["dangling", "loop"])
+def test_a_link_that_leads_nowhere_is_refused(tmp_path: Path, kind: str) -> None:
+    link = tmp_path / "config.toml"
+    link.symlink_to(tmp_path / "missing.toml" if kind == "dangling" else link)
+    with pytest.raises(ConfigError) as info:
+        cargo_config.update(link, SETTINGS)
+    assert str(link) in info.value.message
+    assert len(info.value.render().splitlines()) == 2
+    assert link.is_symlink() and not (tmp_path / "missing.toml").exists()
+
+
+def test_a_folder_in_the_files_place_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.mkdir()
+    with pytest.raises(ConfigError) as info:
+        cargo_config.update(path, SETTINGS)
+    assert "is not a file" in info.value.message
+
+
+def test_a_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"[build]\njobs = 1 # \xff\n")
+    with pytest.raises(ConfigError) as info:
+        cargo_config.update(path, SETTINGS)
+    assert str(path) in info.value.message
+    assert path.read_bytes() == b"[build]\njobs = 1 # \xff\n"

@@ -96,6 +96,63 @@ def test_generation_is_deterministic(project: config.Project, tmp_path: Path) ->
         assert a.read_bytes() == b.read_bytes()
 
 
+@pytest.mark.parametrize("provider", ci.PROVIDERS)
+def test_a_pipeline_crossmatrix_did_not_write_is_not_replaced(
+        project: config.Project, tmp_path: Path, provider: str) -> None:
+    path = tmp_path / ci.OUTPUT[provider].name
+    mine = "# my own pipeline\nstages: [test]\n"
+    path.write_text(mine)
+    with pytest.raises(UsageError) as info:
+        ci.generate(project, provider, ci.matrix(project), path)
+    assert str(path) in info.value.message
+    assert "not written by crossmatrix" in info.value.message
+    assert info.value.hint is not None and "--force" in info.value.hint
+    assert len(info.value.render().splitlines()) == 2
+    assert path.read_text() == mine
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]  # no temp file either
+    ci.generate(project, provider, ci.matrix(project), path, force=True)
+    assert path.read_text().startswith(ci.HEADER)
+
+
+def test_its_own_pipeline_is_regenerated_even_when_edited(project: config.Project,
+                                                          tmp_path: Path) -> None:
+    path = ci.generate(project, "gitlab", ci.matrix(project), tmp_path / ".gitlab-ci.yml")
+    assert ci.written_here(path)
+    path.write_text(path.read_text() + "# an edit the header warned about\n")
+    path.chmod(0o600)
+    ci.generate(project, "gitlab", ci.matrix(project, ["linux-x86_64"]), path)
+    assert "build-linux-x86_64:" in path.read_text()
+    assert "build-linux-aarch64:" not in path.read_text()
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_ownership_is_read_from_the_first_line_only(tmp_path: Path) -> None:
+    path = tmp_path / "ci.yml"
+    path.write_text("stages: [test]\n" + ci.HEADER)
+    assert not ci.written_here(path)
+    path.write_text(ci.HEADER.replace("\n", "\r\n") + "stages: []\r\n")
+    assert ci.written_here(path)
+    path.write_bytes(b"\xff\xfe")
+    assert not ci.written_here(path)
+    assert not ci.written_here(tmp_path / "missing.yml")
+
+
+def test_a_linked_pipeline_stays_a_link_and_a_folder_is_refused(project: config.Project,
+                                                                tmp_path: Path) -> None:
+    real = ci.generate(project, "github", ci.matrix(project), tmp_path / "shared.yml")
+    link = tmp_path / "crossmatrix.yml"
+    link.symlink_to("shared.yml")
+    ci.generate(project, "github", ci.matrix(project, ["linux-x86_64"]), link, force=False)
+    assert link.is_symlink() and "linux-aarch64" not in real.read_text()
+    (tmp_path / "dangling.yml").symlink_to("nowhere.yml")
+    with pytest.raises(UsageError, match=r"nowhere\.yml"):
+        ci.generate(project, "github", ci.matrix(project), tmp_path / "dangling.yml", force=True)
+    (tmp_path / "folder.yml").mkdir()
+    with pytest.raises(UsageError, match="not a file"):
+        ci.generate(project, "github", ci.matrix(project), tmp_path / "folder.yml", force=True)
+    assert not (tmp_path / "nowhere.yml").exists()
+
+
 # --- merge -------------------------------------------------------------------------------
 
 def _dist(root: Path, name: str, payload: bytes, version: str = "0.1.0") -> Path:

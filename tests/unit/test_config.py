@@ -23,6 +23,7 @@ ENV_VARS = (
     "CROSSMATRIX_OFFLINE",
     "CROSSMATRIX_STD_PROVIDER",
     "CROSSMATRIX_PROJECT",
+    "CROSSMATRIX_PROFILE",
 )
 
 MakeProject = Callable[..., Path]
@@ -34,6 +35,10 @@ def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
     for name in ENV_VARS:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    # profiles are looked up in cargo's config files too: not the caller's
+    monkeypatch.setenv("CARGO_HOME", str(tmp_path / "cargo-home"))
+    for name in [n for n in os.environ if n.startswith("CARGO_PROFILE_")]:
+        monkeypatch.delenv(name)
     yield
 
 
@@ -47,7 +52,9 @@ def make_project(tmp_path: Path) -> MakeProject:
         if workspace is not None:
             ws = root / workspace
             ws.mkdir(parents=True, exist_ok=True)
-            (ws / "Cargo.toml").write_text("[workspace]\nmembers = []\n", encoding="utf-8")
+            (ws / "Cargo.toml").write_text(
+                '[workspace]\nmembers = []\n\n[profile.dist]\ninherits = "release"\n',
+                encoding="utf-8")
         if pyproject is not None:
             (root / "pyproject.toml").write_text(pyproject, encoding="utf-8")
         return root
@@ -280,6 +287,156 @@ def test_wrong_types(make_project: MakeProject, line: str, key: str, expected: s
 def test_falsy_cache_dir_is_rejected(make_project: MakeProject, value: str) -> None:
     root = make_project(f'[tool.crossmatrix]\nworkspace = "crates"\ncache-dir = {value}\n')
     _load_error(root)
+
+
+# --- paths, profiles, environment names ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ("../dist", "goes up with '..'"),
+    ("out/../../dist", "goes up with '..'"),
+    ("out/../dist", "goes up with '..'"),
+    ("/tmp/dist", "not relative to the project"),
+    ("~/dist", "not relative to the project"),
+    (".", "the project's own folder"),
+    ("./", "the project's own folder"),
+])
+def test_dist_must_be_a_folder_inside_the_project(make_project: MakeProject, value: str,
+                                                  why: str) -> None:
+    root = make_project(f'[tool.crossmatrix]\nworkspace = "crates"\ndist = "{value}"\n')
+    exc = _load_error(root)
+    assert f"dist = {value!r}" in exc.message
+    assert why in exc.message
+    assert exc.hint is not None and 'dist = "dist"' in exc.hint
+
+
+def test_dist_in_a_subfolder_is_fine(make_project: MakeProject) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\ndist = "./out/dist"\n')
+    assert config.load(root).dist == (root / "out" / "dist").resolve()
+
+
+@pytest.mark.parametrize("value", ["../cache", "a/../../cache", "."])
+def test_relative_cache_dir_may_not_leave_the_project(make_project: MakeProject,
+                                                      value: str) -> None:
+    root = make_project(f'[tool.crossmatrix]\nworkspace = "crates"\ncache-dir = "{value}"\n')
+    exc = _load_error(root)
+    assert f"cache-dir = {value!r}" in exc.message
+    assert exc.hint is not None and "absolute path" in exc.hint
+
+
+def test_absolute_and_home_cache_dirs_are_kept(make_project: MakeProject, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache shared by several projects or CI jobs lives outside any one of them."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\ncache-dir = "~/cm"\n')
+    assert config.load(root).cache_dir == tmp_path / "home" / "cm"
+    shared = tmp_path / "shared" / "cache"
+    root = make_project(f'[tool.crossmatrix]\nworkspace = "crates"\ncache-dir = "{shared}"\n')
+    assert config.load(root).cache_dir == shared
+
+
+@pytest.mark.parametrize("value", ["../x", "a/b", "fast lto", "-x", "a.b", "sp\u00e9cial"])
+def test_profile_must_be_a_simple_name(make_project: MakeProject, value: str) -> None:
+    root = make_project(f'[tool.crossmatrix]\nworkspace = "crates"\nprofile = "{value}"\n')
+    exc = _load_error(root)
+    assert f"profile = {value!r}" in exc.message
+    assert "not a cargo profile name" in exc.message
+
+
+def test_env_profile_must_be_a_simple_name(make_project: MakeProject,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\n')
+    monkeypatch.setenv("CROSSMATRIX_PROFILE", "../../etc")
+    exc = _load_error(root)
+    assert "CROSSMATRIX_PROFILE = '../../etc'" in exc.message
+
+
+@pytest.mark.parametrize("name", ["dev", "release", "test", "bench"])
+def test_cargo_builtin_profiles_need_no_table(make_project: MakeProject, name: str) -> None:
+    root = make_project(f'[tool.crossmatrix]\nworkspace = "crates"\nprofile = "{name}"\n')
+    assert config.load(root).profile == name
+
+
+def test_a_profile_the_workspace_does_not_define_is_refused(make_project: MakeProject) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\nprofile = "fast"\n')
+    exc = _load_error(root)
+    assert "profile = 'fast'" in exc.message
+    assert str(root / "crates" / "Cargo.toml") in exc.message
+    assert exc.hint is not None and "[profile.fast]" in exc.hint
+
+
+def test_env_profile_the_workspace_does_not_define_is_refused(
+        make_project: MakeProject, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\n')
+    monkeypatch.setenv("CROSSMATRIX_PROFILE", "fast")
+    exc = _load_error(root)
+    assert "CROSSMATRIX_PROFILE = 'fast'" in exc.message
+    monkeypatch.setenv("CROSSMATRIX_PROFILE", "dist")  # defined by the fixture's workspace
+    assert config.load(root).profile == "dist"
+
+
+def test_profiles_come_from_the_workspace_root_manifest(make_project: MakeProject) -> None:
+    """A member folder as the workspace: cargo reads profiles from the root above it."""
+    root = make_project(None, workspace=None)
+    (root / "Cargo.toml").write_text('[workspace]\nmembers = ["app"]\n\n'
+                                     '[profile.fast]\ninherits = "release"\n')
+    (root / "app").mkdir()
+    (root / "app" / "Cargo.toml").write_text('[package]\nname = "app"\nversion = "0.1.0"\n')
+    (root / "pyproject.toml").write_text(
+        '[tool.crossmatrix]\nworkspace = "app"\nprofile = "fast"\n')
+    assert config.load(root).profile == "fast"
+    (root / "pyproject.toml").write_text(
+        '[tool.crossmatrix]\nworkspace = "app"\nprofile = "small"\n')
+    exc = _load_error(root)
+    assert str(root / "Cargo.toml") in exc.message
+
+
+def test_profiles_from_cargo_config_and_environment_count(
+        make_project: MakeProject, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """cargo itself accepts a profile defined only in .cargo/config.toml, in
+    $CARGO_HOME/config.toml or by CARGO_PROFILE_<NAME>_* variables."""
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\nprofile = "small-lto"\n')
+    _load_error(root)
+    monkeypatch.setenv("CARGO_PROFILE_SMALL_LTO_INHERITS", "release")
+    assert config.load(root).profile == "small-lto"
+    monkeypatch.delenv("CARGO_PROFILE_SMALL_LTO_INHERITS")
+    home = tmp_path / "cargo-home"
+    home.mkdir()
+    (home / "config.toml").write_text('[profile.small-lto]\ninherits = "release"\n')
+    assert config.load(root).profile == "small-lto"
+    (home / "config.toml").unlink()
+    (root / ".cargo").mkdir()
+    (root / ".cargo" / "config.toml").write_text('[profile.small-lto]\ninherits = "release"\n')
+    assert config.load(root).profile == "small-lto"
+
+
+def test_empty_targets_list_is_refused(make_project: MakeProject) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\ntargets = []\n')
+    exc = _load_error(root)
+    assert "targets = []" in exc.message
+    assert exc.hint is not None and "remove the key" in exc.hint
+
+
+@pytest.mark.parametrize(("table", "shown"), [
+    ('{ "A=B" = "1" }', "'A=B'"),
+    ('{ "" = "1" }', "''"),
+    ('{ "=" = "1" }', "'='"),
+    ('{ "A\\u0000" = "1" }', "'A\\x00'"),
+])
+def test_env_keys_must_be_variable_names(make_project: MakeProject, table: str,
+                                         shown: str) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\n'
+                        f'[tool.crossmatrix.target.linux-aarch64]\nenv = {table}\n')
+    exc = _load_error(root)
+    assert f"env key {shown}" in exc.message
+    assert "linux-aarch64" in exc.message
+
+
+def test_env_value_with_nul_is_refused(make_project: MakeProject) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\n'
+                        '[tool.crossmatrix.target.linux-aarch64]\nenv = { A = "x\\u0000" }\n')
+    exc = _load_error(root)
+    assert "env A" in exc.message
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from invoke.exceptions import Exit
 from invoke.tasks import task
 
 from tooling.cli.boundary import reported
-from tooling.errors import UsageError
+from tooling.errors import StepFailed, UsageError
 from tooling.matrix import targets
 from tooling.matrix.config import Project, load
 from tooling.util import console
@@ -225,10 +225,11 @@ def ci_matrix(c: Context, target: list[str], name: str | None = None,
 
 @task(iterable=["target"], help={
     **TARGET_HELP, "provider": "github or gitlab",
-    "out": "where to write (default: the usual path)"})
+    "out": "where to write (default: the usual path)",
+    "force": "replace the file there even if crossmatrix did not write it"})
 @boundary
 def ci_generate(c: Context, target: list[str], provider: str = "github",
-                out: str | None = None) -> None:
+                out: str | None = None, force: bool = False) -> None:
     """Write the CI pipeline: one job per target (nox -s build-NAME), then a merge job."""
     from pathlib import Path
 
@@ -239,7 +240,7 @@ def ci_generate(c: Context, target: list[str], provider: str = "github",
         raise UsageError(f"unknown CI provider {provider!r}",
                          f"use --provider {' or --provider '.join(ci.PROVIDERS)}")
     path = ci.generate(project, provider, ci.matrix(project, target or None),
-                       Path(out) if out else None)
+                       Path(out) if out else None, force=force)
     console.info(f"ci-generate: wrote {path}")
 
 
@@ -328,6 +329,33 @@ def deploy(c: Context, list: bool = False, dest: str | None = None, from_: str |
                        keep=int(keep or 0))
 
 
+@task(help={"dry_run": "only list what would be removed, with sizes",
+            "release": "the merged release folder of `inv merge --out` (default: release)"})
+@boundary
+def clean(c: Context, dry_run: bool = False, release: str = "release") -> None:
+    """Remove what killed crossmatrix processes left: temporary std builds, half-made dists.
+
+    Only the temporary folders and files crossmatrix names with its pid, when that process
+    is gone (or the folder is older than a day); never a live process's."""
+    from pathlib import Path
+
+    from tooling.steps import leftovers  # startup time: each task loads only its own stage
+
+    project = _project(c)
+    report = leftovers.clean(project.cache_dir, project.dist,
+                             target_dir=leftovers.target_dir(project),
+                             merged=[Path(release)], dry_run=dry_run)
+    if report.failed:
+        raise StepFailed(f"{len(report.failed)} leftovers could not be removed "
+                         f"(first: {report.failed[0].path})",
+                         "see the warnings above; check their owner and permissions")
+    if not report.removed:
+        console.info("clean: nothing left behind by dead crossmatrix processes")
+    else:
+        verb = "would free" if dry_run else "freed"
+        console.info(f"clean: {len(report.removed)} leftovers, {verb} {report.size:,} bytes")
+
+
 @task(iterable=["target"], help=TARGET_HELP)
 @boundary
 def docker_context(c: Context, target: list[str]) -> None:
@@ -352,7 +380,7 @@ def docker_build(c: Context, target: list[str]) -> None:
 
 ns = Collection(setup, install_targets, configure, compile, strip, verify, run_, package, release,
                 ci_matrix, ci_generate, merge, ci_summary, deploy, docker_context,
-                docker_build)
+                docker_build, clean)
 ns.add_task(targets_, name="targets")
 ns.add_task(plan)
 ns.add_task(doctor)

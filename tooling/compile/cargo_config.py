@@ -3,6 +3,12 @@
 A key crossmatrix wrote carries the trailing comment ``# crossmatrix``; only
 those keys are ever changed. A key the user wrote (no such comment) is left
 alone and reported. Writing the same values twice changes nothing.
+
+The file is rewritten the way an editor saves it: its permission bits are kept (a
+0600 file stays 0600), and when it is a symlink (a config shared between checkouts,
+a dotfiles manager) the link stays and the file it leads to gets the new text — the
+file cargo reads is that one, so that is the one to change, and replacing the link
+by a copy would silently fork it. A link to nothing is refused.
 """
 
 from __future__ import annotations
@@ -38,17 +44,34 @@ def _same(item: Any, value: Any) -> bool:
     return bool(unwrapped == _plain(value))
 
 
-def update(path: Path, settings: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Set ``[target.<triple>] key = value`` for each entry; return what changed.
+def check(path: Path) -> None:
+    """Raise what :func:`update` would about the file as it is, writing nothing: a link
+    to nothing, a folder in its place, unreadable text, invalid TOML."""
+    _read(path)
 
-    ``settings`` maps a triple to its keys (``linker``, ``runner``, ``rustflags``).
-    """
-    text = path.read_text(encoding="utf-8") if path.is_file() else ""
+
+def _read(path: Path) -> tuple[Path, str, tomlkit.TOMLDocument]:
+    """The file to rewrite (``path`` or the file its links lead to), its text, parsed."""
+    real = _real_file(path)
+    try:
+        text = real.read_text(encoding="utf-8") if real.exists() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} cannot be read: {exc}",
+                          "fix or remove it, then run `inv configure` again") from None
     try:
         doc = tomlkit.parse(text)
     except Exception as exc:  # tomlkit raises several parse error types
         raise ConfigError(f"{path} is not valid TOML: {exc}",
                           "fix or remove it, then run `inv configure` again") from exc
+    return real, text, doc
+
+
+def update(path: Path, settings: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Set ``[target.<triple>] key = value`` for each entry; return what changed.
+
+    ``settings`` maps a triple to its keys (``linker``, ``runner``, ``rustflags``).
+    """
+    real, text, doc = _read(path)
     changes: list[str] = []
     if not settings:
         return changes
@@ -81,6 +104,23 @@ def update(path: Path, settings: Mapping[str, Mapping[str, Any]]) -> list[str]:
             changes.append(f"target.{triple}.{key} = {value!r}")
     new_text = tomlkit.dumps(doc)
     if new_text != text:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic.write_text(path, new_text)
+        real.parent.mkdir(parents=True, exist_ok=True)
+        if real != path:
+            console.info(f"configure: {path} is a link; writing the file it leads to, {real}")
+        atomic.rewrite_text(real, new_text)
     return changes
+
+
+def _real_file(path: Path) -> Path:
+    """The file to read and rewrite: ``path``, or the file its symlinks lead to."""
+    hint = "point the link at a file, or remove it; then run `inv configure` again"
+    try:
+        real = atomic.real_file(path)
+    except FileNotFoundError as exc:
+        raise ConfigError(str(exc), hint) from None
+    except OSError as exc:
+        raise ConfigError(f"{path} is a link that cannot be followed: {exc.strerror}",
+                          hint) from None
+    if real.exists() and not real.is_file():
+        raise ConfigError(f"{path} is not a file", "remove it; `inv configure` writes a new one")
+    return real

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -18,6 +19,7 @@ from typing import Any
 
 from tooling.errors import ConfigError, UsageError
 from tooling.matrix import targets as targets_mod
+from tooling.matrix import workspace as workspace_mod
 from tooling.util.cachedir import default_cache_dir
 
 STD_PROVIDERS = ("auto", "rustup", "debian", "build-std")
@@ -165,6 +167,80 @@ def _floor(value: Any, where: str) -> str:
     return text
 
 
+def _inside_project(value: Any, key: str, where: str) -> str:
+    """A folder of its own inside the project, relative to its root (``dist``): crossmatrix
+    replaces whole folders in it, so it may not point elsewhere."""
+    text = _str(value, key, where)
+    hint = (f'give a folder inside the project, e.g. {key} = "dist" '
+            "(copy the release elsewhere afterwards, or `inv merge --out DIR`)")
+    path = Path(text)
+    if "\0" in text:
+        raise ConfigError(f"{where}: {key} = {text!r} holds a NUL character", hint)
+    if path.is_absolute() or text.startswith("~"):
+        raise ConfigError(f"{where}: {key} = {text!r} is not relative to the project", hint)
+    if ".." in path.parts:
+        raise ConfigError(f"{where}: {key} = {text!r} goes up with '..'", hint)
+    if path == Path("."):
+        raise ConfigError(f"{where}: {key} = {text!r} is the project's own folder", hint)
+    return text
+
+
+def _cache_dir(value: Any, root: Path, where: str) -> Path:
+    """``cache-dir``: a folder of the project (relative, no ``..``) or anywhere given as an
+    absolute path or ``~/…`` (a cache shared by several projects or CI jobs)."""
+    text = _str(value, "cache-dir", where)
+    hint = ("give a folder inside the project, or an absolute path (or ~/...) "
+            "for a cache outside it")
+    if "\0" in text:
+        raise ConfigError(f"{where}: cache-dir = {text!r} holds a NUL character", hint)
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        if ".." in path.parts:
+            raise ConfigError(f"{where}: cache-dir = {text!r} goes up with '..'", hint)
+        if path == Path("."):
+            raise ConfigError(f"{where}: cache-dir = {text!r} is the project's own folder",
+                              hint)
+    return (root / path).resolve()
+
+
+#: what cargo accepts as a profile name (not starting with "-": it would read as an option)
+_PROFILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+
+
+def _profile_name(value: Any, key: str, where: str) -> str:
+    text = _str(value, key, where)
+    if not _PROFILE_NAME.fullmatch(text):
+        raise ConfigError(f"{where}: {key} = {text!r} is not a cargo profile name",
+                          'use letters, digits, "_" and "-" only, e.g. "release" or "min-size"')
+    return text
+
+
+def _check_profile(project: Project, key: str, where: str) -> None:
+    """The profile is one cargo will find: built in, or defined for this workspace."""
+    if workspace_mod.profile_defined(project.workspace, project.profile):
+        return
+    manifest = workspace_mod.root_manifest(project.workspace)
+    raise ConfigError(
+        f"{where}: {key} = {project.profile!r} is not a profile of the workspace "
+        f"(no [profile.{project.profile}] in {manifest})",
+        f'add [profile.{project.profile}] with inherits = "release" there, '
+        f"or use one of {', '.join(workspace_mod.BUILTIN_PROFILES)}")
+
+
+def _env_table(value: Any, where: str) -> dict[str, str]:
+    """A target's ``env``: variable names (non-empty, no "=") to string values."""
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ConfigError(f"{where}: env must be a table of strings")
+    for key, text in value.items():
+        if not key or "=" in key or "\0" in key:
+            raise ConfigError(f"{where}: env key {key!r} is not a variable name",
+                              'name each variable without "=", e.g. env = { OPENSSL_STATIC = "1" }')
+        if "\0" in text:
+            raise ConfigError(f"{where}: env {key} = {text!r} holds a NUL character",
+                              "an environment value cannot hold NUL; remove it")
+    return dict(value)
+
+
 #: std's cargo features worth choosing for a cross build (from library/std/Cargo.toml).
 STD_FEATURES = ("optimize_for_size", "panic_immediate_abort", "backtrace", "debug_refcell",
                 "llvm-libunwind", "system-llvm-libunwind", "compiler-builtins-mem")
@@ -197,9 +273,7 @@ def _target_settings(name: str, table: Any, where: str) -> TargetSettings:
     if "glibc" in table and not all(t.is_glibc for t in targets_mod.resolve(name)):
         raise ConfigError(f"{here}: glibc = {table['glibc']!r} applies to gnu targets, "
                           f"not {name}", "remove it; musl, Windows and macOS need no glibc floor")
-    env = table.get("env", {})
-    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
-        raise ConfigError(f"{here}: env must be a table of strings")
+    env = _env_table(table.get("env", {}), here)
     return TargetSettings(
         linker=_str(table["linker"], "linker", here) if "linker" in table else None,
         std_provider=(
@@ -208,7 +282,7 @@ def _target_settings(name: str, table: Any, where: str) -> TargetSettings:
         ),
         rustflags=_strs(table.get("rustflags", []), "rustflags", here),
         glibc=_floor(table["glibc"], here) if "glibc" in table else None,
-        env=dict(env),
+        env=env,
         allow_libraries=_strs(table.get("allow-libraries", []), "allow-libraries", here),
         pre_build=_strs(table["pre-build"], "pre-build", here) if "pre-build" in table else None,
     )
@@ -224,9 +298,12 @@ def from_table(root: Path, table: Mapping[str, Any], where: str) -> Project:
             f"set workspace = \"<folder with Cargo.toml>\" in {where}",
         )
     names = _strs(table.get("targets", [t.name for t in targets_mod.TABLE]), "targets", where)
+    if not names:
+        raise ConfigError(f"{where}: targets = [] names no target",
+                          "list at least one (`crossmatrix targets` shows them), "
+                          "or remove the key for every target")
     for name in names:
         _known_target(name, f"{where}: targets")
-    cache = _str(table["cache-dir"], "cache-dir", where) if "cache-dir" in table else None
     per_target_table = table.get("target", {})
     if not isinstance(per_target_table, dict):
         raise ConfigError(f"{where}.target must be a table of per-target tables")
@@ -234,9 +311,9 @@ def from_table(root: Path, table: Mapping[str, Any], where: str) -> Project:
         root=root,
         name=_str(table["name"], "name", where) if "name" in table else None,
         workspace=workspace.resolve(),
-        dist=(root / _str(table.get("dist", "dist"), "dist", where)).resolve(),
+        dist=(root / _inside_project(table.get("dist", "dist"), "dist", where)).resolve(),
         targets=names,
-        profile=_str(table.get("profile", "release"), "profile", where),
+        profile=_profile_name(table.get("profile", "release"), "profile", where),
         packages=_strs(table.get("packages", []), "packages", where),
         features=_strs(table.get("features", []), "features", where),
         std_provider=_choice(table.get("std-provider", "auto"), "std-provider", where,
@@ -245,7 +322,8 @@ def from_table(root: Path, table: Mapping[str, Any], where: str) -> Project:
         sccache=_bool(table.get("sccache", False), "sccache", where),
         std_features=_std_features(table.get("std-features", []), where),
         glibc=_floor(table["glibc"], where) if "glibc" in table else None,
-        cache_dir=(root / Path(cache).expanduser()).resolve() if cache else default_cache_dir(),
+        cache_dir=(_cache_dir(table["cache-dir"], root, where) if "cache-dir" in table
+                   else default_cache_dir()),
         smoke_args=_strs(table.get("smoke-args", ["--version"]), "smoke-args", where),
         smoke_expect_triple=_bool(table.get("smoke-expect-triple", True),
                                   "smoke-expect-triple", where),
@@ -254,7 +332,12 @@ def from_table(root: Path, table: Mapping[str, Any], where: str) -> Project:
         pre_build=_strs(table.get("pre-build", []), "pre-build", where),
     )
     _check_std_features(project, where)
-    return apply_env(project)
+    project = apply_env(project)
+    if "CROSSMATRIX_PROFILE" in os.environ:
+        _check_profile(project, "CROSSMATRIX_PROFILE", "environment")
+    else:
+        _check_profile(project, "profile", where)
+    return project
 
 
 def _check_std_features(project: Project, where: str) -> None:
@@ -280,7 +363,7 @@ def apply_env(project: Project) -> Project:
             raise ConfigError(f"CROSSMATRIX_OFFLINE={value!r} must be 0, 1, true or false")
         changes["offline"] = value in ("1", "true")
     if (value := os.environ.get("CROSSMATRIX_PROFILE")) is not None:
-        changes["profile"] = _str(value, "CROSSMATRIX_PROFILE", "environment")
+        changes["profile"] = _profile_name(value, "CROSSMATRIX_PROFILE", "environment")
     if (value := os.environ.get("CROSSMATRIX_STD_PROVIDER")) is not None:
         changes["std_provider_override"] = _choice(value, "CROSSMATRIX_STD_PROVIDER",
                                                    "environment", STD_PROVIDERS)

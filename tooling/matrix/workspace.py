@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,3 +94,56 @@ def profile_panic(workspace: Path, profile: str) -> str:
 
 
 
+
+
+#: cargo's own profiles: always there, whatever the manifests say
+BUILTIN_PROFILES = ("dev", "release", "test", "bench")
+
+
+def _toml_file(path: Path) -> dict[str, Any]:
+    """A TOML file's table; {} when it is missing or unreadable (cargo says so itself)."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def root_manifest(workspace: Path) -> Path:
+    """The workspace root's Cargo.toml as cargo finds it from ``workspace``: that folder's
+    own manifest when it has ``[workspace]``, the one its ``package.workspace`` names, else
+    the nearest one above with ``[workspace]``, else its own (a package on its own)."""
+    own = workspace / "Cargo.toml"
+    data = _toml_file(own)
+    if "workspace" in data:
+        return own
+    package = data.get("package")
+    pointed = package.get("workspace") if isinstance(package, dict) else None
+    if isinstance(pointed, str):
+        return workspace / pointed / "Cargo.toml"
+    for folder in workspace.parents:
+        if "workspace" in _toml_file(folder / "Cargo.toml"):
+            return folder / "Cargo.toml"
+    return own
+
+
+def profile_defined(workspace: Path, name: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether cargo, run in ``workspace``, knows the profile ``name``: one of its own, a
+    ``[profile.<name>]`` of the workspace root's Cargo.toml or of a cargo config file it
+    reads (``.cargo/config.toml`` there and above, ``$CARGO_HOME/config.toml``), or one
+    given by ``CARGO_PROFILE_<NAME>_*`` variables. Read from the files: no cargo runs."""
+    if name in BUILTIN_PROFILES:
+        return True
+    env = os.environ if environ is None else environ
+    prefix = f"CARGO_PROFILE_{name.upper().replace('-', '_')}_"
+    if any(key.startswith(prefix) for key in env):
+        return True
+    home = Path(env.get("CARGO_HOME") or Path.home() / ".cargo")
+    files = [root_manifest(workspace),
+             *(folder / ".cargo" / file for folder in (workspace, *workspace.parents)
+               for file in ("config.toml", "config")),
+             home / "config.toml", home / "config"]
+    for path in files:
+        table = _toml_file(path).get("profile")
+        if isinstance(table, dict) and isinstance(table.get(name), dict):
+            return True
+    return False

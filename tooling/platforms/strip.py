@@ -9,7 +9,7 @@ from pathlib import Path
 from tooling.errors import ToolMissing
 from tooling.matrix.targets import Target
 from tooling.platforms import platform_of
-from tooling.util import proc
+from tooling.util import atomic, proc
 
 
 def find_strip(target: Target) -> str:
@@ -36,7 +36,7 @@ def strip_copy(target: Target, source: Path, dest: Path, *,
     tool = find_strip(target)
     dest.parent.mkdir(parents=True, exist_ok=True)
     # made under its final name (a Mach-O signature records the file name) in a folder beside
-    work = dest.with_name(f".{dest.name}.{os.getpid()}.strip")
+    work = atomic.pid_sibling(dest, "strip")
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     tmp = work / dest.name

@@ -12,7 +12,6 @@ qemu's ``-L`` makes the root the program's ``/``.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -113,7 +112,7 @@ def make(cache_dir: Path, target: Target) -> Root:
         # libraries its C extensions would need (that closure reaches perl and dpkg)
         stdlib = "lib" + package.replace("-minimal", "-stdlib")
         packages = [*closure(package), stdlib]
-        new = final.with_name(f".{deb_arch}.{os.getpid()}.new")
+        new = atomic.pid_sibling(final, "new")
         shutil.rmtree(new, ignore_errors=True)
         new.mkdir()
         with tempfile.TemporaryDirectory(prefix="crossmatrix-debs-") as debs:

@@ -233,7 +233,7 @@ def merge(inputs: Sequence[Path], out: Path,
         expected=status.expected, missing=status.missing, failed=status.failed,
         complete=status.complete,
     )
-    new = out.with_name(f".{out.name}.{os.getpid()}.new")
+    new = atomic.pid_sibling(out, "new")
     made = _missing_parents(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)

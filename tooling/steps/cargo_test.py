@@ -25,7 +25,7 @@ from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
 from tooling.plan import cargo_call
 from tooling.platforms import platform_of
-from tooling.steps import compiling
+from tooling.steps import compiling, leftovers
 from tooling.steps.each import each_target
 from tooling.steps.state import Build
 from tooling.util import console, proc
@@ -225,6 +225,7 @@ def run_matrix(project: Project, targets: Sequence[Target], *, no_run: bool = Fa
                          f"`inv test --target {first.name} --no-run` builds them without "
                          "running them")
     runnable = [t for t in targets if t.name not in skipped]
+    leftovers.at_start(project)  # of processes killed before: a few folders to look into
     for name, reason in skipped.items():
         console.warn(f"{name}: tests skipped: {reason} (--no-run builds them)")
     done = each_target(runnable, lambda target: run_tests(Build(project, target),

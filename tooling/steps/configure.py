@@ -28,9 +28,10 @@ def settings(plan: planner.TargetPlan, project: Project) -> dict[str, Any]:
 
 def write(project: Project, targets: Sequence[Target]) -> list[str]:
     plan = planner.plan(project, targets)
+    path = project.root / ".cargo" / "config.toml"
+    cargo_config.check(path)  # a file it would refuse: refused before anything is written
     for target_plan in plan.targets:
         target_plan.link.materialize()  # the config names the wrappers: they must exist
-    path = project.root / ".cargo" / "config.toml"
     changes = cargo_config.update(path, {p.target.triple: settings(p, project)
                                          for p in plan.targets})
     if changes:

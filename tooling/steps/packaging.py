@@ -7,7 +7,6 @@ commit time are unchanged and the folder still checks out against SHA256SUMS.
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -46,7 +45,7 @@ def package_target(build: Build) -> Path:
     top = f"{build.project.name or ws.name}-{ws.version}-{target.name}"
     build.project.dist.mkdir(parents=True, exist_ok=True)
     atomic.clean_dead_leftovers(build.dist)  # from a run killed mid-swap
-    new = build.project.dist / f".{target.name}.{os.getpid()}.new"
+    new = atomic.pid_sibling(build.dist, "new")
     shutil.rmtree(new, ignore_errors=True)
     new.mkdir()
     archive = new / f"{top}{platform_of(target).archive_suffix}"

@@ -14,7 +14,15 @@ from tooling.matrix import workspace
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
 from tooling.platforms import platform_of
-from tooling.steps import compiling, manifest, packaging, running, stripping, verifying
+from tooling.steps import (
+    compiling,
+    leftovers,
+    manifest,
+    packaging,
+    running,
+    stripping,
+    verifying,
+)
 from tooling.steps.each import each_target
 from tooling.steps.state import STEPS, Build
 from tooling.util import archives, console
@@ -82,6 +90,7 @@ def run_matrix(project: Project, targets: Sequence[Target],
                steps: Sequence[str | StepFn]) -> None:
     """Run ``steps`` for each target; one target's failure does not stop the others."""
     preflight(project, targets, steps)
+    leftovers.at_start(project)  # of processes killed before: a few folders to look into
 
     def build(target: Target) -> None:
         build = Build(project, target)

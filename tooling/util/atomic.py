@@ -14,7 +14,9 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import shutil
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -88,6 +90,33 @@ def write_json(path: StrPath, obj: Any, mode: int = DEFAULT_MODE) -> None:
     write_text(path, text, mode)
 
 
+def real_file(path: StrPath) -> Path:
+    """Where a write to ``path`` lands: ``path`` itself, or the file its symlinks lead to
+    (made absolute). FileNotFoundError for a link to nothing, OSError for a link loop."""
+    dest = Path(path)
+    if not dest.is_symlink():
+        return dest
+    try:
+        return Path(os.path.realpath(dest, strict=True))
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{dest} is a link to {os.readlink(dest)}, which does not exist") from None
+
+
+def rewrite_text(path: StrPath, text: str, new_mode: int = DEFAULT_MODE) -> Path:
+    """Atomically replace what the file at ``path`` says, as an editor saving it would: a
+    symlink stays a link and the file it leads to gets the text (the temporary file made
+    beside that one), and an existing file keeps its permission bits (a 0600 file stays
+    0600); a new file gets ``new_mode``. Returns the file written."""
+    real = real_file(path)
+    try:
+        mode = stat.S_IMODE(real.stat().st_mode)
+    except FileNotFoundError:
+        mode = new_mode
+    write_text(real, text, mode)
+    return real
+
+
 def copy_file(src: StrPath, dest: StrPath, mode: int) -> None:
     """Atomically copy the contents of ``src`` to ``dest`` and give it ``mode``.
 
@@ -135,35 +164,55 @@ def clean_stale_temps(directory: StrPath, *, older_than: float = 0.0) -> list[Pa
     return sorted(removed)
 
 
+_SIBLING = re.compile(r"\.(?P<final>.+)\.(?P<pid>[1-9][0-9]{0,9})\.(?P<suffix>[a-z]+)")
+
+
+def pid_sibling(final: Path, suffix: str) -> Path:
+    """``.<name>.<pid>.<suffix>`` beside ``final``: where this process makes what goes to
+    ``final``. The pid in the name tells a dead process's leftover from a live one's."""
+    return final.with_name(f".{final.name}.{os.getpid()}.{suffix}")
+
+
+def sibling_parts(name: str) -> tuple[str, int, str] | None:
+    """(the final name, the pid, the suffix) of a :func:`pid_sibling` name, else None."""
+    found = _SIBLING.fullmatch(name)
+    if found is None:
+        return None
+    return found["final"], int(found["pid"]), found["suffix"]
+
+
 def clean_dead_leftovers(final: Path) -> list[Path]:
     """Remove ``.<name>.<pid>.new``/``.old`` folders beside ``final`` whose process is gone
     (killed between the two renames of :func:`replace_dir`); return what was removed."""
     removed = []
     for leftover in final.parent.glob(f".{final.name}.*"):
-        parts = leftover.name.rsplit(".", 2)
-        if len(parts) != 3 or parts[2] not in ("new", "old") or not parts[1].isdigit():
+        parts = sibling_parts(leftover.name)
+        if parts is None or parts[0] != final.name or parts[2] not in ("new", "old"):
             continue
-        if int(parts[1]) != os.getpid() and _alive(int(parts[1])):
+        if parts[1] != os.getpid() and process_alive(parts[1]):
             continue
         shutil.rmtree(leftover, ignore_errors=True)
         removed.append(leftover)
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (one of another user's counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    except OverflowError:  # beyond any pid: no such process
+        return False
     return True
 
 
 def replace_dir(new: Path, final: Path) -> None:
     """Put the finished folder ``new`` where ``final`` is; a crash in between leaves
     either the old folder or the new one whole (the old one kept as ``.<name>.old``)."""
-    old = final.with_name(f".{final.name}.{os.getpid()}.old")
+    old = pid_sibling(final, "old")
     shutil.rmtree(old, ignore_errors=True)
     if final.exists():
         os.replace(final, old)
@@ -175,7 +224,7 @@ def point_link(link: Path, to: StrPath) -> None:
     """Make ``link`` a symlink to ``to`` (as given: pass a relative path for a relative
     link) by renaming a new link over it, so readers see the old link or the new one.
     A crash in between leaves at most ``.<name>.<pid>.tmp`` beside it."""
-    tmp = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+    tmp = pid_sibling(link, "tmp")
     tmp.unlink(missing_ok=True)
     tmp.symlink_to(to)
     try:

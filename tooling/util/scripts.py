@@ -14,6 +14,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tooling.util import atomic
+
 
 def bin_dir() -> Path:
     """This environment's scripts folder (the venv's bin/), however Python was started."""
@@ -37,7 +39,7 @@ class Script:
     def write(self) -> Path:
         if not self.path.is_file():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+            tmp = atomic.pid_sibling(self.path, "tmp")
             tmp.write_text(self.body)
             tmp.chmod(0o755)
             os.replace(tmp, self.path)
