@@ -163,3 +163,24 @@ def test_sysroot_key_follows_compiler_triple_and_flags(tmp_path: Path,
     assert sysroot.key(a, triple) != sysroot.key(b, triple)
     assert sysroot.key(a, triple) != sysroot.key(a, "x86_64-unknown-linux-musl")
     assert sysroot.key(a, triple) != sysroot.key(a, triple, ("-Ctarget-cpu=cortex-a53",))
+
+
+def test_std_is_planned_for_the_panic_strategy_cargo_builds_with(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cargo.toml, then the cargo configs (they override it), then the environment."""
+    from tooling.matrix.workspace import profile_panic
+
+    ws = tmp_path / "ws"
+    (ws / ".cargo").mkdir(parents=True)
+    (ws / "Cargo.toml").write_text('[profile.dist]\ninherits = "release"\n')
+    home = tmp_path / "cargo-home"
+    home.mkdir()
+    monkeypatch.setenv("CARGO_HOME", str(home))
+    monkeypatch.delenv("CARGO_PROFILE_RELEASE_PANIC", raising=False)
+    assert profile_panic(ws, "dist") == "unwind"
+    (home / "config.toml").write_text('[profile.release]\npanic = "abort"\n')
+    assert profile_panic(ws, "dist") == "abort"  # the user's cargo home config
+    (ws / ".cargo" / "config.toml").write_text('[profile.release]\npanic = "unwind"\n')
+    assert profile_panic(ws, "release") == "unwind"  # the nearer config wins
+    monkeypatch.setenv("CARGO_PROFILE_RELEASE_PANIC", "abort")
+    assert profile_panic(ws, "dist") == "abort"  # and the environment over both
