@@ -89,3 +89,16 @@ def write_project(root: Path, extra: str = "", *, workspace: Path | None = None)
     return root
 
 
+
+
+def hello_project(root: Path, target: str, triple: str) -> Path:
+    """A crate of one binary (it prints ``hello (<triple>)``), no dependencies, that is its
+    own crossmatrix project: offline, std for ``target`` built from source."""
+    (root / "src").mkdir(parents=True, exist_ok=True)
+    (root / "Cargo.toml").write_text(
+        '[package]\nname = "hello"\nversion = "0.1.0"\nedition = "2021"\n')
+    (root / "src" / "main.rs").write_text(f'fn main() {{ println!("hello ({triple})"); }}\n')
+    (root / "pyproject.toml").write_text(
+        f'[tool.crossmatrix]\noffline = true\ntargets = ["{target}"]\n'
+        f'[tool.crossmatrix.target.{target}]\nstd-provider = "build-std"\n')
+    return root

@@ -77,6 +77,17 @@ def test_generated_gitlab_pipeline_matches_the_schema(project: config.Project,
     assert doc["merge"]["needs"] == [f"build-{t.name}" for t in TABLE]
 
 
+def test_gitlab_keeps_protected_refs_std_cache_apart(project: config.Project) -> None:
+    """A branch anyone can push to must not fill the std cache release builds link from."""
+    doc = ci.gitlab(ci.matrix(project))
+    for target in TABLE:
+        (std,) = [c for c in doc[f"build-{target.name}"]["cache"]
+                  if ".cache/crossmatrix/sysroots/" in c["paths"]]
+        assert std["key"] == f"crossmatrix-std-$CI_COMMIT_REF_PROTECTED-{target.triple}"
+    committed = (REPO / ".gitlab-ci.yml").read_text()
+    assert committed == ci.render(doc)  # the committed pipeline is the generated one
+
+
 def test_a_broken_workflow_is_caught_by_the_validators(tmp_path: Path) -> None:
     """The validators are not rubber stamps."""
     bad = tmp_path / "bad.yml"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.unit import fake_std
 from tooling.errors import ToolMissing, UsageError
 from tooling.matrix.config import Project, TargetSettings
 from tooling.matrix.targets import by_name
@@ -31,9 +32,10 @@ def _std(root: Path, triple: str) -> None:
 
 
 def _src(root: Path) -> None:
-    std = root / "lib" / "rustlib" / "src" / "rust" / "library" / "std"
-    std.mkdir(parents=True)
-    (std / "Cargo.toml").write_text("[package]\n")
+    library = root / "lib" / "rustlib" / "src" / "rust" / "library"
+    (library / "std").mkdir(parents=True)
+    (library / "std" / "Cargo.toml").write_text("[package]\n")
+    (library / "vendor").mkdir()
 
 
 @dataclass
@@ -59,6 +61,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
         return Result(tuple(argv), 1, "", "error: could not download: no network")
 
     monkeypatch.setattr(proc, "run", fake_run)
+    fake_std.answer_probes(monkeypatch)
     return w
 
 
@@ -110,9 +113,13 @@ def test_musl_falls_to_build_std_with_a_cached_sysroot_path(
     assert not plan.ready
     assert plan.sysroot is not None and plan.sysroot.parent == project.cache_dir / "sysroots"
     assert plan.rustflags == ("--sysroot", str(plan.sysroot))
-    # once the entry carries its marker it is ready, and reused as is
-    plan.sysroot.mkdir(parents=True)
+    # a folder with a marker of no files is not an entry; one sealed (every file's hash)
+    # by this key is ready, and reused as is
+    (plan.sysroot / "lib").mkdir(parents=True)
     (plan.sysroot / sysroot.MARKER).write_text("{}")
+    assert not providers.plan(project, by_name()["linux-aarch64"]).ready
+    (plan.sysroot / "lib" / "libstd-1.rlib").write_bytes(b"std")
+    sysroot.seal(plan.sysroot, sysroot.key_inputs(world.debian, "aarch64-unknown-linux-musl"))
     assert providers.plan(project, by_name()["linux-aarch64"]).ready
 
 
@@ -145,11 +152,35 @@ def test_no_provider_says_what_to_install(world: World,
     assert caught.value.hint is not None and "inv setup --target linux-armv7" in caught.value.hint
 
 
-def test_sysroot_key_follows_compiler_triple_and_flags(tmp_path: Path) -> None:
+def test_sysroot_key_follows_compiler_triple_and_flags(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_std.answer_probes(monkeypatch)
     a = _compiler("debian", tmp_path)
+    _src(tmp_path)
     b = replace(a, commit_hash="other")
     triple = "aarch64-unknown-linux-musl"
     assert sysroot.key(a, triple) == sysroot.key(a, triple)
     assert sysroot.key(a, triple) != sysroot.key(b, triple)
     assert sysroot.key(a, triple) != sysroot.key(a, "x86_64-unknown-linux-musl")
     assert sysroot.key(a, triple) != sysroot.key(a, triple, ("-Ctarget-cpu=cortex-a53",))
+
+
+def test_std_is_planned_for_the_panic_strategy_cargo_builds_with(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cargo.toml, then the cargo configs (they override it), then the environment."""
+    from tooling.matrix.workspace import profile_panic
+
+    ws = tmp_path / "ws"
+    (ws / ".cargo").mkdir(parents=True)
+    (ws / "Cargo.toml").write_text('[profile.dist]\ninherits = "release"\n')
+    home = tmp_path / "cargo-home"
+    home.mkdir()
+    monkeypatch.setenv("CARGO_HOME", str(home))
+    monkeypatch.delenv("CARGO_PROFILE_RELEASE_PANIC", raising=False)
+    assert profile_panic(ws, "dist") == "unwind"
+    (home / "config.toml").write_text('[profile.release]\npanic = "abort"\n')
+    assert profile_panic(ws, "dist") == "abort"  # the user's cargo home config
+    (ws / ".cargo" / "config.toml").write_text('[profile.release]\npanic = "unwind"\n')
+    assert profile_panic(ws, "release") == "unwind"  # the nearer config wins
+    monkeypatch.setenv("CARGO_PROFILE_RELEASE_PANIC", "abort")
+    assert profile_panic(ws, "dist") == "abort"  # and the environment over both

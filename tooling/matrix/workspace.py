@@ -65,23 +65,49 @@ def metadata(workspace: Path, cargo: str = "cargo") -> Workspace:
     )
 
 
-def profile_panic(workspace: Path, profile: str) -> str:
-    """The panic strategy of ``profile`` in the workspace's Cargo.toml ("unwind" or "abort"),
-    following ``inherits``; std built from source has to match it."""
-    import tomllib
-
+def _toml_profiles(path: Path) -> dict[str, Any]:
     try:
-        profiles = tomllib.loads((workspace / "Cargo.toml").read_text()).get("profile", {})
+        profiles = tomllib.loads(path.read_text()).get("profile", {})
     except (OSError, tomllib.TOMLDecodeError):
-        return "unwind"
+        return {}
+    return profiles if isinstance(profiles, dict) else {}
+
+
+def _config_profiles(workspace: Path) -> list[dict[str, Any]]:
+    """The [profile] tables of the cargo configs a cargo started in ``workspace`` reads,
+    nearest first: in it and every folder above (``config`` before ``config.toml``, as
+    cargo does), then CARGO_HOME's."""
+    home = Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo")
+    folders = [folder / ".cargo" for folder in (workspace, *workspace.parents)]
+    if home not in folders:
+        folders.append(home)
+    found = []
+    for folder in folders:
+        config = next((folder / n for n in ("config", "config.toml") if (folder / n).is_file()),
+                      None)
+        if config is not None:
+            found.append(_toml_profiles(config))
+    return found
+
+
+def profile_panic(workspace: Path, profile: str) -> str:
+    """The panic strategy ("unwind" or "abort") cargo builds ``profile`` with in the
+    workspace, following ``inherits``: a ``CARGO_PROFILE_<NAME>_PANIC`` variable, else the
+    cargo configs' [profile], else the workspace's Cargo.toml. std built from source has to
+    match it."""
+    layers = [*_config_profiles(workspace), _toml_profiles(workspace / "Cargo.toml")]
     seen: set[str] = set()
     name = profile
     while name not in seen:
         seen.add(name)
-        table = profiles.get(name, {})
-        if "panic" in table:
-            return str(table["panic"])
-        parent = table.get("inherits")
+        variable = os.environ.get(f"CARGO_PROFILE_{name.upper().replace('-', '_')}_PANIC")
+        if variable:
+            return variable.strip('"')
+        tables = [t for t in (layer.get(name) for layer in layers) if isinstance(t, dict)]
+        panic = next((t["panic"] for t in tables if "panic" in t), None)
+        if panic is not None:
+            return str(panic)
+        parent = next((t["inherits"] for t in tables if "inherits" in t), None)
         if parent is None:
             break
         name = str(parent)

@@ -25,6 +25,8 @@ CONTAINER = "debian:bookworm"
 RUNNER = {"github": "ubuntu-24.04", "gitlab": "saas-linux-small-amd64"}
 PROVIDERS = ("github", "gitlab")
 OUTPUT = {"github": Path(".github/workflows/crossmatrix.yml"), "gitlab": Path(".gitlab-ci.yml")}
+#: The GitLab cache of std sysroots: one for protected refs, one for the others.
+GITLAB_STD_CACHE = "crossmatrix-std-$CI_COMMIT_REF_PROTECTED"
 #: What a bare debian:bookworm container lacks before bootstrap.sh can run.
 BASE_PACKAGES = "git ca-certificates python3 python3-venv"
 #: The first line of every file ci-generate writes: how it knows a file is its own.
@@ -91,6 +93,8 @@ def github(rows: list[dict[str, Any]]) -> dict[str, Any]:
                     {"name": "Cache the cargo registry", "uses": "actions/cache@v4",
                      "with": {"path": "~/.cargo/registry\n~/.cargo/git\n",
                               "key": "cargo-${{ hashFiles('**/Cargo.lock') }}"}},
+                    # GitHub scopes caches by ref already: a pull request reads main's
+                    # but writes only its own, so no branch can plant std for main
                     {"name": "Cache the std sysroots", "uses": "actions/cache@v4",
                      "with": {"path": "~/.cache/crossmatrix/sysroots",
                               "key": "crossmatrix-std-${{ matrix.triple }}-"
@@ -145,8 +149,10 @@ def gitlab(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "script": [f"bash bootstrap.sh setup --target {r['name']}", r["command"]],
             "cache": [
                 {"key": "cargo-registry", "paths": [".cargo-home/registry/"]},
-                # entries inside are keyed by the compiler's commit hash themselves
-                {"key": f"crossmatrix-std-{r['triple']}",
+                # entries inside are keyed by what changes std themselves; the key keeps
+                # protected refs' std apart, so no other branch can plant a libstd that
+                # release builds link (whatever the project's cache settings)
+                {"key": f"{GITLAB_STD_CACHE}-{r['triple']}",
                  "paths": [".cache/crossmatrix/sysroots/"]},
             ],
             "artifacts": {"paths": [f"dist/{r['name']}/"], "expire_in": "1 week"},

@@ -14,6 +14,8 @@ DEBIAN_RUSTC = Path("/usr/bin/rustc")
 
 
 DEBIAN_CARGO = Path("/usr/bin/cargo")
+#: The lines of ``cargo -vV`` that say which cargo it is.
+CARGO_VERSION_FIELDS = ("release", "commit-hash", "commit-date", "host")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,6 +92,19 @@ def debian_compiler() -> Compiler | None:
     if not (DEBIAN_RUSTC.is_file() and DEBIAN_CARGO.is_file()):
         return None
     return _compiler("debian", DEBIAN_RUSTC, DEBIAN_CARGO)
+
+
+def cargo_version(compiler: Compiler) -> str:
+    """``cargo -vV`` of the compiler's cargo, remembered while its binary is unchanged: its
+    version line, release, commit, host (not the os, libcurl, libgit2 it runs with)."""
+    def probe() -> tuple[str, list[Path]]:
+        res = proc.run([str(compiler.cargo), "-vV"], echo=False, what=f"{compiler.cargo} -vV")
+        lines = res.stdout.splitlines()
+        kept = [line for line in lines[1:] if line.partition(":")[0] in CARGO_VERSION_FIELDS]
+        return "\n".join(lines[:1] + kept) + "\n", []
+
+    value: str = memo.remember("cargo", [str(compiler.cargo)], [compiler.cargo], probe)
+    return value
 
 
 def has_std(compiler: Compiler, triple: str, sysroot_dir: Path | None = None) -> bool:

@@ -7,7 +7,8 @@ Three providers, tried in this order unless the config forces one:
 2. ``debian`` — a gnu target of a Debian architecture whose std Debian ships
    as ``libstd-rust-web-dev:<arch>``, used with Debian's ``rustc-web``.
 3. ``build-std`` — std compiled from Debian's ``rust-web-src`` with Debian's
-   ``rustc-web``, once, into a cached sysroot (see :mod:`tooling.sysroot`).
+   ``rustc-web``, once, into a cached sysroot checked before each use (see
+   :mod:`tooling.std.sysroot`).
 
 One build uses one compiler; which one is printed and recorded.
 """
@@ -195,7 +196,7 @@ def ensure(project: Project, target: Target) -> StdPlan:
         return StdPlan(provider="rustup", compiler=_rustup_compiler(project),
                        reason="rustup target add")
     chosen = plan(project, target) if chosen is None else chosen
-    if chosen.provider == "build-std" and not chosen.ready:
+    if chosen.provider == "build-std":  # built when missing, checked (hashes) when there
         assert chosen.sysroot is not None
         sysroot.build(chosen.compiler, target, chosen.sysroot, project.cache_dir,
                       features=project.std_features, panic=_panic(project))
