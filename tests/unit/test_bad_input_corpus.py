@@ -71,11 +71,17 @@ CONFIG: list[Case] = [
     ("std-features-with-debian", 'std-features = ["optimize_for_size"]\n'
      'std-provider = "debian"', {}, ["release", "--target", "linux-aarch64-gnu"], "debian"),
     ("not-toml", "targets = [", {}, ["release"], "not valid TOML"),
+    ("timeout-negative", "[tool.crossmatrix.timeouts]\nbuild = -5", {}, ["release"], "-5"),
+    ("timeout-word", 'timeouts = { run = "soon" }', {}, ["run"], "soon"),
+    ("timeout-unknown-kind", "[tool.crossmatrix.timeouts]\ncompile = 60", {}, ["compile"],
+     "compile"),
+    ("timeouts-not-table", "timeouts = 600", {}, ["release"], "timeouts"),
 ]
 
 ENVIRONMENT: list[Case] = [
     ("env-offline", "", {"CROSSMATRIX_OFFLINE": "maybe"}, ["release"], "maybe"),
     ("env-std-provider", "", {"CROSSMATRIX_STD_PROVIDER": "apt"}, ["release"], "apt"),
+    ("env-timeout", "", {"CROSSMATRIX_TIMEOUT_BUILD": "2 hours"}, ["compile"], "2 hours"),
     ("env-source-date-epoch", "", {"SOURCE_DATE_EPOCH": "yesterday"},
      ["release", "--target", "linux-x86_64"], "yesterday"),
     ("env-macos-deployment", "", {"MACOSX_DEPLOYMENT_TARGET": "eleven"},
