@@ -111,7 +111,8 @@ def _rtstartup(compiler: Compiler, target: Target, library: Path, lib: Path,
                              "reinstall Debian's rust-web-src")
         proc.run([str(compiler.rustc), "--target", target.triple, "--emit=obj", "-O",
                   "-C", "panic=abort", "--crate-name", stem, "-o", str(lib / f"{stem}.o"),
-                  str(source)], env=env, what=f"compiling {stem}.o for {target.triple}")
+                  str(source)], bound="tool", env=env,
+                 what=f"compiling {stem}.o for {target.triple}")
         made.append(f"{stem}.o")
     return made
 
@@ -157,7 +158,8 @@ def _build_locked(compiler: Compiler, target: Target, entry: Path, cache_dir: Pa
         argv.append(f"-Zbuild-std-features={','.join(sorted(features))}")
     if vendor.is_dir():
         argv.append("--offline")
-    proc.stream(argv, env=env, cwd=work / "crate", what=f"building std for {target.triple}",
+    proc.stream(argv, bound="build", env=env, cwd=work / "crate",
+                what=f"building std for {target.triple}",
                 hint="the std build failed; its own error is above")
     deps = work / "target" / target.triple / "release" / "deps"
     staging = work / "sysroot"
