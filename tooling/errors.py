@@ -56,3 +56,12 @@ class SomeTargetsFailed(CrossmatrixError):
 class BadRecord(StepFailed):
     """A record file (``build_info.json``, ``release.json``, a step record) that is not one
     this crossmatrix writes: unreadable, another schema version, or a malformed field."""
+
+
+class Terminated(BaseException):
+    """This process was sent SIGTERM. The entry points' handler raises it where the main
+    thread is, so every ``finally`` runs (locks released, temporary folders removed) and a
+    running child's process group is ended. Not an ``Exception``: nothing that handles a
+    failed step catches it, the matrix stops."""
+
+    exit_code = 128 + 15  # what a shell reports for a program SIGTERM ended

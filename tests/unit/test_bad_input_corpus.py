@@ -82,6 +82,11 @@ CONFIG: list[Case] = [
      {}, ["release"], "'A=B'"),
     ("target-env-key-empty", '[tool.crossmatrix.target.linux-x86_64]\nenv = { "" = "1" }', {},
      ["release"], "env key ''"),
+    ("timeout-negative", "[tool.crossmatrix.timeouts]\nbuild = -5", {}, ["release"], "-5"),
+    ("timeout-word", 'timeouts = { run = "soon" }', {}, ["run"], "soon"),
+    ("timeout-unknown-kind", "[tool.crossmatrix.timeouts]\ncompile = 60", {}, ["compile"],
+     "compile"),
+    ("timeouts-not-table", "timeouts = 600", {}, ["release"], "timeouts"),
 ]
 
 ENVIRONMENT: list[Case] = [
@@ -90,6 +95,7 @@ ENVIRONMENT: list[Case] = [
     ("env-profile-path", "", {"CROSSMATRIX_PROFILE": "a/b"}, ["release"], "'a/b'"),
     ("env-profile-undefined", "", {"CROSSMATRIX_PROFILE": "nightly-size"}, ["compile"],
      "'nightly-size'"),
+    ("env-timeout", "", {"CROSSMATRIX_TIMEOUT_BUILD": "2 hours"}, ["compile"], "2 hours"),
     ("env-source-date-epoch", "", {"SOURCE_DATE_EPOCH": "yesterday"},
      ["release", "--target", "linux-x86_64"], "yesterday"),
     ("env-macos-deployment", "", {"MACOSX_DEPLOYMENT_TARGET": "eleven"},

@@ -16,7 +16,7 @@ from tooling.errors import ConfigError, UsageError
 from tooling.matrix import config
 from tooling.matrix.config import Project, TargetSettings
 from tooling.matrix.targets import TABLE, by_name, from_triple
-from tooling.util import cachedir
+from tooling.util import cachedir, timeouts
 
 ENV_VARS = (
     "CROSSMATRIX_CACHE_DIR",
@@ -24,6 +24,7 @@ ENV_VARS = (
     "CROSSMATRIX_STD_PROVIDER",
     "CROSSMATRIX_PROJECT",
     "CROSSMATRIX_PROFILE",
+    *(timeouts.env_name(kind) for kind in timeouts.KINDS),
 )
 
 MakeProject = Callable[..., Path]
@@ -764,3 +765,50 @@ def test_project_is_frozen(make_project: MakeProject) -> None:
 def test_default_cache_dir_honours_xdg(tmp_path: Path) -> None:
     assert cachedir.default_cache_dir() == tmp_path / "xdg-cache" / "crossmatrix"
     assert os.environ["XDG_CACHE_HOME"] == str(tmp_path / "xdg-cache")
+
+
+# --- timeouts ---------------------------------------------------------------------------
+
+def test_timeouts_default_generously_and_read_seconds_or_durations(
+        make_project: MakeProject, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert config.load(make_project('[tool.crossmatrix]\nworkspace = "crates"\n')
+                       ).timeouts == timeouts.Timeouts(build=7200, test=7200, run=300,
+                                                       pre_build=3600, fetch=3600, tool=600)
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\n'
+                        '[tool.crossmatrix.timeouts]\nbuild = "3h"\nrun = 90\n'
+                        'pre-build = "30m"\ntool = 2.5\n')
+    bounds = config.load(root).timeouts
+    assert (bounds.build, bounds.run, bounds.pre_build, bounds.tool) == (10800, 90, 1800, 2.5)
+    assert (bounds.test, bounds.fetch) == (7200, 3600)  # the others keep their defaults
+    monkeypatch.setenv("CROSSMATRIX_TIMEOUT_RUN", "2m")  # the environment beats the table
+    monkeypatch.setenv("CROSSMATRIX_TIMEOUT_PRE_BUILD", "45")
+    bounds = config.load(root).timeouts
+    assert (bounds.run, bounds.pre_build, bounds.build) == (120, 45, 10800)
+
+
+@pytest.mark.parametrize("value", ["-5", "0", '"soon"', "true", '"1d"', "inf", '"2 hours"',
+                                   "700000", '""'])
+def test_a_bad_timeout_is_refused_in_one_line(make_project: MakeProject, value: str) -> None:
+    root = make_project(f'[tool.crossmatrix]\nworkspace = "crates"\n'
+                        f'[tool.crossmatrix.timeouts]\nbuild = {value}\n')
+    exc = _load_error(root)
+    assert "timeouts: build = " in exc.message
+    assert "90s" in (exc.hint or "")
+
+
+def test_timeouts_name_known_kinds(make_project: MakeProject,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    exc = _load_error(make_project('[tool.crossmatrix]\nworkspace = "crates"\n'
+                                   '[tool.crossmatrix.timeouts]\nbiuld = 60\n'))
+    assert "biuld" in exc.message and "'build'" in (exc.hint or "")
+    exc = _load_error(make_project('[tool.crossmatrix]\nworkspace = "crates"\ntimeouts = 60\n'))
+    assert "timeouts must be a table" in exc.message
+    monkeypatch.setenv("CROSSMATRIX_TIMEOUT_TEST", "forever")
+    exc = _load_error(make_project('[tool.crossmatrix]\nworkspace = "crates"\n'))
+    assert exc.message == "CROSSMATRIX_TIMEOUT_TEST = 'forever' is not a timeout"
+
+
+@pytest.mark.parametrize(("seconds", "said"), [(7200, "2h"), (5400, "90m"), (300, "5m"),
+                                               (90, "90s"), (2.5, "2.5s")])
+def test_a_bound_is_said_in_its_largest_whole_unit(seconds: float, said: str) -> None:
+    assert timeouts.describe(seconds) == said

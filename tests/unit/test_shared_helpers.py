@@ -95,7 +95,7 @@ def test_output_to_a_file_does_not_wait_for_daemons(tmp_path: Path) -> None:
     services) returns when the command ends, not when the daemon does."""
     pidfile = tmp_path / "daemon.pid"
     script = f"sleep 30 & echo $! > {pidfile}; echo started; echo oops >&2"
-    result = proc.run(["sh", "-c", script], output=tmp_path / "log", echo=False)
+    result = proc.run(["sh", "-c", script], bound="tool", output=tmp_path / "log", echo=False)
     daemon = int(pidfile.read_text())
     try:
         os.kill(daemon, 0)  # still running: run() did not wait for it

@@ -18,7 +18,8 @@ from tooling.platforms import platform_of, windows
 from tooling.std import compiler, providers
 from tooling.steps import cargo_test
 from tooling.steps.state import Build
-from tooling.util import proc
+from tooling.util import proc, timeouts
+from tooling.util.timeouts import Timeouts
 
 COMPILER = compiler.Compiler(
     kind="debian", rustc=Path("/usr/bin/rustc"), cargo=Path("/usr/bin/cargo"),
@@ -342,6 +343,8 @@ def test_nox_session_takes_a_project_then_test_args(monkeypatch: pytest.MonkeyPa
     ran: list[tuple[list[str], tuple[str, ...]]] = []
 
     class FakeProject:
+        timeouts = Timeouts(test=1234)
+
         def select(self, specs: list[str]) -> list[str]:
             return specs
 
@@ -361,7 +364,9 @@ def test_nox_session_takes_a_project_then_test_args(monkeypatch: pytest.MonkeyPa
 
     monkeypatch.setattr(nox_support, "load", load)
     monkeypatch.setattr(cargo_test, "run_matrix", run_matrix)
+    monkeypatch.setattr(timeouts, "_current", timeouts.current())  # put back afterwards
     nox_support.test(Session("/some/project", "--show-output"), "linux-aarch64")
+    assert timeouts.current().test == 1234  # the project's bounds are in force
     nox_support.test(Session("--show-output"), "linux-armv7")
     assert loaded == ["/some/project", None]
     assert ran == [(["linux-aarch64"], ("--show-output",)), (["linux-armv7"], ("--show-output",))]

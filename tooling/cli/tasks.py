@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json as _json
+import os
 from collections.abc import Callable
 from typing import Any, NoReturn, TypeVar
 
@@ -21,7 +22,7 @@ from tooling.cli.boundary import reported
 from tooling.errors import StepFailed, UsageError
 from tooling.matrix import targets
 from tooling.matrix.config import Project, load
-from tooling.util import console
+from tooling.util import console, timeouts
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -34,19 +35,25 @@ def _exit(text: str, code: int) -> NoReturn:
 
 
 def boundary(func: F) -> F:
-    """An invoke task whose errors are one message and an exit code, never a traceback."""
+    """An invoke task whose errors are one message and an exit code, never a traceback;
+    its children bounded by the ``CROSSMATRIX_TIMEOUT_*`` variables until a project is
+    loaded (whose timeouts then are in force, :func:`_project`)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         with reported(_exit):
+            timeouts.use(timeouts.from_env(timeouts.Timeouts(), os.environ))
             return func(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 
 
 def _project(c: Context) -> Project:
+    """The project, its timeouts put in force for every child from here on."""
     path = c.config.get("crossmatrix", {}).get("project")
-    return load(path)
+    project = load(path)
+    timeouts.use(project.timeouts)
+    return project
 
 
 def _selected(c: Context, target: list[str]) -> tuple[Project, list[targets.Target]]:

@@ -128,8 +128,8 @@ def run_pre_build(commands: Sequence[str], target: Target, project_root: Path,
     env = proc.child_env(variables)
     for command in commands:
         console.step(target.name, f"pre-build: {command}")
-        res = proc.run(["sh", "-c", command], env=env, cwd=project_root, check=False,
-                       capture=False, what="pre-build")
+        res = proc.run(["sh", "-c", command], bound="pre-build", env=env, cwd=project_root,
+                       check=False, capture=False, what=f"pre-build command {command!r}")
         if not res.ok:
             raise StepFailed(
                 f"{target.name}: pre-build command failed (exit {res.returncode}): {command}",

@@ -156,11 +156,11 @@ def _cargo_stdout(project: Project, args: list[str], what: str) -> str:
     """``cargo ARGS --offline``, then (unless the project is offline) without it."""
     cargo, env = _cargo(project)
     hint = f"is {project.workspace} a cargo workspace? `inv setup` fetches its crates"
-    res = proc.run([cargo, *args, "--offline"], cwd=project.workspace, env=env, echo=False,
-                   check=project.offline, what=what, hint=hint)
-    if not res.ok:
-        res = proc.run([cargo, *args], cwd=project.workspace, env=env, echo=False, what=what,
-                       hint=hint)
+    res = proc.run([cargo, *args, "--offline"], bound="tool", cwd=project.workspace, env=env,
+                   echo=False, check=project.offline, what=what, hint=hint)
+    if not res.ok:  # it may download the registry's index
+        res = proc.run([cargo, *args], bound="fetch", cwd=project.workspace, env=env,
+                       echo=False, what=what, hint=hint)
     return res.stdout
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from tooling.errors import ConfigError, UsageError
 from tooling.matrix import targets as targets_mod
 from tooling.matrix import workspace as workspace_mod
+from tooling.util import timeouts as timeouts_mod
 from tooling.util.cachedir import default_cache_dir
 
 STD_PROVIDERS = ("auto", "rustup", "debian", "build-std")
@@ -66,6 +67,8 @@ class Project:
     std_provider_override: str | None = None
     #: shell commands run before every target's build (a target's own list replaces it)
     pre_build: tuple[str, ...] = ()
+    #: how long each kind of child process may run (``[tool.crossmatrix.timeouts]``)
+    timeouts: timeouts_mod.Timeouts = field(default_factory=timeouts_mod.Timeouts)
 
     def pre_build_for(self, target: targets_mod.Target) -> tuple[str, ...]:
         own = self.settings_for(target).pre_build
@@ -118,7 +121,7 @@ class Project:
 _TOP_KEYS = {
     "name", "workspace", "glibc", "dist", "targets", "profile", "packages", "features",
     "std-provider", "std-features", "offline", "sccache", "cache-dir", "smoke-args",
-    "smoke-expect-triple", "allow-libraries", "pre-build", "target",
+    "smoke-expect-triple", "allow-libraries", "pre-build", "target", "timeouts",
 }
 _TARGET_KEYS = {"linker", "std-provider", "rustflags", "env", "glibc", "allow-libraries",
                 "pre-build"}
@@ -257,6 +260,17 @@ def _std_features(value: Any, where: str) -> tuple[str, ...]:
     return tuple(sorted(features))
 
 
+def _timeouts(table: Any, where: str) -> timeouts_mod.Timeouts:
+    here = f"{where}.timeouts"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{here} must be a table of seconds per kind",
+                          f"kinds: {', '.join(timeouts_mod.KINDS)}")
+    _unknown(set(table), set(timeouts_mod.KINDS), here)
+    return timeouts_mod.Timeouts().with_(
+        {kind: timeouts_mod.parse(table[kind], f"{here}: {kind}")
+         for kind in timeouts_mod.KINDS if kind in table})
+
+
 def _known_target(name: str, where: str) -> None:
     try:
         targets_mod.resolve(name)
@@ -330,6 +344,7 @@ def from_table(root: Path, table: Mapping[str, Any], where: str) -> Project:
         per_target={k: _target_settings(k, v, where) for k, v in per_target_table.items()},
         allow_libraries=_strs(table.get("allow-libraries", []), "allow-libraries", where),
         pre_build=_strs(table.get("pre-build", []), "pre-build", where),
+        timeouts=_timeouts(table.get("timeouts", {}), where),
     )
     _check_std_features(project, where)
     project = apply_env(project)
@@ -364,6 +379,9 @@ def apply_env(project: Project) -> Project:
         changes["offline"] = value in ("1", "true")
     if (value := os.environ.get("CROSSMATRIX_PROFILE")) is not None:
         changes["profile"] = _profile_name(value, "CROSSMATRIX_PROFILE", "environment")
+    bounds = timeouts_mod.from_env(project.timeouts, os.environ)
+    if bounds != project.timeouts:
+        changes["timeouts"] = bounds
     if (value := os.environ.get("CROSSMATRIX_STD_PROVIDER")) is not None:
         changes["std_provider_override"] = _choice(value, "CROSSMATRIX_STD_PROVIDER",
                                                    "environment", STD_PROVIDERS)

@@ -32,10 +32,10 @@ def metadata(workspace: Path, cargo: str = "cargo") -> Workspace:
     def ask() -> tuple[dict[str, Any], list[Path]]:
         hint = "install Rust with rustup, or Debian's cargo-web (`inv setup`)"
         res = proc.run([cargo, "metadata", "--format-version", "1", "--no-deps", "--offline"],
-                       cwd=workspace, echo=False, check=False, hint=hint)
-        if not res.ok:
+                       bound="tool", cwd=workspace, echo=False, check=False, hint=hint)
+        if not res.ok:  # it may download the registry's index
             res = proc.run([cargo, "metadata", "--format-version", "1", "--no-deps"],
-                           cwd=workspace, echo=False, what="cargo metadata",
+                           bound="fetch", cwd=workspace, echo=False, what="cargo metadata",
                            hint=f"is {workspace} a cargo workspace?")
         answer: dict[str, Any] = json.loads(res.stdout)
         manifests = [Path(p["manifest_path"]) for p in answer["packages"]]

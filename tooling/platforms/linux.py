@@ -122,7 +122,7 @@ def run(target: Target, binary: Path, args: Sequence[str], cache_dir: Path) -> p
     hint = None
     if argv[0] == target.arch.qemu and proc.which(argv[0]) is None:
         hint = f"run `inv setup --target {target.name}` (installs qemu-user)"
-    return proc.run(argv, check=False, timeout=120, what=f"running {binary.name}", hint=hint)
+    return proc.run(argv, bound="run", check=False, what=f"running {binary.name}", hint=hint)
 
 
 def test_runner(target: Target, cache_dir: Path, environ: Mapping[str, str]) -> TestRunner:

@@ -130,7 +130,7 @@ def run(target: Target, binary: Path, args: Sequence[str], cache_dir: Path) -> p
     reason = cannot_run(target)
     if reason:
         raise StepFailed(f"{binary.name} cannot run here: {reason}")
-    return proc.run([str(binary), *args], check=False, timeout=120,
+    return proc.run([str(binary), *args], bound="run", check=False,
                     what=f"running {binary.name}")
 
 

@@ -43,7 +43,7 @@ def strip_copy(target: Target, source: Path, dest: Path, *,
     shutil.copyfile(source, tmp)
     try:
         how = platform_of(target).strip_tools(target).library_flag if library else "--strip-all"
-        proc.run([tool, how, "-o", str(tmp), str(tmp)], what=f"{tool} {source.name}")
+        proc.run([tool, how, "-o", str(tmp), str(tmp)], bound="tool", what=f"{tool} {source.name}")
         tmp.chmod(0o755)
         os.replace(tmp, dest)
     finally:

@@ -36,7 +36,7 @@ from tooling.platforms.base import (
     no_scratch_image,
     strip_programs,
 )
-from tooling.util import proc, scripts
+from tooling.util import proc, scripts, timeouts
 
 name: Os = "windows"
 binary_format: BinaryFormat = "pe"
@@ -202,7 +202,7 @@ def shim(target: Target, cache_dir: Path) -> Path:
     (work / "shim.c").write_text(SHIM_SOURCE)
     # --kill-at: export ProcessPrng, not the stdcall-decorated ProcessPrng@8 (i686)
     proc.run([gcc, "-shared", "-O2", "-s", "-o", str(work / SHIM_DLL), str(work / "shim.c"),
-              "-ladvapi32", "-Wl,--kill-at"], what="building wine's ProcessPrng shim")
+              "-ladvapi32", "-Wl,--kill-at"], bound="tool", what="building wine's ProcessPrng shim")
     try:
         os.replace(work, folder)
     except OSError:  # another process made it first
@@ -215,12 +215,14 @@ def describe(target: Target) -> str:
     return text + " + ProcessPrng shim" if needs_shim(target) else text
 
 
-def run(target: Target, binary: Path, args: Sequence[str], cache_dir: Path,
-        timeout: float | None = 300, *, passthrough: bool = False) -> proc.Result:
-    """Run ``binary`` under wine from a scratch folder (with the shim when wine needs it).
+def run(target: Target, binary: Path, args: Sequence[str], cache_dir: Path, *,
+        passthrough: bool = False) -> proc.Result:
+    """Run ``binary`` under wine from a scratch folder (with the shim when wine needs it),
+    bounded as a smoke run.
 
     ``passthrough``: output goes straight to the terminal and the program runs in the
-    caller's folder (cargo test's runner: tests read files relative to their package)."""
+    caller's folder (cargo test's runner: tests read files relative to their package),
+    bounded as ``cargo test`` is."""
     program = wine_program(target)
     kind = "test" if passthrough else "run"
     scratch = cache_dir / "wine" / kind / f"{target.triple}.{os.getpid()}"
@@ -234,10 +236,10 @@ def run(target: Target, binary: Path, args: Sequence[str], cache_dir: Path,
         prefix = prefix_dir(cache_dir)
         environment = proc.child_env(env(prefix))
         start_server(program, prefix, environment)
-        return proc.run([program, str(exe), *args], env=environment,
-                        cwd=None if passthrough else scratch, check=False,
+        return proc.run([program, str(exe), *args], bound="test" if passthrough else "run",
+                        env=environment, cwd=None if passthrough else scratch, check=False,
                         capture=not passthrough, echo=False if passthrough else None,
-                        timeout=timeout, what=f"wine {binary.name}")
+                        what=f"wine {binary.name}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -261,10 +263,11 @@ def start_server(program: str, prefix: Path, environment: Mapping[str, str]) -> 
     log = prefix.parent / "boot.log"
     with FileLock(str(prefix.parent / "prefix.lock")):
         if server is not None:  # exits 2 at once when one runs for this prefix already
-            proc.run([server, f"-p{SERVER_LINGER}"], env=environment, check=False,
-                     output=log, echo=False, timeout=60, what="wineserver")
-        booted = proc.run([program, "wineboot"], env=environment, check=False, output=log,
-                          echo=False, timeout=300, what="wineboot (wine's prefix)")
+            # the server it starts is a session of its own: it outlives this group
+            proc.run([server, f"-p{SERVER_LINGER}"], bound="tool", env=environment,
+                     check=False, output=log, echo=False, what="wineserver")
+        booted = proc.run([program, "wineboot"], bound="tool", env=environment, check=False,
+                          output=log, echo=False, what="wineboot (wine's prefix)")
     if not booted.ok:
         raise StepFailed(f"wine could not start its prefix {prefix} (wineboot exited with "
                          f"{booted.returncode}): {booted.tail(1) or 'no output'}",
@@ -274,7 +277,7 @@ def start_server(program: str, prefix: Path, environment: Mapping[str, str]) -> 
 def wine_run(target: Target, binary: Path, args: Sequence[str], cache_dir: Path) -> int:
     """Run one test binary under wine (the shim beside it when this wine needs it) in
     cargo's current folder, output passed through. Returns its exit code."""
-    return run(target, binary, args, cache_dir, timeout=None, passthrough=True).returncode
+    return run(target, binary, args, cache_dir, passthrough=True).returncode
 
 
 def cannot_run(target: Target) -> str | None:
@@ -315,4 +318,6 @@ def test_runner(target: Target, cache_dir: Path, environ: Mapping[str, str]) -> 
     """``python -m tooling.platforms.wine`` (through :func:`wine_wrapper`) runs each test
     binary under wine, with the shim when this wine needs it."""
     wine_program(target)
-    return TestRunner(command=str(wine_wrapper(target, cache_dir)), describe=describe(target))
+    test_bound = timeouts.env_name("test")  # the runner bounds each test binary like cargo test
+    return TestRunner(command=str(wine_wrapper(target, cache_dir)), describe=describe(target),
+                      env={test_bound: str(timeouts.current().test)})

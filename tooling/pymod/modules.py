@@ -62,8 +62,8 @@ def cannot_import(target: Target, cache_dir: Path) -> str | None:
 def import_and_call(path: Path, module: str, target: Target,
                     python: Sequence[str] = (sys.executable,)) -> str:
     """Import ``path`` as ``module`` in a fresh interpreter and call its ``target()``."""
-    res = proc.run([*python, str(IMPORT_SCRIPT), str(path), module], check=False,
-                   timeout=120, what=f"importing {module}")
+    res = proc.run([*python, str(IMPORT_SCRIPT), str(path), module], bound="run", check=False,
+                   what=f"importing {module}")
     output = (res.stdout + res.stderr).strip()
     if not res.ok:
         last = output.splitlines()[-1] if output else f"exit {res.returncode}"

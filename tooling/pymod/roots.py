@@ -71,7 +71,7 @@ def find(cache_dir: Path, target: Target) -> Root | None:
 
 def closure(package: str) -> list[str]:
     """``package`` and everything it depends on (recursively), as apt names them."""
-    res = proc.run(["apt-cache", "depends", *_ONLY_DEPENDS, package], echo=False,
+    res = proc.run(["apt-cache", "depends", *_ONLY_DEPENDS, package], bound="tool", echo=False,
                    what=f"apt-cache depends {package}")
     return parse_closure(res.stdout)
 
@@ -85,8 +85,8 @@ def parse_closure(text: str) -> list[str]:
 
 def python_package(deb_arch: str) -> str:
     """``python3.N-minimal:<arch>``: the interpreter Debian's python3 is for ``deb_arch``."""
-    res = proc.run(["apt-cache", "depends", f"python3-minimal:{deb_arch}"], echo=False,
-                   check=False, what="apt-cache depends python3-minimal")
+    res = proc.run(["apt-cache", "depends", f"python3-minimal:{deb_arch}"], bound="tool",
+                   echo=False, check=False, what="apt-cache depends python3-minimal")
     found = _PYTHON_MINIMAL.search(res.stdout)
     if not res.ok or found is None:
         raise StepFailed(f"the Debian archive has no python3-minimal:{deb_arch}",
@@ -116,11 +116,11 @@ def make(cache_dir: Path, target: Target) -> Root:
         shutil.rmtree(new, ignore_errors=True)
         new.mkdir()
         with tempfile.TemporaryDirectory(prefix="crossmatrix-debs-") as debs:
-            proc.run(["apt-get", "download", "-qq", *packages], cwd=Path(debs),
+            proc.run(["apt-get", "download", "-qq", *packages], bound="fetch", cwd=Path(debs),
                      what="apt-get download", hint="the Debian archive must be reachable once")
             unpacked = []
             for deb in sorted(Path(debs).glob("*.deb")):
-                proc.run(["dpkg-deb", "-x", str(deb), str(new)], echo=False,
+                proc.run(["dpkg-deb", "-x", str(deb), str(new)], bound="tool", echo=False,
                          what=f"dpkg-deb -x {deb.name}")
                 unpacked.append(deb.name)
         executable = f"usr/bin/{package.split(':')[0].removesuffix('-minimal')}"
@@ -137,7 +137,7 @@ def _check(root: Path, executable: str, target: Target) -> str:
     """Start the root's Python under qemu; return its version."""
     script = "import json, platform; print(platform.machine(), platform.python_version())"
     res = proc.run([target.arch.qemu, "-L", str(root), str(root / executable), "-c", script],
-                   check=False, timeout=120, what=f"{executable} under {target.arch.qemu}")
+                   bound="run", check=False, what=f"{executable} under {target.arch.qemu}")
     words = res.stdout.split()
     if not res.ok or len(words) != 2:
         raise StepFailed(f"the {target.arch.deb_arch} Python does not start under "

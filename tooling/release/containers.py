@@ -104,8 +104,8 @@ def engine() -> str:
     docker = proc.which("docker")
     if docker is None:
         raise ToolMissing("docker is not installed", "install Docker Engine (Debian: docker.io)")
-    res = proc.run([docker, "info", "--format", "{{json .Architecture}}"], check=False,
-                   echo=False, timeout=30)
+    res = proc.run([docker, "info", "--format", "{{json .Architecture}}"], bound="tool",
+                   check=False, echo=False)
     if not res.ok:
         raise ToolMissing(f"no Docker engine is reachable: {res.tail(1)}",
                           "start the daemon (or set DOCKER_HOST)")
@@ -113,7 +113,7 @@ def engine() -> str:
 
 
 def _buildx(docker: str) -> bool:
-    return proc.run([docker, "buildx", "version"], check=False, echo=False, timeout=30).ok
+    return proc.run([docker, "buildx", "version"], bound="tool", check=False, echo=False).ok
 
 
 def binfmt_handler(target: Target) -> bool:
@@ -139,7 +139,7 @@ def build_and_run(project: Project, targets: list[Target]) -> dict[str, str]:
             continue
         proc.run([docker, "build", "--platform", f"linux/{_arch(target)}", "-f",
                   str(dockerfile_path), "-t", image, str(context_dir(project))],
-                 what=f"docker build {image}", timeout=600)
+                 bound="build", what=f"docker build {image}")
         if not (target.runs_natively() or binfmt_handler(target)):
             results[target.name] = (f"built {image}; not run: this host runs no "
                                     f"{target.arch.rust} binaries (no binfmt handler)")
@@ -149,7 +149,7 @@ def build_and_run(project: Project, targets: list[Target]) -> dict[str, str]:
         for art in sorted(info.artifacts, key=lambda a: a.name):
             res = proc.run([docker, "run", "--rm", "--network", "none", "--entrypoint",
                             f"/usr/local/bin/{art.name}", image, "--version"],
-                           check=False, timeout=120, what=f"docker run {image}")
+                           bound="run", check=False, what=f"docker run {image}")
             out = (res.stdout + res.stderr).strip()
             if not res.ok or target.triple not in out:
                 raise StepFailed(f"{image}: {art.name} did not run in its image "

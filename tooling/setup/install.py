@@ -65,28 +65,36 @@ def fetch_crates(project: Project) -> None:
     afterwards (they are proven to work with it cut: tests/integration/test_offline.py)."""
     compiler = _compiler(project)
     locked = ["--locked"] if (project.workspace / "Cargo.lock").is_file() else []
-    proc.run([str(compiler.cargo), "fetch", *locked], cwd=project.workspace,
+    proc.run([str(compiler.cargo), "fetch", *locked], bound="fetch", cwd=project.workspace,
              env=proc.child_env(compiler.env()), what="cargo fetch",
              hint="cargo could not download the crates; setup needs the network once")
     console.info("setup: every crate of Cargo.lock is on this machine (cargo fetch)")
 
 
 def is_installed(package: str) -> bool:
-    res = proc.run(["dpkg-query", "-W", "-f=${Status}", package], check=False, echo=False)
+    res = proc.run(["dpkg-query", "-W", "-f=${Status}", package], bound="tool", check=False,
+                   echo=False)
     return res.ok and "install ok installed" in res.stdout
 
 
 def foreign_arches() -> set[str]:
-    res = proc.run(["dpkg", "--print-foreign-architectures"], check=False, echo=False)
+    res = proc.run(["dpkg", "--print-foreign-architectures"], bound="tool", check=False,
+                   echo=False)
     return set(res.stdout.split())
 
 
 def _sudo() -> list[str]:
+    """``sudo -n``: a child runs in a process group of its own, where a password prompt on
+    the terminal would stop it; asked for a password, sudo says so and fails instead (run
+    ``sudo -v`` first to enter it)."""
     if os.geteuid() == 0:
         return []
     if proc.which("sudo"):
-        return ["sudo"]
+        return ["sudo", "-n"]
     raise ToolMissing("installing packages needs root", "run `inv setup` as root or install sudo")
+
+
+_SUDO_HINT = "if sudo asked for a password: run `sudo -v`, then inv setup again"
 
 
 def setup(targets: Sequence[Target], project: Project, *, dry_run: bool = False) -> list[str]:
@@ -115,19 +123,19 @@ def setup(targets: Sequence[Target], project: Project, *, dry_run: bool = False)
     sudo = _sudo()
     env = proc.child_env({"DEBIAN_FRONTEND": "noninteractive"})
     for arch in new_arches:
-        proc.run([*sudo, "dpkg", "--add-architecture", arch])
+        proc.run([*sudo, "dpkg", "--add-architecture", arch], bound="tool", hint=_SUDO_HINT)
     _update(sudo, env)
     if missing:
         proc.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
-                 env=env, what="apt-get install", capture=False)
+                 bound="fetch", env=env, what="apt-get install", capture=False, hint=_SUDO_HINT)
     if optional:
         _install_optional(sudo, env, wanted, optional)
     return done
 
 
 def _update(sudo: list[str], env: dict[str, str]) -> bool:
-    res = proc.run([*sudo, "apt-get", "update", "-qq"], env=env, what="apt-get update",
-                   check=False)
+    res = proc.run([*sudo, "apt-get", "update", "-qq"], bound="fetch", env=env,
+                   what="apt-get update", check=False)
     if not res.ok:
         console.warn(f"apt-get update: {res.tail(1) or 'failed'}; going on with the lists it got")
     return res.ok
@@ -141,10 +149,10 @@ def _install_optional(sudo: list[str], env: dict[str, str], wanted: Needs,
     optional architecture whose lists do not update is removed again."""
     added = [a for a in wanted.optional_arches if a not in foreign_arches()]
     for arch in added:
-        proc.run([*sudo, "dpkg", "--add-architecture", arch])
+        proc.run([*sudo, "dpkg", "--add-architecture", arch], bound="tool", hint=_SUDO_HINT)
     if added and not _update(sudo, env):
         for arch in added:
-            proc.run([*sudo, "dpkg", "--remove-architecture", arch], check=False)
+            proc.run([*sudo, "dpkg", "--remove-architecture", arch], bound="tool", check=False)
         _update(sudo, env)
         console.warn(f"setup: the archive's lists for {', '.join(added)} do not update; "
                      f"{' '.join(optional)} not installed — builds go on, but those programs "
@@ -152,7 +160,8 @@ def _install_optional(sudo: list[str], env: dict[str, str], wanted: Needs,
         return
     for package in optional:
         res = proc.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends",
-                        package], env=env, what=f"apt-get install {package}", check=False)
+                        package], bound="fetch", env=env, what=f"apt-get install {package}",
+                       check=False)
         if not res.ok:
             said = [line for line in (res.stderr + res.stdout).splitlines()
                     if line.startswith("E:")]

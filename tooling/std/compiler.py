@@ -51,8 +51,9 @@ def _parse_vv(text: str) -> dict[str, str]:
 
 def _compiler(kind: Literal["rustup", "debian"], rustc: Path, cargo: Path) -> Compiler:
     def probe() -> tuple[list[str], list[Path]]:
-        vv = proc.run([str(rustc), "-vV"], echo=False, what=f"{rustc} -vV").stdout
-        root = proc.run([str(rustc), "--print", "sysroot"], echo=False).stdout.strip()
+        vv = proc.run([str(rustc), "-vV"], bound="tool", echo=False, what=f"{rustc} -vV").stdout
+        root = proc.run([str(rustc), "--print", "sysroot"], bound="tool",
+                        echo=False).stdout.strip()
         return [vv, root], []
 
     vv, root = memo.remember("rustc", [str(rustc)], [rustc], probe)
@@ -73,7 +74,8 @@ def rustup_compiler(workspace: Path) -> Compiler | None:
     def which() -> tuple[list[str] | None, list[Path]]:
         paths = []
         for tool in ("rustc", "cargo"):
-            res = proc.run(["rustup", "which", tool], cwd=workspace, check=False, echo=False)
+            res = proc.run(["rustup", "which", tool], bound="tool", cwd=workspace, check=False,
+                           echo=False)
             if not res.ok:
                 return None, []
             paths.append(res.stdout.strip())
@@ -98,7 +100,8 @@ def cargo_version(compiler: Compiler) -> str:
     """``cargo -vV`` of the compiler's cargo, remembered while its binary is unchanged: its
     version line, release, commit, host (not the os, libcurl, libgit2 it runs with)."""
     def probe() -> tuple[str, list[Path]]:
-        res = proc.run([str(compiler.cargo), "-vV"], echo=False, what=f"{compiler.cargo} -vV")
+        res = proc.run([str(compiler.cargo), "-vV"], bound="tool", echo=False,
+                       what=f"{compiler.cargo} -vV")
         lines = res.stdout.splitlines()
         kept = [line for line in lines[1:] if line.partition(":")[0] in CARGO_VERSION_FIELDS]
         return "\n".join(lines[:1] + kept) + "\n", []

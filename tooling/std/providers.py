@@ -29,10 +29,6 @@ from tooling.util import console, proc
 
 Provider = Literal["rustup", "debian", "build-std"]
 
-RUSTUP_ADD_TIMEOUT = 120.0
-
-
-
 
 
 
@@ -64,8 +60,8 @@ class StdPlan:
 
 
 def _rustup_installed(workspace: Path) -> set[str]:
-    res = proc.run(["rustup", "target", "list", "--installed"], cwd=workspace, check=False,
-                   echo=False)
+    res = proc.run(["rustup", "target", "list", "--installed"], bound="tool", cwd=workspace,
+                   check=False, echo=False)
     return set(res.stdout.split()) if res.ok else set()
 
 
@@ -78,8 +74,13 @@ def _rustup_plan(project: Project, target: Target) -> StdPlan | None:
 
 def _rustup_add(project: Project, target: Target) -> bool:
     """``rustup target add`` (the executor's part); False, said in one line, when it fails."""
-    res = proc.run(["rustup", "target", "add", target.triple], cwd=project.workspace,
-                   check=False, timeout=RUSTUP_ADD_TIMEOUT, what="rustup target add")
+    try:
+        res = proc.run(["rustup", "target", "add", target.triple], bound="fetch",
+                       cwd=project.workspace, check=False, what="rustup target add")
+    except StepFailed as exc:  # timed out
+        console.info(f"  rustup could not add {target.triple}: {exc.message}; "
+                     "trying the offline providers")
+        return False
     compiler = rustup_compiler(project.workspace)
     if res.ok and compiler is not None and has_std(compiler, target.triple):
         return True

@@ -94,11 +94,12 @@ def source_version(library: Path) -> str:
         owner = ""
         if proc.which("dpkg-query"):
             found = proc.run(["dpkg-query", "-S", str((library / "std" / "Cargo.toml").resolve())],
-                             check=False, echo=False)
+                             bound="tool", check=False, echo=False)
             owner = found.stdout.split(": ", 1)[0].strip() if found.ok else ""
         package = "not from a Debian package"
         if owner:
-            res = proc.run(["dpkg-query", "-W", "-f=${Version}", owner], check=False, echo=False)
+            res = proc.run(["dpkg-query", "-W", "-f=${Version}", owner], bound="tool",
+                           check=False, echo=False)
             package = f"{owner} {res.stdout.strip()}" if res.ok else owner
         lock = library / "Cargo.lock"
         locked = atomic.sha256_file(lock) if lock.is_file() else "none"
@@ -113,7 +114,8 @@ def target_spec(compiler: Compiler, triple: str) -> str:
     """The sha256 of rustc's spec of ``triple`` (``--print target-spec-json``)."""
     def probe() -> tuple[str, list[Path]]:
         res = proc.run([str(compiler.rustc), "--print", "target-spec-json", "-Zunstable-options",
-                        "--target", triple], env=_scrubbed({"RUSTC_BOOTSTRAP": "1"}),
+                        "--target", triple], bound="tool",
+                       env=_scrubbed({"RUSTC_BOOTSTRAP": "1"}),
                        echo=False, what=f"{compiler.rustc} --print target-spec-json {triple}",
                        hint=f"{compiler.version_line} does not know {triple}")
         return hashlib.sha256(res.stdout.encode()).hexdigest(), []
@@ -346,7 +348,8 @@ def _rtstartup(compiler: Compiler, target: Target, library: Path, lib: Path,
                              "reinstall Debian's rust-web-src")
         proc.run([str(compiler.rustc), "--target", target.triple, "--emit=obj", "-O",
                   "-C", "panic=abort", "--crate-name", stem, "-o", str(lib / f"{stem}.o"),
-                  str(source)], env=env, what=f"compiling {stem}.o for {target.triple}")
+                  str(source)], bound="tool", env=env,
+                 what=f"compiling {stem}.o for {target.triple}")
         made.append(f"{stem}.o")
     return made
 
@@ -404,7 +407,7 @@ def _build_locked(compiler: Compiler, target: Target, entry: Path, cache_dir: Pa
         console.info(f"  building std for {target.triple} from {library} in {work} "
                      f"(once; cached in {entry.parent})")
         started = time.monotonic()
-        proc.stream([str(compiler.cargo), *inputs["cargo args"]], env=env, cwd=crate,
+        proc.stream([str(compiler.cargo), *inputs["cargo args"]], bound="build", env=env, cwd=crate,
                     what=f"building std for {target.triple}",
                     hint="the std build failed; its own error is above")
         deps = work / "target" / target.triple / "release" / "deps"

@@ -181,8 +181,8 @@ def run_tests(build: Build, *, no_run: bool = False, args: Sequence[str] = ()) -
                               f"{call.link.describe()}, runner {test.runner}")
     for note in test.notes:
         console.step(target.name, note)
-    res = proc.stream(test.argv, env=test.env, cwd=build.project.workspace, what="cargo test",
-                      check=False, tee_stdout=True)
+    res = proc.stream(test.argv, bound="test", env=test.env, cwd=build.project.workspace,
+                      what="cargo test", check=False, tee_stdout=True)
     counts = parse_results(res.stdout)
     if res.ok:
         executables = len(_EXECUTABLE.findall(res.stderr))

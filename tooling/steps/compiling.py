@@ -167,7 +167,8 @@ def compile_target(build: Build) -> list[messages.Artifact]:
                                               call.link, call.flags)
     console.step(target.name, f"compile with {compiler.describe()}, linker {link.describe()}")
     diagnose = _diagnose(build, link)
-    res = proc.stream(argv, env=env, cwd=project.workspace, what="cargo build", check=False)
+    res = proc.stream(argv, bound="build", env=env, cwd=project.workspace, what="cargo build",
+                      check=False)
     artifacts, success = messages.parse_messages(res.stdout)
     if not res.ok or not success:
         raise StepFailed(f"{target.name}: cargo build failed (exit {res.returncode})",

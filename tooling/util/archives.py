@@ -55,9 +55,9 @@ def source_date_epoch(project_root: Path) -> int:
     try:
         result = proc.run(
             ["git", "-C", str(project_root), "log", "-1", "--format=%ct"],
+            bound="tool",
             check=False,
             echo=False,
-            timeout=60,
         )
     except (ToolMissing, StepFailed):
         return 0

@@ -3,6 +3,16 @@
 It takes an argv list (never a shell string), logs the command and the part of
 the environment it *adds or changes* compared with the parent process, and
 returns captured output so a failing step can show the tail of the real error.
+
+Every child is bounded and reaped. It starts in a process group of its own, with the
+bound of its kind (:mod:`tooling.util.timeouts`); on timeout, and when this process is
+interrupted (Ctrl-C: KeyboardInterrupt) or terminated (SIGTERM: :class:`Terminated`, raised
+by the entry points' handler), the whole group — qemu or wine under cargo, a grandchild
+that outlives its parent — gets SIGTERM, a short grace, then SIGKILL, and the child is
+reaped before the exception goes on. Being in its own group, a child does not get the
+terminal's Ctrl-C itself: this process ends it. Its standard input is /dev/null (a
+background group that read the terminal would be stopped). A child that exits on its own
+is not touched further: a daemon it started (wineserver) lives on.
 """
 
 from __future__ import annotations
@@ -10,19 +20,29 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
-from tooling.errors import StepFailed, ToolMissing
-from tooling.util import console
+from tooling.errors import StepFailed, Terminated, ToolMissing
+from tooling.util import console, timeouts
+from tooling.util.timeouts import Kind
 
 #: Set to False (tests, --quiet) to stop echoing commands.
 ECHO = True
+#: seconds a child's process group has between SIGTERM and SIGKILL
+GRACE = 5.0
+#: the same while this process is itself being terminated: whoever sent the SIGTERM (a
+#: crossmatrix ending ``cargo test``, and with it the wine runner) follows with SIGKILL
+#: after a grace of its own, and this process must have reaped its child by then
+TERMINATED_GRACE = 2.0
 
 
 @dataclass(frozen=True)
@@ -61,21 +81,111 @@ def describe(argv: Sequence[str], env: Mapping[str, str] | None, cwd: Path | Non
     return text
 
 
+#: what a child's standard stream is: inherited (None), a pipe, /dev/null, or a file
+Stream = int | IO[str] | None
+
+
+def _start(args: list[str], hint: str | None, *, env: Mapping[str, str] | None,
+           cwd: Path | None, stdin: Stream, stdout: Stream,
+           stderr: Stream) -> subprocess.Popen[str]:
+    """Start ``args`` as the leader of a new process group (see the module's doc)."""
+    try:
+        return subprocess.Popen(args, process_group=0, text=True, errors="replace",
+                                env=dict(env) if env is not None else None, cwd=cwd,
+                                stdin=stdin, stdout=stdout, stderr=stderr)
+    except FileNotFoundError as exc:
+        raise ToolMissing(f"{args[0]} not found", hint) from exc
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    try:
+        os.killpg(pgid, signum)
+    except ProcessLookupError:
+        pass  # every member is gone already
+    except PermissionError:
+        pass  # only members that became another user (sudo's command) are left
+
+
+def _group_exists(pgid: int) -> bool:
+    """Whether a member of the group still runs: not counting zombies, orphans whose exit
+    init has yet to reap (some container inits take seconds to)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    try:
+        entries = list(os.scandir("/proc"))
+    except OSError:  # no procfs: every member the signal reached counts
+        return True
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(os.path.join(entry.path, "stat"), encoding="ascii",
+                      errors="replace") as stat:
+                # pid (comm) state ppid pgrp …; comm may hold spaces and parentheses
+                state, _ppid, pgrp = stat.read().rpartition(")")[2].split()[:3]
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+        if int(pgrp) == pgid and state != "Z":
+            return True
+    return False
+
+
+def end_group(child: subprocess.Popen[str], grace: float = GRACE) -> None:
+    """End ``child`` and everything in its process group: SIGTERM (and SIGCONT, for a member
+    stopped by the terminal), up to ``grace`` seconds for every member to go, SIGKILL to
+    those left; ``child`` is reaped. A second Ctrl-C meanwhile cuts the grace short."""
+    pgid = child.pid
+    gone = False
+    try:
+        _signal_group(pgid, signal.SIGTERM)
+        _signal_group(pgid, signal.SIGCONT)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if child.poll() is not None and not _group_exists(pgid):
+                gone = True
+                break
+            time.sleep(0.02)
+    finally:
+        if not gone:
+            _signal_group(pgid, signal.SIGKILL)
+        child.wait()
+
+
+def _grace(exc: BaseException) -> float:
+    return TERMINATED_GRACE if isinstance(exc, Terminated) else GRACE
+
+
+def _close(*pipes: IO[str] | None) -> None:
+    for pipe in pipes:
+        if pipe is not None:
+            pipe.close()
+
+
+def _timed_out(command: str, bound: Kind, seconds: float) -> StepFailed:
+    return StepFailed(f"{command} timed out after {timeouts.describe(seconds)} "
+                      f"(the bound {timeouts.setting(bound)})", timeouts.hint(bound, seconds))
+
+
 def run(
     argv: Sequence[str | os.PathLike[str]],
     *,
+    bound: Kind,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     check: bool = True,
     capture: bool = True,
-    timeout: float | None = None,
     input_text: str | None = None,
     what: str | None = None,
     hint: str | None = None,
     echo: bool | None = None,
     output: Path | None = None,
 ) -> Result:
-    """Run ``argv``; raise :class:`StepFailed` on a non-zero exit when ``check``.
+    """Run ``argv``; raise :class:`StepFailed` on a non-zero exit when ``check``, and when it
+    outlives the in-force timeout of its kind, ``bound`` (whatever ``check`` says).
 
     ``env`` is the complete child environment (build it with :func:`child_env`).
     ``capture=False`` streams output to the terminal (long builds), in which
@@ -89,36 +199,39 @@ def run(
         raise ToolMissing(f"{args[0]} not found on PATH", hint)
     if echo if echo is not None else ECHO:
         console.command(describe(args, env, cwd))
+    seconds = timeouts.current().of(bound)
+    piped = capture and output is None
     sink = None if output is None else output.open("w")
     try:
-        proc = subprocess.run(
-            args,
-            env=dict(env) if env is not None else None,
+        child = _start(
+            args, hint,
+            env=env,
             cwd=cwd,
-            text=True,
-            capture_output=capture and sink is None,
-            stdin=subprocess.DEVNULL if sink is not None and input_text is None else None,
-            stdout=sink,
-            stderr=sink,
-            timeout=timeout,
-            input=input_text,
-            check=False,
+            stdin=subprocess.DEVNULL if input_text is None else subprocess.PIPE,
+            stdout=subprocess.PIPE if piped else sink,
+            stderr=subprocess.PIPE if piped else sink,
         )
-    except FileNotFoundError as exc:
-        raise ToolMissing(f"{args[0]} not found", hint) from exc
-    except subprocess.TimeoutExpired as exc:
-        raise StepFailed(f"{what or args[0]} timed out after {timeout:.0f}s", hint) from exc
+        try:
+            stdout, stderr = child.communicate(input_text, timeout=seconds)
+        except subprocess.TimeoutExpired:
+            end_group(child)
+            _close(child.stdin, child.stdout, child.stderr)
+            raise _timed_out(what or shlex.join(args), bound, seconds) from None
+        except BaseException as exc:  # Ctrl-C, SIGTERM: end the child before going on
+            end_group(child, _grace(exc))
+            _close(child.stdin, child.stdout, child.stderr)
+            raise
     finally:
         if sink is not None:
             sink.close()
     written = "" if output is None else output.read_text(errors="replace")
-    result = Result(tuple(args), proc.returncode, proc.stdout or "", proc.stderr or written)
+    result = Result(tuple(args), child.returncode, stdout or "", stderr or written)
     if check and not result.ok:
         tail = result.tail()
         if tail:
             console.info(tail)
         command = what or shlex.join(args)
-        raise StepFailed(f"{command} failed with exit code {proc.returncode}", hint)
+        raise StepFailed(f"{command} failed with exit code {child.returncode}", hint)
     return result
 
 
@@ -134,6 +247,7 @@ def child_env(add: Mapping[str, str] | None = None, remove: Sequence[str] = ()) 
 def stream(
     argv: Sequence[str | os.PathLike[str]],
     *,
+    bound: Kind,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     what: str | None = None,
@@ -144,20 +258,21 @@ def stream(
 ) -> Result:
     """Run a long command (cargo): stderr goes to the terminal as it comes and is kept
     for the error report; stdout is captured whole (cargo's JSON messages), and with
-    ``tee_stdout`` also written to this process's stdout as it comes (``cargo test``)."""
+    ``tee_stdout`` also written to this process's stdout as it comes (``cargo test``).
+    Bounded and ended like :func:`run`: the timeout covers the child and its output's end."""
     args = [os.fspath(a) for a in argv]
     if which(args[0], path=(env or os.environ).get("PATH")) is None and os.path.sep not in args[0]:
         raise ToolMissing(f"{args[0]} not found on PATH", hint)
     if ECHO:
         console.command(describe(args, env, cwd))
+    seconds = timeouts.current().of(bound)
+    deadline = time.monotonic() + seconds
     kept: deque[str] = deque(maxlen=400)
-    try:
-        child = subprocess.Popen(args, env=dict(env) if env is not None else None, cwd=cwd,
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    except FileNotFoundError as exc:
-        raise ToolMissing(f"{args[0]} not found", hint) from exc
+    lines: list[str] = []
+    child = _start(args, hint, env=env, cwd=cwd,
+                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
-    def pump() -> None:
+    def pump_stderr() -> None:
         assert child.stderr is not None
         for line in child.stderr:
             kept.append(line)
@@ -165,21 +280,40 @@ def stream(
                 sys.stderr.write(line)
                 sys.stderr.flush()
 
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
-    assert child.stdout is not None
-    if tee_stdout:
-        lines = []
+    def pump_stdout() -> None:
+        assert child.stdout is not None
         for line in child.stdout:
             lines.append(line)
-            sys.stdout.write(line)
-            sys.stdout.flush()
-        stdout = "".join(lines)
-    else:
-        stdout = child.stdout.read()
-    returncode = child.wait()
-    reader.join()
-    result = Result(tuple(args), returncode, stdout, "".join(kept))
+            if tee_stdout:
+                sys.stdout.write(line)
+                sys.stdout.flush()
+
+    pumps = [threading.Thread(target=pump, daemon=True) for pump in (pump_stderr, pump_stdout)]
+    for pump in pumps:
+        pump.start()
+    try:
+        returncode = child.wait(timeout=seconds)
+        for pump in pumps:  # the output ends when the last process holding it does
+            pump.join(timeout=max(0.0, deadline - time.monotonic()))
+        if any(pump.is_alive() for pump in pumps):
+            raise subprocess.TimeoutExpired(args, seconds)
+    except subprocess.TimeoutExpired:
+        end_group(child)
+        _join(pumps)
+        raise _timed_out(what or shlex.join(args), bound, seconds) from None
+    except BaseException as exc:  # Ctrl-C, SIGTERM: end the child before going on
+        end_group(child, _grace(exc))
+        _join(pumps)
+        raise
+    _close(child.stdout, child.stderr)
+    result = Result(tuple(args), returncode, "".join(lines), "".join(kept))
     if check and not result.ok:
         raise StepFailed(f"{what or shlex.join(args)} failed with exit code {returncode}", hint)
     return result
+
+
+def _join(pumps: Sequence[threading.Thread]) -> None:
+    """The output threads, once the group is gone (not waiting on a pipe a process outside
+    the group still holds: they are daemon threads)."""
+    for pump in pumps:
+        pump.join(timeout=1.0)

@@ -348,7 +348,7 @@ def render(checks: Sequence[Check]) -> list[str]:
 def file_output(path: Path) -> str:
     """``file -b PATH``, or one line saying why there is none. Never raises."""
     try:
-        result = proc.run(["file", "-b", str(path)], check=False, timeout=30)
+        result = proc.run(["file", "-b", str(path)], bound="tool", check=False)
     except ToolMissing:
         return "file: not installed"
     except StepFailed as exc:
@@ -378,7 +378,7 @@ def ldd_output(path: Path, target: Target, facts: BinaryFacts) -> str:
                     f"install libc6-{target.arch.deb_arch}-cross)")
         argv = [qemu, "-L", sysroot, loader, "--list", str(path)]
     try:
-        result = proc.run(argv, check=False, timeout=60)
+        result = proc.run(argv, bound="tool", check=False)
     except ToolMissing:
         return f"(ldd unavailable: {argv[0]} not installed)"
     except StepFailed as exc:
