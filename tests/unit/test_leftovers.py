@@ -23,7 +23,7 @@ from tooling.matrix import workspace
 from tooling.matrix.config import Project
 from tooling.matrix.targets import by_name
 from tooling.platforms import windows
-from tooling.std import compiler, sysroot
+from tooling.std import compiler
 from tooling.steps import cargo_test, leftovers, pipeline
 from tooling.util import atomic
 
@@ -72,16 +72,17 @@ class Tree:
 
     def leftovers_of(self, pid: int) -> list[Path]:
         """One of each kind crossmatrix makes, as process ``pid`` names them."""
-        std = sysroot.entry_dir(self.cache, COMPILER, MUSL.triple)
+        std = f"{MUSL.triple}-1.96.0-0123456789abcdef"  # sysroot.entry_dir's naming
         shim = hashlib.sha256(windows.SHIM_SOURCE.encode()).hexdigest()[:10]
         folders = [
-            self.cache / "tmp" / f"{std.name}.{pid}",  # std/sysroot.py's work folder
             self.cache / "wine" / "run" / f"{WINDOWS.triple}.{pid}",  # windows.run
             self.cache / "wine" / "test" / f"{WINDOWS.triple}.{pid}",
             self.cache / "wine" / f".shim-{WINDOWS.triple}-{shim}.{pid}",  # windows.shim
         ]
         with running_as(pid):
             folders += [
+                atomic.pid_sibling(self.cache / "tmp" / std, "new"),  # std/sysroot.py's work
+                atomic.pid_sibling(self.cache / "tmp" / f"{std}-sysroot", "new"),
                 atomic.pid_sibling(self.cache / "python-roots" / "arm64", "new"),
                 atomic.pid_sibling(self.dist / "linux-x86_64", "new"),
                 atomic.pid_sibling(self.dist / "linux-x86_64", "old"),
@@ -100,11 +101,12 @@ class Tree:
 
     def lookalikes(self, pid: int) -> list[Path]:
         """Named almost like leftovers of ``pid``, or typed otherwise: none is crossmatrix's."""
-        std = sysroot.entry_dir(self.cache, COMPILER, MUSL.triple)
+        std = f"{MUSL.triple}-1.96.0-0123456789abcdef"  # sysroot.entry_dir's naming
         folders = [
             self.cache / "tmp" / f"notes.{pid}",  # no entry key
-            self.cache / "tmp" / f"{std.name}.{pid}.bak",
-            self.cache / "sysroots" / std.name,  # a finished entry
+            self.cache / "tmp" / f".{std}.{pid}.bak",
+            self.cache / "sysroots" / std,  # a finished entry
+            self.cache / "tmp" / f"{std}.{pid}",  # the naming before std was staged
             self.cache / "wine" / "run" / f"My Files.{pid}",
             self.cache / "wine" / f"shim-{WINDOWS.triple}-0123456789.{pid}",  # no leading dot
             self.dist / f".linux-x86_64.{pid}.bak",
@@ -118,7 +120,7 @@ class Tree:
         ]
         for folder in folders:
             folder.mkdir(parents=True, exist_ok=True)
-        files = [self.cache / "tmp" / f"{std.name}.{pid}9",  # a file where a folder is made
+        files = [self.cache / "tmp" / f".{std}.{pid}9.new",  # a file where a folder is made
                  self.dist / f".linux-x86_64.{pid}9.new"]
         for path in files:
             path.write_text("mine\n")
@@ -291,7 +293,7 @@ def test_clean_through_the_console_script(tmp_path: Path) -> None:
     (project / "src" / "main.rs").write_text("fn main() {}\n")
     cache = tmp_path / "cache"
     dead = dead_pid()
-    std = cache / "tmp" / f"{sysroot.entry_dir(cache, COMPILER, MUSL.triple).name}.{dead}"
+    std = cache / "tmp" / f".{MUSL.triple}-1.96.0-0123456789abcdef.{dead}.new"
     std.mkdir(parents=True)
     (std / "big").write_bytes(b"x" * 4096)
     env = {**os.environ, "CROSSMATRIX_CACHE_DIR": str(cache)}

@@ -390,8 +390,8 @@ def _build_locked(compiler: Compiler, target: Target, entry: Path, cache_dir: Pa
     library = Path(inputs["source"])
     base = work_base(cache_dir)
     atomic.clean_dead_leftovers(base / entry.name)
-    work = base / f".{entry.name}.{os.getpid()}.new"
-    staging = cache_dir / "tmp" / f".{entry.name}-sysroot.{os.getpid()}.new"
+    work = atomic.pid_sibling(base / entry.name, "new")
+    staging = atomic.pid_sibling(cache_dir / "tmp" / f"{entry.name}-sysroot", "new")
     atomic.clean_dead_leftovers(staging.with_name(f"{entry.name}-sysroot"))
     for folder in (work, staging):
         shutil.rmtree(folder, ignore_errors=True)

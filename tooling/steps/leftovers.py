@@ -4,7 +4,8 @@ its pid — and removing them (``inv clean``, and at the start of every run).
 
 Where they are, with whose naming each match follows exactly:
 
-    <cache>/tmp/<triple>-<release>-<key>.<pid>/              a std build (std/sysroot.py)
+    <cache>/tmp/.<triple>-<release>-<key>[-sysroot].<pid>.new/  a std build (std/sysroot.py;
+                                                                or in $TMPDIR, /var/tmp)
     <cache>/wine/{run,test}/<triple>.<pid>/                  a wine run (platforms/windows.py)
     <cache>/wine/.shim-<triple>-<digest>.<pid>/              wine's shim (platforms/windows.py)
     <cache>/wrappers/.<script>.<pid>.tmp                     a script (util/scripts.py)
@@ -27,6 +28,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -37,6 +39,7 @@ from typing import Literal
 from tooling.errors import CrossmatrixError
 from tooling.matrix import workspace
 from tooling.matrix.config import Project
+from tooling.std import sysroot
 from tooling.util import atomic, console
 
 #: seconds after which a leftover goes whatever its pid (the pid may be another's by now)
@@ -44,9 +47,10 @@ MAX_AGE = 24 * 60 * 60
 
 _PID = r"(?P<pid>[1-9][0-9]{0,9})"
 _TRIPLE = r"[a-z0-9_]+(?:-[a-z0-9_]+)+"
-#: std/sysroot.py: ``cache_dir / "tmp" / f"{entry.name}.{os.getpid()}"``, the entry named
-#: ``f"{triple}-{compiler.release}-{key[:16]}"``
-_STD_BUILD = re.compile(rf"{_TRIPLE}-.+-[0-9a-f]{{16}}\.{_PID}")
+#: std/sysroot.py: ``pid_sibling(base / entry.name, "new")`` (its work folder, ``base`` the
+#: cache's tmp/ or the system's temporary folder) and ``pid_sibling(cache_dir / "tmp" /
+#: f"{entry.name}-sysroot", "new")``, the entry named ``f"{triple}-{release}-{key[:16]}"``
+_STD_BUILD = re.compile(rf"\.{_TRIPLE}-[0-9][^/]*-[0-9a-f]{{16}}(?:-sysroot)?\.{_PID}\.new")
 #: platforms/windows.py: ``cache_dir / "wine" / kind / f"{target.triple}.{os.getpid()}"``
 _WINE_RUN = re.compile(rf"{_TRIPLE}\.{_PID}")
 #: platforms/windows.py: ``folder.with_name(f".{folder.name}.{os.getpid()}")`` for
@@ -118,7 +122,9 @@ def places(cache_dir: Path, dist: Path, *, target_dir: Path | None = None,
            merged: Sequence[Path] = ()) -> list[_Place]:
     """Every folder where crossmatrix's writers put their temporary work, with its naming."""
     found = [
-        _Place(cache_dir / "tmp", "std build", "folder", _regex(_STD_BUILD)),
+        *(_Place(base, "std build", "folder", _regex(_STD_BUILD))
+          for base in dict.fromkeys((cache_dir / "tmp", Path(tempfile.gettempdir()),
+                                     sysroot.LAST_RESORT))),
         _Place(cache_dir / "wine" / "run", "wine run", "folder", _regex(_WINE_RUN)),
         _Place(cache_dir / "wine" / "test", "wine test run", "folder", _regex(_WINE_RUN)),
         _Place(cache_dir / "wine", "wine shim build", "folder", _regex(_SHIM)),
