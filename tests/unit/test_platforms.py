@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tooling.errors import ToolMissing, UsageError
+from tooling.errors import StepFailed, ToolMissing, UsageError
 from tooling.matrix import targets
 from tooling.matrix.host import Host
 from tooling.matrix.targets import ARCHES, TABLE, by_name, resolve
@@ -255,3 +255,51 @@ def test_no_module_outside_matrix_and_platforms_branches_on_the_os() -> None:
              if p.relative_to(TOOLING).parts[0] not in ("matrix", "platforms")]
     assert len(paths) > 40
     assert [b for p in paths for b in _branches(p)] == []
+
+
+def _fake_wine(bin_dir: Path, log: Path) -> Path:
+    """``wine wineboot`` makes a prefix (and fails if one is half there); ``wineserver``
+    notes how it was called."""
+    bin_dir.mkdir()
+    wine = bin_dir / "wine"
+    wine.write_text('#!/bin/sh\n[ "$1" = wineboot ] || exit 9\n'
+                    '[ -e "$WINEPREFIX/drive_c" ] && [ ! -e "$WINEPREFIX/system.reg" ] && exit 5\n'
+                    'mkdir -p "$WINEPREFIX/drive_c" && touch "$WINEPREFIX/system.reg"\n')
+    server = bin_dir / "wineserver"
+    server.write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    for tool in (wine, server):
+        tool.chmod(0o755)
+    return wine
+
+
+def test_a_half_made_wine_prefix_is_made_again(tmp_path: Path) -> None:
+    calls = tmp_path / "calls"
+    wine = _fake_wine(tmp_path / "bin", calls)
+    prefix = tmp_path / "wine" / "prefix"
+    environment = {**proc.child_env(windows.env(prefix)),
+                   "PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin"}
+    windows.start_server(str(wine), prefix, environment)  # first boot: the record is made
+    assert (prefix / windows.BOOTED).is_file() and (prefix / "system.reg").is_file()
+    (prefix / "drive_c" / "mine").write_text("kept\n")
+    windows.start_server(str(wine), prefix, environment)  # a booted prefix is left alone
+    assert (prefix / "drive_c" / "mine").is_file()
+    assert "-k" not in calls.read_text().split()
+
+    (prefix / windows.BOOTED).unlink()  # as a killed first boot leaves it
+    (prefix / "system.reg").unlink()
+    windows.start_server(str(wine), prefix, environment)
+    assert (prefix / windows.BOOTED).is_file() and (prefix / "system.reg").is_file()
+    assert not (prefix / "drive_c" / "mine").exists()
+    assert calls.read_text().split().count("-k") == 1  # its server was stopped first
+
+
+def test_a_failed_wine_boot_is_one_error_naming_the_prefix(tmp_path: Path) -> None:
+    wine = tmp_path / "wine"
+    wine.write_text("#!/bin/sh\necho 'wine: could not load kernel32.dll' >&2\nexit 1\n")
+    wine.chmod(0o755)
+    prefix = tmp_path / "prefix"
+    with pytest.raises(StepFailed) as failed:
+        windows.start_server(str(wine), prefix, {**proc.child_env(windows.env(prefix)),
+                                                 "PATH": "/usr/bin:/bin"})
+    assert str(prefix) in failed.value.message and "kernel32.dll" in failed.value.message
+    assert not (prefix / windows.BOOTED).exists()

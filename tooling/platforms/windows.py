@@ -36,7 +36,7 @@ from tooling.platforms.base import (
     no_scratch_image,
     strip_programs,
 )
-from tooling.util import proc, scripts, timeouts
+from tooling.util import console, proc, scripts, timeouts
 
 name: Os = "windows"
 binary_format: BinaryFormat = "pe"
@@ -244,6 +244,9 @@ def run(target: Target, binary: Path, args: Sequence[str], cache_dir: Path, *,
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+#: in the prefix once its first boot finished
+BOOTED = ".crossmatrix-booted"
+
 #: seconds the prefix's wineserver outlives its last program: the runs of one step share
 #: one server, and it is gone soon after crossmatrix ends
 SERVER_LINGER = 10
@@ -257,17 +260,28 @@ def start_server(program: str, prefix: Path, environment: Mapping[str, str]) -> 
     and the services it started kept the captured output pipe open until then: every run
     took ~2.5 s, and a program started while the previous server was going away failed
     about once in 80 runs with "ShellExecuteEx failed: Internal error" (seen in CI).
-    Under a lock: the first boot creates the prefix (about 10 s)."""
+    Under a lock: the first boot creates the prefix (about 10 s), and :data:`BOOTED` is
+    written in it once that boot has finished. Wine keeps no such record: a first boot
+    that was killed left a prefix every later run failed in ("could not load
+    kernel32.dll"); one without the record is made again."""
     server = proc.which("wineserver", path=environment.get("PATH"))
     prefix.parent.mkdir(parents=True, exist_ok=True)
     log = prefix.parent / "boot.log"
     with FileLock(str(prefix.parent / "prefix.lock")):
+        if prefix.exists() and not (prefix / BOOTED).is_file():
+            console.warn(f"wine's prefix {prefix} was left half-made; making it again")
+            if server is not None:  # its server and services, if they still run
+                proc.run([server, "-k"], bound="tool", env=environment, check=False,
+                         output=log, echo=False, what="wineserver -k")
+            shutil.rmtree(prefix)
         if server is not None:  # exits 2 at once when one runs for this prefix already
             # the server it starts is a session of its own: it outlives this group
             proc.run([server, f"-p{SERVER_LINGER}"], bound="tool", env=environment,
                      check=False, output=log, echo=False, what="wineserver")
         booted = proc.run([program, "wineboot"], bound="tool", env=environment, check=False,
                           output=log, echo=False, what="wineboot (wine's prefix)")
+        if booted.ok and not (prefix / BOOTED).is_file():
+            (prefix / BOOTED).write_text("written by crossmatrix once wineboot finished\n")
     if not booted.ok:
         raise StepFailed(f"wine could not start its prefix {prefix} (wineboot exited with "
                          f"{booted.returncode}): {booted.tail(1) or 'no output'}",
