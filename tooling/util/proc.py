@@ -4,15 +4,17 @@ It takes an argv list (never a shell string), logs the command and the part of
 the environment it *adds or changes* compared with the parent process, and
 returns captured output so a failing step can show the tail of the real error.
 
-Every child is bounded and reaped. It starts in a process group of its own, with the
-bound of its kind (:mod:`tooling.util.timeouts`); on timeout, and when this process is
-interrupted (Ctrl-C: KeyboardInterrupt) or terminated (SIGTERM: :class:`Terminated`, raised
-by the entry points' handler), the whole group — qemu or wine under cargo, a grandchild
-that outlives its parent — gets SIGTERM, a short grace, then SIGKILL, and the child is
-reaped before the exception goes on. Being in its own group, a child does not get the
-terminal's Ctrl-C itself: this process ends it. Its standard input is /dev/null (a
-background group that read the terminal would be stopped). A child that exits on its own
-is not touched further: a daemon it started (wineserver) lives on.
+Every child is bounded and reaped. It runs with the bound of its kind
+(:mod:`tooling.util.timeouts`); on timeout, and when this process is interrupted (Ctrl-C:
+KeyboardInterrupt) or terminated (SIGTERM: :class:`Terminated`, raised by the entry
+points' handler), the child and every process under it — rustc under cargo, qemu or wine
+under cargo test — get SIGTERM, a short grace, then SIGKILL, and the child is reaped
+before the exception goes on. Children stay in this process's group: a SIGKILL of the
+whole group (a cancelled CI job) takes them too, as the terminal's Ctrl-C reaches them.
+(A group of their own would let them outlive a killed crossmatrix: seen, the killed
+runs' cargo builds went on under the next run.) Their standard input is /dev/null. A
+child that exits on its own is not touched further: a daemon it started in a session of
+its own (wineserver) lives on.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -88,70 +90,82 @@ Stream = int | IO[str] | None
 def _start(args: list[str], hint: str | None, *, env: Mapping[str, str] | None,
            cwd: Path | None, stdin: Stream, stdout: Stream,
            stderr: Stream) -> subprocess.Popen[str]:
-    """Start ``args`` as the leader of a new process group (see the module's doc)."""
     try:
-        return subprocess.Popen(args, process_group=0, text=True, errors="replace",
+        return subprocess.Popen(args, text=True, errors="replace",
                                 env=dict(env) if env is not None else None, cwd=cwd,
                                 stdin=stdin, stdout=stdout, stderr=stderr)
     except FileNotFoundError as exc:
         raise ToolMissing(f"{args[0]} not found", hint) from exc
 
 
-def _signal_group(pgid: int, signum: int) -> None:
-    try:
-        os.killpg(pgid, signum)
-    except ProcessLookupError:
-        pass  # every member is gone already
-    except PermissionError:
-        pass  # only members that became another user (sudo's command) are left
-
-
-def _group_exists(pgid: int) -> bool:
-    """Whether a member of the group still runs: not counting zombies, orphans whose exit
-    init has yet to reap (some container inits take seconds to)."""
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
+def _running() -> dict[int, int]:
+    """pid → parent pid of every process that runs (zombies left out), from /proc."""
+    found: dict[int, int] = {}
     try:
         entries = list(os.scandir("/proc"))
-    except OSError:  # no procfs: every member the signal reached counts
-        return True
+    except OSError:
+        return found
     for entry in entries:
         if not entry.name.isdigit():
             continue
         try:
             with open(os.path.join(entry.path, "stat"), encoding="ascii",
                       errors="replace") as stat:
-                # pid (comm) state ppid pgrp …; comm may hold spaces and parentheses
-                state, _ppid, pgrp = stat.read().rpartition(")")[2].split()[:3]
+                # pid (comm) state ppid …; comm may hold spaces and parentheses
+                state, ppid = stat.read().rpartition(")")[2].split()[:2]
         except (OSError, ValueError):
             continue  # gone meanwhile
-        if int(pgrp) == pgid and state != "Z":
-            return True
-    return False
+        if state != "Z":
+            found[int(entry.name)] = int(ppid)
+    return found
+
+
+def _tree(pid: int, known: Iterable[int] = ()) -> set[int]:
+    """``pid``, every process under it, and those of ``known`` that still run (a
+    grandchild whose parent went is reparented out of the tree, but was seen in it)."""
+    running = _running()
+    children: dict[int, list[int]] = {}
+    for child, parent in running.items():
+        children.setdefault(parent, []).append(child)
+    found, todo = set(), [pid, *known]
+    while todo:
+        current = todo.pop()
+        if current in found or (current not in running and current != pid):
+            continue
+        found.add(current)
+        todo += children.get(current, [])
+    return found
+
+
+def _signal(pids: set[int], signum: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass  # gone already
+        except PermissionError:
+            pass  # one that became another user (sudo's command)
 
 
 def end_group(child: subprocess.Popen[str], grace: float = GRACE) -> None:
-    """End ``child`` and everything in its process group: SIGTERM (and SIGCONT, for a member
-    stopped by the terminal), up to ``grace`` seconds for every member to go, SIGKILL to
-    those left; ``child`` is reaped. A second Ctrl-C meanwhile cuts the grace short."""
-    pgid = child.pid
+    """End ``child`` and every process under it: SIGTERM (and SIGCONT, for one stopped by
+    the terminal), up to ``grace`` seconds for all to go, SIGKILL to those left; ``child``
+    is reaped. A second Ctrl-C meanwhile cuts the grace short."""
+    seen = _tree(child.pid)
     gone = False
     try:
-        _signal_group(pgid, signal.SIGTERM)
-        _signal_group(pgid, signal.SIGCONT)
+        _signal(seen, signal.SIGTERM)
+        _signal(seen, signal.SIGCONT)
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
-            if child.poll() is not None and not _group_exists(pgid):
+            seen |= _tree(child.pid, seen)
+            if child.poll() is not None and not (seen & set(_running())):
                 gone = True
                 break
             time.sleep(0.02)
     finally:
         if not gone:
-            _signal_group(pgid, signal.SIGKILL)
+            _signal(_tree(child.pid, seen), signal.SIGKILL)
         child.wait()
 
 
