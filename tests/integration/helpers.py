@@ -78,13 +78,16 @@ FORCED_PROVIDERS = "\n" + providers({
 
 
 def write_project(root: Path, extra: str = "", *, workspace: Path | None = None) -> Path:
+    """A project of the sample workspace (each of its programs prints its own triple, and
+    the smoke test checks that), or of ``workspace``."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "pyproject.toml").write_text(
         "[tool.crossmatrix]\n"
         'name = "edge-tools"\n'
         f'workspace = "{workspace or REPO / "crates"}"\n'
         'dist = "dist"\n'
-        "offline = true\n" + extra
+        "offline = true\n"
+        + ("smoke-expect-triple = true\n" if workspace is None else "") + extra
     )
     return root
 
@@ -100,5 +103,6 @@ def hello_project(root: Path, target: str, triple: str) -> Path:
     (root / "src" / "main.rs").write_text(f'fn main() {{ println!("hello ({triple})"); }}\n')
     (root / "pyproject.toml").write_text(
         f'[tool.crossmatrix]\noffline = true\ntargets = ["{target}"]\n'
+        "smoke-expect-triple = true\n"
         f'[tool.crossmatrix.target.{target}]\nstd-provider = "build-std"\n')
     return root

@@ -120,11 +120,12 @@ def test_unpacked_windows_binaries_run_under_wine(matrix_release: tuple[Path, Ru
         assert "(console)" in described
         assert artifact["machine"] == target.arch.pe_machine
         if reason:  # recorded honestly as not run, never as a pass
-            assert artifact["run"] == {"ran": False, "runner": None,
+            assert artifact["run"] == {"ran": False, "runner": None, "names_triple": None,
                                        "output": f"{runner.NOT_RUN} ({reason})"}
             continue
         assert artifact["run"]["ran"] is True
         assert target.triple in artifact["run"]["output"]
+        assert artifact["run"]["names_triple"] is True
         if windows.needs_shim(target):
             shutil.copy(windows.shim(target, Path(os.environ.get(
                 "CROSSMATRIX_CACHE_DIR", Path.home() / ".cache" / "crossmatrix"))),

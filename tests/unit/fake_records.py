@@ -22,7 +22,8 @@ def verified(**changes: Any) -> VerifiedBinary:
 
 def ran(**changes: Any) -> RanBinary:
     """A run record of one binary that was not run."""
-    return replace(RanBinary(sha256=NO_SHA, ran=False, runner=None, output="not run"), **changes)
+    return replace(RanBinary(sha256=NO_SHA, ran=False, runner=None, output="not run",
+                             names_triple=None), **changes)
 
 
 def artifact(name: str, *, sha256: str, size: int = 0, **changes: Any) -> ArtifactInfo:
@@ -30,7 +31,8 @@ def artifact(name: str, *, sha256: str, size: int = 0, **changes: Any) -> Artifa
     record = ArtifactInfo(name=name, package=name, path=f"top/{name}", kind="bin", size=size,
                           sha256=sha256, linkage="static", interpreter=None, needed=(),
                           highest_glibc=None, machine="EM_X86_64", stripped=True,
-                          run=RunInfo(ran=False, runner=None, output="not run"))
+                          run=RunInfo(ran=False, runner=None, output="not run",
+                                      names_triple=None))
     return replace(record, **changes)
 
 

@@ -23,7 +23,8 @@ from tests.unit import fake_records
 from tooling.errors import BadRecord, StepFailed, UsageError
 from tooling.matrix import host
 from tooling.platforms import runner
-from tooling.records.build_info import BuildInfo
+from tooling.records.build_info import BuildInfo, RunInfo
+from tooling.records.codec import ABSENT, Absent
 from tooling.release import deploy
 from tooling.release.deploy import Artifact
 from tooling.util import archives, atomic, unpack
@@ -39,9 +40,11 @@ pytestmark = pytest.mark.skipif(HOST.arch is None or HOST.arch.rust != "x86_64",
 
 def _release(dist: Path, name: str, triple: str, script: str | bytes, *,
              glibc: str | None = None, version: str = "0.1.0", mode: int = 0o755,
-             also_listed: tuple[str, ...] = ()) -> Path:
+             also_listed: tuple[str, ...] = (),
+             names_triple: bool | Absent | None = True) -> Path:
     """dist/<name>/ as `inv release` makes it, its one program ``demo`` being ``script``;
-    ``also_listed``: programs build_info.json lists that the archive does not hold."""
+    ``also_listed``: programs build_info.json lists that the archive does not hold;
+    ``names_triple``: what build_info.json says of the release's smoke test."""
     folder = dist / name
     folder.mkdir(parents=True)
     program = dist / f".{name}-prog"
@@ -56,7 +59,9 @@ def _release(dist: Path, name: str, triple: str, script: str | bytes, *,
         archive=archive.name, archive_sha=sha,
         artifacts=(fake_records.artifact("demo", size=program.stat().st_size,
                                          sha256=atomic.sha256_file(program),
-                                         highest_glibc=glibc), *listed),
+                                         highest_glibc=glibc,
+                                         run=RunInfo(ran=True, runner="native", output="demo",
+                                                     names_triple=names_triple)), *listed),
     ).write(folder / "build_info.json")
     archives.write_sha256sums(folder, [archive, folder / "build_info.json"])
     return folder
@@ -328,6 +333,23 @@ def test_any_failing_smoke_test_leaves_current_and_previous_as_they_were(
     assert deploy.smoke(dest) == [f"demo 0.1.0+2 ({MUSL})"]
 
 
+def test_the_triple_is_asked_of_programs_that_named_it_when_released(tmp_path: Path) -> None:
+    """A program that printed no triple in the release's smoke test (most real CLIs) deploys
+    on exit 0; one that did must still name it; a build_info.json from before
+    ``names_triple`` was recorded is held to the triple, as every deploy was then."""
+    dest = tmp_path / "opt"
+    plain = "#!/bin/sh\necho 'demo 0.1.0'\n"
+    installed = deploy.install(_version(tmp_path, "", plain, names_triple=False), dest,
+                               can_run=True)
+    assert deploy.smoke(dest) == ["demo 0.1.0"]
+    for said in (True, ABSENT):
+        with pytest.raises(StepFailed, match=f"did not print {MUSL}") as failed:
+            deploy.install(_version(tmp_path, "+2", plain, names_triple=said), dest,
+                           can_run=True)
+        assert "build_info.json" in (failed.value.hint or "")
+        assert _names(dest) == (installed.name, None)
+
+
 def test_a_failed_first_deploy_installs_nothing(tmp_path: Path) -> None:
     dest = tmp_path / "opt"
     with pytest.raises(StepFailed, match="nothing is installed"):
@@ -592,3 +614,42 @@ def test_rollback_to_a_release_an_older_crossmatrix_installed(tmp_path: Path) ->
     assert new.name != old.name and _names(dest) == (new.name, old.name)
     deploy.rollback(dest)
     assert deploy.smoke(dest) == [f"demo 0.1.0+old ({MUSL})"]
+
+
+@pytest.mark.parametrize(("said", "names_triple", "fails"), [
+    ("demo 0.1.0", False, None),  # printed no triple in its smoke test: exit 0 is enough
+    ("demo 0.1.0", True, f"demo ran in its image but did not print {MUSL}: demo 0.1.0"),
+    ("demo 0.1.0", ABSENT, "did not print"),  # made before names_triple was recorded
+    (f"demo 0.1.0 ({MUSL})", True, None),
+])
+def test_docker_build_holds_each_program_to_its_smoke_test(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, said: str,
+        names_triple: bool | Absent, fails: str | None) -> None:
+    """`docker-build` runs each program in its image like a deploy does (a fake engine)."""
+    from tooling.matrix.config import Project
+    from tooling.matrix.targets import by_name
+    from tooling.release import containers
+
+    docker = tmp_path / "docker"
+    docker.write_text(f'#!/bin/sh\n[ "$1" = run ] && echo \'{said}\'\nexit 0\n')
+    docker.chmod(0o755)
+    monkeypatch.setattr(containers, "engine", lambda: str(docker))
+    project = Project(root=tmp_path, workspace=tmp_path, dist=tmp_path / "dist",
+                      targets=("linux-x86_64",), cache_dir=tmp_path / "cache")
+    (project.dist / "linux-x86_64").mkdir(parents=True)
+    run = RunInfo(ran=True, runner="native", output="demo", names_triple=names_triple)
+    fake_records.build_info("linux-x86_64", archive="a.tar.gz", archive_sha="0" * 64,
+                            artifacts=(fake_records.artifact("demo", sha256="0" * 64,
+                                                             run=run),),
+                            ).write(project.dist / "linux-x86_64" / "build_info.json")
+    (tmp_path / "docker-context").mkdir()
+    monkeypatch.setattr(containers, "context_dir", lambda p: tmp_path / "docker-context")
+    (tmp_path / "docker-context" / "Dockerfile.linux-x86_64").write_text("FROM scratch\n")
+    target = by_name()["linux-x86_64"]
+    if fails is None:
+        assert containers.build_and_run(project, [target]) == {
+            "linux-x86_64": f"built and ran {containers.image_name(project, target)}"}
+        return
+    with pytest.raises(StepFailed, match=fails) as failed:
+        containers.build_and_run(project, [target])
+    assert "docker-context --target linux-x86_64" in (failed.value.hint or "")

@@ -30,7 +30,7 @@ from tooling.records.build_info import BuildInfo
 from tooling.records.codec import FileRecord
 from tooling.records.layout import ModuleLayout
 from tooling.records.release import DistManifest, MergedRelease
-from tooling.records.steps import Compiled, CompiledArtifact
+from tooling.records.steps import Compiled, CompiledArtifact, Ran
 from tooling.release import merge
 from tooling.steps import pipeline
 from tooling.steps.state import STEPS, Build
@@ -137,8 +137,8 @@ def lies(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(windows, "cannot_run", lambda t: "no wine here (fake)")
     monkeypatch.setattr(windows, "describe_runner", lambda t: "wine")
     monkeypatch.setattr(linux, "describe_runner", lambda t: "native")
-    monkeypatch.setattr(runner, "smoke", lambda t, binary, *_: f"{binary.name} 1.2.3 "
-                                                               f"({t.triple})")
+    monkeypatch.setattr(runner, "smoke", lambda t, binary, *_: runner.Smoke(
+        line=f"{binary.name} 1.2.3 ({t.triple})", names_triple=True, runner="native"))
     monkeypatch.setattr(modules, "importer", lambda t, cache: None)
     monkeypatch.setattr(modules, "cannot_import", lambda t, cache: f"built for "
                         f"{t.platform_arch}; this Python runs on linux-x64 (fake)")
@@ -219,3 +219,33 @@ def test_a_snapshot_that_differs_fails_and_the_update_rewrites_it(
     monkeypatch.delenv(snapshot.UPDATE)
     snapshot.check(changed, copy)
     assert '"complete": true' in (copy / "dist" / "release.json").read_text()
+
+
+@pytest.mark.parametrize("expect", [False, True])
+def test_the_run_step_asks_for_the_triple_only_when_the_project_does(
+        tmp_path: Path, lies: None, monkeypatch: pytest.MonkeyPatch, expect: bool) -> None:
+    """A program that prints no triple passes its smoke test by exiting 0; with
+    ``smoke-expect-triple = true`` it fails, the hint naming that setting's table."""
+    monkeypatch.setattr(runner, "smoke", lambda t, binary, *_: runner.Smoke(
+        line=f"{binary.name} 1.2.3", names_triple=False, runner="native"))
+    ws = workspace.Workspace(root=tmp_path / "crates", target_dir=tmp_path / "target",
+                             name="demo", version="1.2.3")
+    monkeypatch.setattr(workspace, "metadata", lambda *args, **kwargs: ws)
+    project = Project(root=tmp_path, workspace=tmp_path / "crates", dist=tmp_path / "dist",
+                      targets=("linux-x86_64",), cache_dir=tmp_path / "cache",
+                      smoke_expect_triple=expect,
+                      config_table="workspace.metadata.crossmatrix")
+    steps: list[str | pipeline.StepFn] = [fake_compile, "strip", "verify", "run"]
+    if not expect:
+        pipeline.run_matrix(project, project.select(None), steps)
+        ran = Build(project, project.select(None)[0]).load(Ran, "package")
+        assert {n: (b.output, b.names_triple) for n, b in ran.binaries.items()} == {
+            "fleet-report": ("fleet-report 1.2.3", False),
+            "log-shipper": ("log-shipper 1.2.3", False)}
+        return
+    with pytest.raises(StepFailed) as failed:  # one target: its own error
+        pipeline.run_matrix(project, project.select(None), steps)
+    assert failed.value.message == ("fleet-report ran under native but did not print "
+                                    "x86_64-unknown-linux-musl: fleet-report 1.2.3")
+    assert (failed.value.hint or "").startswith(
+        "smoke-expect-triple = true in [workspace.metadata.crossmatrix] asks for it")

@@ -303,3 +303,53 @@ def test_a_failed_wine_boot_is_one_error_naming_the_prefix(tmp_path: Path) -> No
                                                  "PATH": "/usr/bin:/bin"})
     assert str(prefix) in failed.value.message and "kernel32.dll" in failed.value.message
     assert not (prefix / windows.BOOTED).exists()
+
+
+# --- the smoke test ----------------------------------------------------------------------
+
+def _program(tmp_path: Path, body: str) -> Path:
+    program = tmp_path / "demo"
+    program.write_text(f"#!/bin/sh\n{body}\n")
+    program.chmod(0o755)
+    return program
+
+
+def _native() -> targets.Target:
+    target = by_name()["linux-x86_64"]
+    if linux.prefix(target):
+        pytest.skip("linux-x86_64 programs do not run natively here")
+    return target
+
+
+@pytest.mark.parametrize(("body", "line", "names"), [
+    ("echo 'demo 1.0'", "demo 1.0", False),  # most real programs: passes all the same
+    ("echo 'demo 1.0 (x86_64-unknown-linux-musl)'", "demo 1.0 (x86_64-unknown-linux-musl)",
+     True),
+    ("echo 'demo 1.0'; echo 'built for x86_64-unknown-linux-musl' >&2", "demo 1.0", True),
+    ("echo 'usage: demo' >&2", "usage: demo", False),  # no stdout: stderr's first line
+    ("true", "", False),
+])
+def test_the_smoke_test_passes_on_exit_0_and_says_if_the_triple_was_named(
+        tmp_path: Path, body: str, line: str, names: bool) -> None:
+    result = runner.smoke(_native(), _program(tmp_path, body), ("--version",), tmp_path)
+    assert (result.line, result.names_triple, result.runner) == (line, names, "native")
+
+
+def test_the_smoke_test_fails_on_another_exit_status(tmp_path: Path) -> None:
+    with pytest.raises(StepFailed, match=r"demo exited with 2 under native: no such option"):
+        runner.smoke(_native(), _program(tmp_path, "echo 'no such option' >&2; exit 2"),
+                     ("--version",), tmp_path)
+
+
+def test_the_triple_is_a_condition_only_where_it_is_required(tmp_path: Path) -> None:
+    target = _native()
+    program = _program(tmp_path, "echo 'demo 1.0'")
+    result = runner.smoke(target, program, ("--version",), tmp_path)
+    with pytest.raises(StepFailed) as failed:
+        runner.require_triple(result, target, program, "the hint")
+    assert failed.value.message == (
+        "demo ran under native but did not print x86_64-unknown-linux-musl: demo 1.0")
+    assert failed.value.hint == "the hint"
+    named = runner.smoke(target, _program(tmp_path, "echo x86_64-unknown-linux-musl"),
+                         ("--version",), tmp_path)
+    runner.require_triple(named, target, program, "the hint")  # no error

@@ -120,7 +120,7 @@ def targets_(c: Context, target: list[str], json: bool = False) -> None:
 def doctor(c: Context, target: list[str], json: bool = False, strict: bool = False,
            dev: bool = False) -> None:
     """Audit the dependencies per target: pure Rust, C code the target's C toolchain builds,
-    or a library or tool beyond it (openssl, protoc, cmake, libclang); with the fixes."""
+    or a library or tool beyond it (openssl, protoc, cmake, nasm, libclang); with the fixes."""
     # startup time: each task loads only its own stage
     from tooling.doctor import audit as doctor_mod
 
@@ -182,7 +182,9 @@ def verify(c: Context, target: list[str], glibc: str | None = None) -> None:
 @task(name="run", iterable=["target"], help=TARGET_HELP)
 @boundary
 def run_(c: Context, target: list[str]) -> None:
-    """Smoke-test each binary under qemu (natively for the host): it must print its triple."""
+    """Smoke-test each binary (qemu, wine or natively): it must exit 0.
+
+    With smoke-expect-triple = true it must also print its own target triple."""
     _steps(c, target, ("run",))
 
 

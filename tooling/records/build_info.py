@@ -33,7 +33,10 @@ class RunInfo(Record):
 
     ran: bool
     runner: str | None
-    output: str
+    output: str  #: the output's first line, or why it was not run
+    #: its whole output named the target triple (null: not run; left out by crossmatrix
+    #: versions before it was recorded)
+    names_triple: bool | Absent | None = ABSENT
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -154,6 +154,8 @@ class RanBinary(Record):
     ran: bool
     runner: str | None
     output: str
+    #: the whole output (stdout and stderr) named the target triple; null: not run
+    names_triple: bool | None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -41,6 +41,7 @@ from tooling.matrix import host
 from tooling.matrix.targets import Target, resolve
 from tooling.platforms import platform_of, runner
 from tooling.records.build_info import BuildInfo
+from tooling.records.codec import ABSENT
 from tooling.steps import manifest
 from tooling.util import archives, atomic, console, unpack
 
@@ -356,9 +357,11 @@ def _binaries(release: Path, programs: list[str]) -> tuple[dict[str, Path], Path
 
 
 def _smoke_release(release: Path, dest: Path) -> list[str]:
-    """Run every program of ``release`` with --version; each must print its own triple.
-    A program its build_info.json lists that is not there fails it, and so does one
-    that cannot be started (no ELF interpreter, not this CPU's, a noexec mount)."""
+    """Run every program of ``release`` with --version; each must exit 0, and print its own
+    triple if it did in the release's smoke test (build_info.json's ``names_triple``; a
+    build_info.json from before that was recorded: always). A program its build_info.json
+    lists that is not there fails it, and so does one that cannot be started (no ELF
+    interpreter, not this CPU's, a noexec mount)."""
     info = _installed(release / MARKER)
     target = resolve(info.name)[0]
     # programs only: a cdylib (a Python module) is loaded by its program, not run
@@ -369,10 +372,16 @@ def _smoke_release(release: Path, dest: Path) -> list[str]:
         raise StepFailed(f"{', '.join(missing)}: listed in build_info.json but not a file "
                          f"in {root}", "the archive does not hold the programs its "
                          "build_info.json lists; package the release again")
+    named = {a.name: a.run.names_triple for a in info.artifacts if a.kind == "bin"}
     lines = []
     for binary in [found[n] for n in programs] if programs else sorted(found.values()):
         try:
-            lines.append(runner.smoke(target, binary, ("--version",), True, dest))
+            result = runner.smoke(target, binary, ("--version",), dest)
+            if named.get(binary.name, ABSENT) in (True, ABSENT):
+                runner.require_triple(result, target, binary, (
+                    "it printed it when the release was made (build_info.json): this is "
+                    "not the program that was released; deploy the archive again"))
+            lines.append(result.line)
         except StepFailed:
             raise
         except CrossmatrixError as exc:

@@ -63,7 +63,8 @@ def package_target(build: Build) -> Path:
             linkage=v.linkage, interpreter=v.interpreter, needed=v.needed,
             highest_glibc=v.highest_glibc, machine=v.machine, stripped=v.stripped,
             min_os=v.min_os, signature=v.signature, subsystem=v.subsystem,
-            run=RunInfo(ran=r.ran, runner=r.runner, output=r.output),
+            run=RunInfo(ran=r.ran, runner=r.runner, output=r.output,
+                        names_triple=r.names_triple),
         ))
     info = BuildInfo(
         name=target.name, triple=target.triple,

@@ -49,13 +49,18 @@ def run_target(build: Build) -> Ran:
             continue
         if reason:
             results[name] = RanBinary(sha256=info.sha256, ran=False, runner=None,
-                                      output=f"{runner.NOT_RUN} ({reason})")
+                                      output=f"{runner.NOT_RUN} ({reason})", names_triple=None)
             continue
-        line = runner.smoke(build.target, build.stage / name, build.project.smoke_args,
-                            build.project.smoke_expect_triple, build.project.cache_dir)
-        described = platform.describe_runner(build.target)
-        results[name] = RanBinary(sha256=info.sha256, ran=True, runner=described, output=line)
-        console.step(build.target.name, f"run {name} ({described}): {line}")
+        binary = build.stage / name
+        smoke = runner.smoke(build.target, binary, build.project.smoke_args,
+                             build.project.cache_dir)
+        if build.project.smoke_expect_triple:
+            runner.require_triple(smoke, build.target, binary, (
+                f"smoke-expect-triple = true in {build.project.table()} asks for it; remove "
+                "that line for a program that does not print it (exit 0 is enough then)"))
+        results[name] = RanBinary(sha256=info.sha256, ran=True, runner=smoke.runner,
+                                  output=smoke.line, names_triple=smoke.names_triple)
+        console.step(build.target.name, f"run {name} ({smoke.runner}): {smoke.line}")
     record = Ran(binaries=results)
     build.save(record, inputs=inputs)
     return record
@@ -72,8 +77,10 @@ def _load_library(build: Build, name: str, info: StrippedBinary) -> RanBinary:
         detail = f"exports PyInit_{module}; " if module else ""
         output = f"{runner.NOT_RUN} ({detail}{why})"
         console.step(build.target.name, f"run {name}: {output}")
-        return RanBinary(sha256=info.sha256, ran=False, runner=None, output=output)
+        return RanBinary(sha256=info.sha256, ran=False, runner=None, output=output,
+                         names_triple=None)
     argv, who = python
     line = modules.import_and_call(build.stage / name, module, build.target, argv)
     console.step(build.target.name, f"run {name} (imported by {who}): {line}")
-    return RanBinary(sha256=info.sha256, ran=True, runner=f"imported by {who}", output=line)
+    return RanBinary(sha256=info.sha256, ran=True, runner=f"imported by {who}", output=line,
+                     names_triple=build.target.triple in line)
