@@ -1,13 +1,14 @@
 """Bad input, the way users give it: 50+ malformed configurations, environment values and
 task arguments, each through the real `crossmatrix` console script. Every one must end
-with exit code 2, one `error:` line (plus at most one `hint:` line) naming the bad value,
-no traceback, and nothing written: the project's files, its dist/ and the cache are
-byte-for-byte what they were."""
+with exit code 2 (3 for a missing host tool), one `error:` line (plus at most one `hint:`
+line) naming the bad value, no traceback, and nothing written: the project's files, its
+dist/ and the cache are byte-for-byte what they were."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -149,12 +150,58 @@ FILES: list[FileCase] = [
      "Cargo.toml"),
 ]
 
+#: (id, what the project's Cargo.toml has after its [package] table (and no pyproject.toml),
+#:  argv after `crossmatrix --project P`, text the error line must contain)
+CargoCase = tuple[str, str, list[str], str]
+
+CARGO: list[CargoCase] = [
+    ("cargo-targets-string", '[package.metadata.crossmatrix]\ntargets = "linux-x86_64"',
+     ["release"], "Cargo.toml [package.metadata.crossmatrix]: targets"),
+    ("cargo-unknown-key", "[package.metadata.crossmatrix]\ntargts = []", ["release"],
+     "'targts' in"),
+    ("cargo-workspace-target-key", "[workspace]\n"
+     "[workspace.metadata.crossmatrix.target.linux-x86_64]\nlinkr = 1", ["compile"],
+     "Cargo.toml [workspace.metadata.crossmatrix] target.linux-x86_64"),
+    ("cargo-timeout-word", '[package.metadata.crossmatrix.timeouts]\nrun = "soon"', ["run"],
+     "[package.metadata.crossmatrix] timeouts: run = 'soon'"),
+    ("cargo-dist-dotdot", '[package.metadata.crossmatrix]\ndist = "../out"', ["package"],
+     "Cargo.toml [package.metadata.crossmatrix]: dist = '../out'"),
+    ("cargo-not-a-table", "[package.metadata]\ncrossmatrix = 5", ["release"],
+     "Cargo.toml [package.metadata.crossmatrix] must be a table"),
+    ("cargo-both-tables", "[workspace]\n[workspace.metadata.crossmatrix]\noffline = true\n"
+     "[package.metadata.crossmatrix]\noffline = true", ["release"], "has both"),
+    ("cargo-not-toml", "[package.metadata.crossmatrix\n", ["release"], "not valid TOML"),
+]
+
 CASES = CONFIG + ENVIRONMENT + ARGUMENTS
+
+#: a member that build-depends on a crate named cmake (a path crate: nothing to fetch), and
+#: the lock file cargo writes for it
+_CMAKE_USER = {
+    "Cargo.toml": '[package]\nname = "demo"\nversion = "0.1.0"\nedition = "2021"\n\n'
+                  '[build-dependencies]\ncmake = { path = "vendor/cmake" }\n',
+    "build.rs": "fn main() {}\n",
+    "vendor/cmake/Cargo.toml": '[package]\nname = "cmake"\nversion = "0.1.54"\n'
+                               'edition = "2021"\n',
+    "vendor/cmake/src/lib.rs": "",
+    "Cargo.lock": 'version = 4\n\n[[package]]\nname = "cmake"\nversion = "0.1.54"\n\n'
+                  '[[package]]\nname = "demo"\nversion = "0.1.0"\ndependencies = [\n "cmake",\n]\n',
+}
+
+#: (id, project files, extra environment, argv, text the error line must contain): a
+#: program a build script runs here is missing; exit 3 (ToolMissing) before cargo runs.
+#: The host's own gnu target: should a check let one through, cargo fails at once.
+TOOLS: list[tuple[str, dict[str, str], dict[str, str], list[str], str]] = [
+    ("tool-cmake-missing", _CMAKE_USER, {}, ["compile", "--target", "linux-x86_64-gnu"],
+     "demo needs cmake to build for linux-x86_64-gnu (its build script runs cmake"),
+    ("tool-cmake-variable-names-none", _CMAKE_USER, {"CMAKE": "/nowhere/cmake"},
+     ["test", "--no-run", "--target", "linux-x86_64-gnu"], "demo needs cmake"),
+]
 
 
 def test_the_corpus_is_big_enough() -> None:
-    assert len(CASES) + len(FILES) >= 50
-    ids = [case[0] for case in CASES] + [case[0] for case in FILES]
+    assert len(CASES) + len(FILES) + len(CARGO) >= 50
+    ids = [case[0] for case in (*CASES, *FILES, *CARGO)]
     assert len(set(ids)) == len(ids)
 
 
@@ -183,14 +230,38 @@ def test_bad_files_are_one_line_exit_2_and_touch_nothing(case: FileCase, tmp_pat
     _refused(tmp_path, "", files, {}, argv, needle)
 
 
+@pytest.mark.parametrize("case", CARGO, ids=[case[0] for case in CARGO])
+def test_bad_cargo_toml_settings_are_one_line_exit_2_and_touch_nothing(
+        case: CargoCase, tmp_path: Path) -> None:
+    _, table, argv, needle = case
+    _refused(tmp_path, "", {}, {}, argv, needle, cargo=table)
+
+
+@pytest.mark.parametrize("case", TOOLS, ids=[case[0] for case in TOOLS])
+def test_a_missing_host_tool_is_one_line_exit_3_and_touches_nothing(
+        case: tuple[str, dict[str, str], dict[str, str], list[str], str],
+        tmp_path: Path) -> None:
+    _, files, extra_env, argv, needle = case
+    cargo = shutil.which("cargo")
+    folder = Path(cargo).parent if cargo else None
+    if folder is None or (folder / "cmake").exists() or folder == Path("/usr/bin"):
+        pytest.skip("needs a cargo in a folder without cmake (PATH is only that folder)")
+    _refused(tmp_path, "", files, {"PATH": str(folder), **extra_env}, argv, needle, code=3)
+
+
 def _refused(tmp_path: Path, body: str, files: dict[str, str], extra_env: dict[str, str],
-             argv: list[str], needle: str) -> None:
+             argv: list[str], needle: str, *, cargo: str | None = None, code: int = 2) -> None:
+    """``body`` goes into pyproject.toml's [tool.crossmatrix]; with ``cargo``, there is no
+    pyproject.toml and ``cargo`` follows Cargo.toml's [package] table. The exit code is
+    ``code`` (2: bad input; 3: a tool missing)."""
     project = tmp_path / "project"
     (project / "src").mkdir(parents=True)
     (project / "Cargo.toml").write_text(
-        '[package]\nname = "demo"\nversion = "0.1.0"\nedition = "2021"\n')
+        '[package]\nname = "demo"\nversion = "0.1.0"\nedition = "2021"\n'
+        + (f"\n{cargo}\n" if cargo is not None else ""))
     (project / "src" / "main.rs").write_text('fn main() { println!("demo"); }\n')
-    (project / "pyproject.toml").write_text(f"[tool.crossmatrix]\n{body}\n")
+    if cargo is None:
+        (project / "pyproject.toml").write_text(f"[tool.crossmatrix]\n{body}\n")
     for name, content in files.items():
         path = project / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -212,7 +283,7 @@ def _refused(tmp_path: Path, body: str, files: dict[str, str], extra_env: dict[s
                             capture_output=True, text=True, env=env, cwd=tmp_path,
                             timeout=120, check=False)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.returncode == code, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
     assert 1 <= len(lines) <= 2, lines
     assert lines[0].startswith("error: "), lines

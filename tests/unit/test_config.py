@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -210,7 +211,7 @@ def test_defaults_without_pyproject(make_project: MakeProject, tmp_path: Path) -
     assert project.offline is False
     assert project.cache_dir == tmp_path / "xdg-cache" / "crossmatrix"
     assert project.smoke_args == ("--version",)
-    assert project.smoke_expect_triple is True
+    assert project.smoke_expect_triple is False  # exit 0 is the smoke test; the triple if asked
     assert dict(project.per_target) == {}
 
 
@@ -226,6 +227,209 @@ def test_from_table_directly(make_project: MakeProject) -> None:
     project = config.from_table(root, {"workspace": "crates", "targets": ["tag:musl"]}, "here")
     assert project.targets == ("tag:musl",)
     assert project.workspace == (root / "crates").resolve()
+
+
+# --- settings in Cargo.toml --------------------------------------------------------------
+
+WORKSPACE_MANIFEST = '[workspace]\nmembers = []\n\n[profile.dist]\ninherits = "release"\n'
+PACKAGE_MANIFEST = '[package]\nname = "demo"\nversion = "0.1.0"\nedition = "2021"\n'
+
+
+def _cargo_project(tmp_path: Path, manifest: str, table: str = "") -> Path:
+    """``tmp_path/cargo-project``: a Cargo.toml (``manifest`` and then ``table``), no
+    pyproject.toml."""
+    root = tmp_path / "cargo-project"
+    root.mkdir(exist_ok=True)
+    (root / "Cargo.toml").write_text(manifest + table, encoding="utf-8")
+    return root
+
+
+def _as_cargo(text: str, table: str) -> str:
+    """FULL's settings as a Cargo.toml table: the same keys under ``[<table>]``."""
+    settings = text[text.index("[tool.crossmatrix]"):]
+    return settings.replace("[tool.crossmatrix", f"[{table}")
+
+
+@pytest.mark.parametrize(("manifest", "table"), [
+    (WORKSPACE_MANIFEST, "workspace.metadata.crossmatrix"),
+    (PACKAGE_MANIFEST + '\n[profile.dist]\ninherits = "release"\n',
+     "package.metadata.crossmatrix"),
+])
+def test_a_cargo_toml_table_reads_like_the_pyproject_one(make_project: MakeProject,
+                                                         tmp_path: Path, manifest: str,
+                                                         table: str) -> None:
+    """Every key, every per-target table: the same project from either file."""
+    from_pyproject = config.load(make_project(FULL))
+    root = _cargo_project(tmp_path, manifest, "\n" + _as_cargo(FULL, table))
+    (root / "crates").mkdir()
+    (root / "crates" / "Cargo.toml").write_text(WORKSPACE_MANIFEST, encoding="utf-8")
+    project = config.load(root)
+    assert project.config_file == root.resolve() / "Cargo.toml"
+    assert project.config_table == table
+    assert project.table("target", "linux-aarch64") == f"[{table}.target.linux-aarch64]"
+    assert project.workspace == (root / "crates").resolve()
+    assert project.dist == (root / "out" / "dist").resolve()
+    moved = replace(from_pyproject, root=project.root, workspace=project.workspace,
+                    dist=project.dist, config_file=project.config_file, config_table=table)
+    assert project == moved
+
+
+def test_cargo_toml_workspace_defaults_to_its_own_folder(tmp_path: Path) -> None:
+    root = _cargo_project(tmp_path, WORKSPACE_MANIFEST,
+                          '\n[workspace.metadata.crossmatrix]\nname = "outside"\n'
+                          'targets = ["linux-aarch64"]\n')
+    project = config.load(root)
+    assert (project.root, project.workspace) == (root.resolve(), root.resolve())
+    assert (project.name, project.targets) == ("outside", ("linux-aarch64",))
+    assert project.dist == root.resolve() / "dist"
+
+
+def test_a_single_crate_reads_its_package_table(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _cargo_project(tmp_path, PACKAGE_MANIFEST,
+                          '\n[package.metadata.crossmatrix]\nsmoke-args = ["--help"]\n')
+    (root / "src").mkdir()
+    monkeypatch.chdir(root / "src")  # found from below, like a pyproject.toml
+    project = config.load()
+    assert project.smoke_args == ("--help",)
+    assert project.workspace == root.resolve()
+    assert project.table() == "[package.metadata.crossmatrix]"
+
+
+def test_cargo_toml_metadata_of_other_tools_is_not_read(tmp_path: Path) -> None:
+    root = _cargo_project(tmp_path, PACKAGE_MANIFEST,
+                          '\n[package.metadata.docs.rs]\nall-features = true\n'
+                          '[package.metadata]\ncrossmatrixx = { targets = "nope" }\n')
+    project = config.load(root)
+    assert project.targets == tuple(t.name for t in TABLE)
+    assert project.config_table == "package.metadata.crossmatrix"  # where hints point
+
+
+def test_pyproject_wins_over_cargo_toml_with_one_warning(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _cargo_project(tmp_path, WORKSPACE_MANIFEST,
+                          '\n[workspace.metadata.crossmatrix]\nname = "from-cargo"\n')
+    (root / "pyproject.toml").write_text('[tool.crossmatrix]\nname = "from-pyproject"\n',
+                                         encoding="utf-8")
+    project = config.load(root)
+    assert project.name == "from-pyproject"
+    assert (project.config_file, project.config_table) == (root.resolve() / "pyproject.toml",
+                                                           "tool.crossmatrix")
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    pyproject, cargo = root.resolve() / "pyproject.toml", root.resolve() / "Cargo.toml"
+    assert err.startswith(f"warning: settings from {pyproject} [tool.crossmatrix]; "
+                          f"{cargo} [workspace.metadata.crossmatrix] ignored"), err
+
+
+def test_the_warning_also_names_the_workspace_cargo_toml_the_pyproject_points_at(
+        make_project: MakeProject, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_project('[tool.crossmatrix]\nworkspace = "crates"\n')
+    manifest = root / "crates" / "Cargo.toml"
+    manifest.write_text(manifest.read_text() + '[workspace.metadata.crossmatrix]\noffline = true\n')
+    assert config.load(root).offline is False
+    err = capsys.readouterr().err
+    assert f"{manifest.resolve()} [workspace.metadata.crossmatrix] ignored" in err
+    assert err.count("\n") == 1
+
+
+def test_no_warning_without_two_tables(make_project: MakeProject, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    config.load(make_project('[tool.crossmatrix]\nworkspace = "crates"\n'))
+    root = _cargo_project(tmp_path, WORKSPACE_MANIFEST,
+                          '\n[workspace.metadata.crossmatrix]\noffline = true\n')
+    (root / "pyproject.toml").write_text('[project]\nname = "mixed"\n', encoding="utf-8")
+    assert config.load(root).offline is True  # a pyproject.toml without the table: Cargo's
+    assert capsys.readouterr().err == ""
+
+
+def test_a_cargo_toml_that_does_not_parse_is_cargos_to_report_beside_a_pyproject_table(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _cargo_project(tmp_path, "[workspace\n")
+    (root / "pyproject.toml").write_text('[tool.crossmatrix]\nworkspace = "ws"\n',
+                                         encoding="utf-8")
+    (root / "ws").mkdir()
+    (root / "ws" / "Cargo.toml").write_text(WORKSPACE_MANIFEST, encoding="utf-8")
+    assert config.load(root).workspace == (root / "ws").resolve()
+    assert capsys.readouterr().err == ""
+    (root / "pyproject.toml").unlink()  # now Cargo.toml is where the settings would be
+    exc = _load_error(root)
+    assert f"{root.resolve() / 'Cargo.toml'} is not valid TOML" in exc.message
+
+
+@pytest.mark.parametrize(("manifest", "table"), [
+    (WORKSPACE_MANIFEST, "workspace.metadata.crossmatrix"),
+    (PACKAGE_MANIFEST, "package.metadata.crossmatrix"),
+])
+@pytest.mark.parametrize(("lines", "place", "says"), [
+    ('targets = "linux-aarch64"', ": targets", "list of strings"),
+    ('targets = ["linux-sparc"]', ": targets", "linux-sparc"),
+    ("targts = []", "", "unknown key 'targts'"),
+    ('workspace = "nowhere"', "", "no Cargo.toml in"),
+    ("[{table}.target.linux-aarch64]\nlinkr = 1", " target.linux-aarch64", "linkr"),
+    ('[{table}.target.linux-x86_64]\nglibc = "2.17"', " target.linux-x86_64", "gnu targets"),
+    ('[{table}.timeouts]\nrun = "soon"', " timeouts: run", "soon"),
+    ("timeouts = 5", " timeouts", "must be a table"),
+])
+def test_errors_name_the_cargo_toml_and_its_table(tmp_path: Path, manifest: str, table: str,
+                                                  lines: str, place: str, says: str) -> None:
+    root = _cargo_project(tmp_path, manifest, f"\n[{table}]\n" + lines.format(table=table))
+    exc = _load_error(root)
+    where = f"{root.resolve() / 'Cargo.toml'} [{table}]"
+    assert says in exc.message
+    assert where + place in f"{exc.message} {exc.hint}", exc.render()
+
+
+def test_both_cargo_tables_in_one_file_are_refused(tmp_path: Path) -> None:
+    root = _cargo_project(tmp_path, PACKAGE_MANIFEST,
+                          '\n[workspace]\n[workspace.metadata.crossmatrix]\noffline = true\n'
+                          '[package.metadata.crossmatrix]\noffline = false\n')
+    exc = _load_error(root)
+    assert "has both [workspace.metadata.crossmatrix] and [package.metadata.crossmatrix]" \
+        in exc.message
+    assert exc.hint is not None and "keep one" in exc.hint
+
+
+@pytest.mark.parametrize(("manifest", "table"), [
+    (WORKSPACE_MANIFEST + "[workspace.metadata]\ncrossmatrix = 5\n",
+     "workspace.metadata.crossmatrix"),
+    (PACKAGE_MANIFEST + '[package.metadata]\ncrossmatrix = ["linux-x86_64"]\n',
+     "package.metadata.crossmatrix"),
+])
+def test_a_cargo_table_that_is_not_a_table(tmp_path: Path, manifest: str, table: str) -> None:
+    exc = _load_error(_cargo_project(tmp_path, manifest))
+    assert f"Cargo.toml [{table}] must be a table" in exc.message
+
+
+def test_timeout_errors_name_the_cargo_toml_table(tmp_path: Path) -> None:
+    """The bound in force says which table sets it, once the project is loaded."""
+    project = config.load(_cargo_project(tmp_path, WORKSPACE_MANIFEST,
+                                         "\n[workspace.metadata.crossmatrix.timeouts]\nrun = 9\n"))
+    assert project.timeouts == timeouts.Timeouts(run=9)  # the table is no part of the bounds
+    before = timeouts.current()
+    try:
+        timeouts.use(project.timeouts)
+        assert timeouts.setting("run") == "[workspace.metadata.crossmatrix.timeouts] run"
+        assert 'run = "18s" in [workspace.metadata.crossmatrix.timeouts]' in timeouts.hint(
+            "run", 9)
+    finally:
+        timeouts.use(before)
+    assert timeouts.setting("run") == "[tool.crossmatrix.timeouts] run"
+
+
+def test_without_settings_hints_point_at_the_root_cargo_toml(make_project: MakeProject,
+                                                             tmp_path: Path) -> None:
+    workspace = config.load(_cargo_project(tmp_path, WORKSPACE_MANIFEST))
+    assert workspace.table("target", "linux-armv7") == (
+        "[workspace.metadata.crossmatrix.target.linux-armv7]")
+    assert workspace.config_file == tmp_path / "cargo-project" / "Cargo.toml"
+    pyproject = config.load(make_project('[project]\nname = "x"\n', workspace="."))
+    assert pyproject.table() == "[workspace.metadata.crossmatrix]"  # a Cargo.toml is there
+    only = tmp_path / "only-pyproject"
+    only.mkdir()
+    (only / "pyproject.toml").write_text('[project]\nname = "x"\n', encoding="utf-8")
+    exc = _load_error(only)  # no workspace: the hint names the pyproject's table
+    assert f"{only.resolve() / 'pyproject.toml'} [tool.crossmatrix]" in (exc.hint or "")
 
 
 # --- validation errors ------------------------------------------------------------------

@@ -1,9 +1,14 @@
-"""The project being built: where its workspace is, and its ``[tool.crossmatrix]`` settings.
+"""The project being built: where its workspace is, and its crossmatrix settings.
 
-Layers, lowest first: built-in defaults, the project's ``[tool.crossmatrix]``,
-its per-target tables ``[tool.crossmatrix.target.<name>]``, ``CROSSMATRIX_*``
-environment variables, then command-line options. Every key is validated;
-an unknown key fails with a suggestion.
+The settings are one table, read from the project's root folder: ``[tool.crossmatrix]`` of
+its pyproject.toml, or else ``[workspace.metadata.crossmatrix]`` (a workspace) or
+``[package.metadata.crossmatrix]`` (a single crate) of its Cargo.toml. The keys and their
+checks are the same in each; when pyproject.toml has the table, it is used and a Cargo.toml
+table is ignored, with a warning.
+
+Layers, lowest first: built-in defaults, that table, its per-target tables
+(``….target.<name>``), ``CROSSMATRIX_*`` environment variables, then command-line options.
+Every key is validated; an unknown key fails with a suggestion.
 """
 
 from __future__ import annotations
@@ -20,8 +25,14 @@ from typing import Any
 from tooling.errors import ConfigError, UsageError
 from tooling.matrix import targets as targets_mod
 from tooling.matrix import workspace as workspace_mod
+from tooling.util import console
 from tooling.util import timeouts as timeouts_mod
 from tooling.util.cachedir import default_cache_dir
+
+#: the settings' table in pyproject.toml, and in Cargo.toml (a workspace's, a crate's)
+PYPROJECT_TABLE = "tool.crossmatrix"
+WORKSPACE_TABLE = "workspace.metadata.crossmatrix"
+PACKAGE_TABLE = "package.metadata.crossmatrix"
 
 STD_PROVIDERS = ("auto", "rustup", "debian", "build-std")
 #: A linker setting is one of these, or the name or path of a linker program.
@@ -44,7 +55,7 @@ class TargetSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class Project:
-    root: Path  #: the folder whose pyproject.toml holds the settings
+    root: Path  #: the folder whose pyproject.toml or Cargo.toml holds the settings
     name: str | None = None  #: archive name prefix (default: from cargo metadata)
     workspace: Path  #: the cargo workspace (folder of its Cargo.toml)
     dist: Path
@@ -59,7 +70,8 @@ class Project:
     offline: bool = False  #: never ask rustup to download a target
     cache_dir: Path
     smoke_args: tuple[str, ...] = ("--version",)
-    smoke_expect_triple: bool = True
+    #: the smoke test also fails when the output does not name the target triple
+    smoke_expect_triple: bool = False
     per_target: Mapping[str, TargetSettings] = field(default_factory=dict)
     #: DLLs (Windows) or dylib paths (macOS) a binary may load beyond the system's own
     allow_libraries: tuple[str, ...] = ()
@@ -69,6 +81,14 @@ class Project:
     pre_build: tuple[str, ...] = ()
     #: how long each kind of child process may run (``[tool.crossmatrix.timeouts]``)
     timeouts: timeouts_mod.Timeouts = field(default_factory=timeouts_mod.Timeouts)
+    #: the file whose table holds the settings, or would hold them (none is written yet)
+    config_file: Path | None = None
+    #: that table's dotted name: tool.crossmatrix, workspace.metadata.crossmatrix …
+    config_table: str = PYPROJECT_TABLE
+
+    def table(self, *keys: str) -> str:
+        """How a hint names a settings table: ``[tool.crossmatrix.target.linux-armv7]``."""
+        return f"[{'.'.join((self.config_table, *keys))}]"
 
     def pre_build_for(self, target: targets_mod.Target) -> tuple[str, ...]:
         own = self.settings_for(target).pre_build
@@ -127,6 +147,10 @@ _TARGET_KEYS = {"linker", "std-provider", "rustflags", "env", "glibc", "allow-li
                 "pre-build"}
 
 
+def _sub(where: str, *keys: str) -> str:
+    """The place of a table inside ``where``: ``F [tool.crossmatrix]`` and ``target``, ``x``
+    give ``F [tool.crossmatrix] target.x``."""
+    return f"{where} {'.'.join(keys)}"
 
 
 def _unknown(keys: set[str], allowed: set[str], where: str) -> None:
@@ -261,7 +285,7 @@ def _std_features(value: Any, where: str) -> tuple[str, ...]:
 
 
 def _timeouts(table: Any, where: str) -> timeouts_mod.Timeouts:
-    here = f"{where}.timeouts"
+    here = _sub(where, "timeouts")
     if not isinstance(table, dict):
         raise ConfigError(f"{here} must be a table of seconds per kind",
                           f"kinds: {', '.join(timeouts_mod.KINDS)}")
@@ -279,7 +303,7 @@ def _known_target(name: str, where: str) -> None:
 
 
 def _target_settings(name: str, table: Any, where: str) -> TargetSettings:
-    here = f"{where}.target.{name}"
+    here = _sub(where, "target", name)
     if not isinstance(table, dict):
         raise ConfigError(f"{here} must be a table")
     _unknown(set(table), _TARGET_KEYS, here)
@@ -302,8 +326,11 @@ def _target_settings(name: str, table: Any, where: str) -> TargetSettings:
     )
 
 
-def from_table(root: Path, table: Mapping[str, Any], where: str) -> Project:
-    """Build a validated :class:`Project` from a ``[tool.crossmatrix]`` table."""
+def from_table(root: Path, table: Mapping[str, Any], where: str, *,
+               config_file: Path | None = None,
+               config_table: str = PYPROJECT_TABLE) -> Project:
+    """Build a validated :class:`Project` from a settings table; ``where`` names it in
+    errors (``/p/Cargo.toml [workspace.metadata.crossmatrix]``)."""
     _unknown(set(table), _TOP_KEYS, where)
     workspace = root / _str(table.get("workspace", "."), "workspace", where)
     if not (workspace / "Cargo.toml").is_file():
@@ -320,7 +347,7 @@ def from_table(root: Path, table: Mapping[str, Any], where: str) -> Project:
         _known_target(name, f"{where}: targets")
     per_target_table = table.get("target", {})
     if not isinstance(per_target_table, dict):
-        raise ConfigError(f"{where}.target must be a table of per-target tables")
+        raise ConfigError(f"{_sub(where, 'target')} must be a table of per-target tables")
     project = Project(
         root=root,
         name=_str(table["name"], "name", where) if "name" in table else None,
@@ -339,12 +366,15 @@ def from_table(root: Path, table: Mapping[str, Any], where: str) -> Project:
         cache_dir=(_cache_dir(table["cache-dir"], root, where) if "cache-dir" in table
                    else default_cache_dir()),
         smoke_args=_strs(table.get("smoke-args", ["--version"]), "smoke-args", where),
-        smoke_expect_triple=_bool(table.get("smoke-expect-triple", True),
+        smoke_expect_triple=_bool(table.get("smoke-expect-triple", False),
                                   "smoke-expect-triple", where),
         per_target={k: _target_settings(k, v, where) for k, v in per_target_table.items()},
         allow_libraries=_strs(table.get("allow-libraries", []), "allow-libraries", where),
         pre_build=_strs(table.get("pre-build", []), "pre-build", where),
-        timeouts=_timeouts(table.get("timeouts", {}), where),
+        timeouts=replace(_timeouts(table.get("timeouts", {}), where),
+                         table=f"[{config_table}.timeouts]"),
+        config_file=config_file,
+        config_table=config_table,
     )
     _check_std_features(project, where)
     project = apply_env(project)
@@ -359,13 +389,13 @@ def _check_std_features(project: Project, where: str) -> None:
     """Only a std built from source can have other features than the shipped one."""
     if not project.std_features:
         return
-    providers = {"": project.std_provider, **{
-        f".target.{name}": s.std_provider for name, s in project.per_target.items()
+    providers = {where: project.std_provider, **{
+        _sub(where, "target", name): s.std_provider for name, s in project.per_target.items()
         if s.std_provider}}
     for place, provider in providers.items():
         if provider not in ("auto", "build-std"):
             raise ConfigError(
-                f"{where}{place}: std-features {list(project.std_features)} need std-provider "
+                f"{place}: std-features {list(project.std_features)} need std-provider "
                 f"'build-std', not {provider!r}", "remove std-provider, or the std-features")
 
 
@@ -398,6 +428,84 @@ def find_root(start: Path) -> Path:
                       "run from a cargo workspace, or pass --project PATH")
 
 
+@dataclass(frozen=True)
+class _Table:
+    """A settings table found in a file."""
+
+    file: Path
+    name: str  #: dotted: workspace.metadata.crossmatrix
+    values: Mapping[str, Any]
+
+    @property
+    def where(self) -> str:
+        return f"{self.file} [{self.name}]"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} cannot be read: {exc}") from exc
+
+
+def _dig(data: Mapping[str, Any], path: Path, name: str) -> _Table | None:
+    """The table at the dotted ``name`` of a file's ``data``, if it is there."""
+    *outer, last = name.split(".")
+    here: Any = data
+    for key in outer:
+        here = here.get(key) if isinstance(here, dict) else None
+    if not isinstance(here, dict) or last not in here:
+        return None
+    if not isinstance(here[last], dict):
+        raise ConfigError(f"{path} [{name}] must be a table, got {here[last]!r}",
+                          f"write it as a table: [{name}] on a line of its own, keys below")
+    return _Table(path, name, here[last])
+
+
+def _pyproject_table(root: Path) -> _Table | None:
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        return None
+    return _dig(_read_toml(pyproject), pyproject, PYPROJECT_TABLE)
+
+
+def _cargo_table(manifest: Path) -> _Table | None:
+    """``[workspace.metadata.crossmatrix]`` or ``[package.metadata.crossmatrix]`` of a
+    Cargo.toml; both in one file is refused: which one counts would be a guess."""
+    if not manifest.is_file():
+        return None
+    data = _read_toml(manifest)
+    found = [t for t in (_dig(data, manifest, WORKSPACE_TABLE), _dig(data, manifest,
+                                                                     PACKAGE_TABLE)) if t]
+    if len(found) == 2:
+        raise ConfigError(f"{manifest} has both [{WORKSPACE_TABLE}] and [{PACKAGE_TABLE}]",
+                          f"keep one: [{WORKSPACE_TABLE}] in a workspace, [{PACKAGE_TABLE}] "
+                          "in a single crate")
+    return found[0] if found else None
+
+
+def _unused_cargo_table(manifest: Path) -> _Table | None:
+    """A Cargo.toml table beside the pyproject's one, for the warning; a Cargo.toml that
+    does not parse is cargo's to report, not a reason to stop here."""
+    try:
+        return _cargo_table(manifest)
+    except ConfigError:
+        return None
+
+
+def _table_to_write(root: Path) -> tuple[Path | None, str]:
+    """Where a project without settings would put them: the root Cargo.toml's table (of
+    its workspace or its crate), else pyproject.toml's."""
+    manifest = root / "Cargo.toml"
+    if manifest.is_file():
+        workspace = "workspace" in _read_toml(manifest)
+        return manifest, WORKSPACE_TABLE if workspace else PACKAGE_TABLE
+    pyproject = root / "pyproject.toml"
+    return (pyproject if pyproject.is_file() else None), PYPROJECT_TABLE
+
+
 def load(project: Path | str | None = None) -> Project:
     """Load the project at ``project`` (default: ``CROSSMATRIX_PROJECT`` or the current folder)."""
     given = project or os.environ.get("CROSSMATRIX_PROJECT")
@@ -411,15 +519,19 @@ def load(project: Path | str | None = None) -> Project:
             root = root.parent
     else:
         root = find_root(Path.cwd())
-    pyproject = root / "pyproject.toml"
-    table: Mapping[str, Any] = {}
-    if pyproject.is_file():
-        try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{pyproject} is not valid TOML: {exc}") from exc
-        tool = data.get("tool", {}).get("crossmatrix", {})
-        if not isinstance(tool, dict):
-            raise ConfigError(f"[tool.crossmatrix] in {pyproject} must be a table")
-        table = tool
-    return from_table(root, table, f"[tool.crossmatrix] of {pyproject}")
+    table = _pyproject_table(root)
+    if table is None:
+        table = _cargo_table(root / "Cargo.toml")
+    if table is None:
+        config_file, config_table = _table_to_write(root)
+        return from_table(root, {}, f"{config_file or root} [{config_table}]",
+                          config_file=config_file, config_table=config_table)
+    loaded = from_table(root, table.values, table.where, config_file=table.file,
+                        config_table=table.name)
+    if table.name == PYPROJECT_TABLE:
+        manifests = dict.fromkeys((root / "Cargo.toml", loaded.workspace / "Cargo.toml"))
+        unused = [t.where for t in map(_unused_cargo_table, manifests) if t is not None]
+        if unused:
+            console.warn(f"settings from {table.where}; {' and '.join(unused)} ignored "
+                         "(pyproject.toml's table wins: keep one of them)")
+    return loaded

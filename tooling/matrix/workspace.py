@@ -65,29 +65,23 @@ def metadata(workspace: Path, cargo: str = "cargo") -> Workspace:
     )
 
 
-def _toml_profiles(path: Path) -> dict[str, Any]:
-    try:
-        profiles = tomllib.loads(path.read_text()).get("profile", {})
-    except (OSError, tomllib.TOMLDecodeError):
-        return {}
-    return profiles if isinstance(profiles, dict) else {}
-
-
-def _config_profiles(workspace: Path) -> list[dict[str, Any]]:
-    """The [profile] tables of the cargo configs a cargo started in ``workspace`` reads,
-    nearest first: in it and every folder above (``config`` before ``config.toml``, as
-    cargo does), then CARGO_HOME's."""
-    home = Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo")
+def _config_files(workspace: Path, env: Mapping[str, str]) -> list[Path]:
+    """The cargo config files a cargo started in ``workspace`` reads, nearest first: in it
+    and every folder above, then CARGO_HOME's (in one folder ``config`` wins over
+    ``config.toml``, as in cargo)."""
+    home = Path(env.get("CARGO_HOME") or Path.home() / ".cargo")
     folders = [folder / ".cargo" for folder in (workspace, *workspace.parents)]
     if home not in folders:
         folders.append(home)
-    found = []
-    for folder in folders:
-        config = next((folder / n for n in ("config", "config.toml") if (folder / n).is_file()),
-                      None)
-        if config is not None:
-            found.append(_toml_profiles(config))
-    return found
+    return [config for folder in folders
+            if (config := next((folder / n for n in ("config", "config.toml")
+                                if (folder / n).is_file()), None)) is not None]
+
+
+def _profiles(path: Path) -> dict[str, Any]:
+    """The [profile] table of a cargo config or manifest; {} when it has none."""
+    table = _toml_file(path).get("profile", {})
+    return table if isinstance(table, dict) else {}
 
 
 def profile_panic(workspace: Path, profile: str) -> str:
@@ -95,7 +89,8 @@ def profile_panic(workspace: Path, profile: str) -> str:
     workspace, following ``inherits``: a ``CARGO_PROFILE_<NAME>_PANIC`` variable, else the
     cargo configs' [profile], else the workspace's Cargo.toml. std built from source has to
     match it."""
-    layers = [*_config_profiles(workspace), _toml_profiles(workspace / "Cargo.toml")]
+    layers = [*(_profiles(c) for c in _config_files(workspace, os.environ)),
+              _profiles(root_manifest(workspace))]
     seen: set[str] = set()
     name = profile
     while name not in seen:
@@ -112,14 +107,6 @@ def profile_panic(workspace: Path, profile: str) -> str:
             break
         name = str(parent)
     return "unwind"
-
-
-
-
-
-
-
-
 
 
 #: cargo's own profiles: always there, whatever the manifests say
@@ -163,13 +150,5 @@ def profile_defined(workspace: Path, name: str, environ: Mapping[str, str] | Non
     prefix = f"CARGO_PROFILE_{name.upper().replace('-', '_')}_"
     if any(key.startswith(prefix) for key in env):
         return True
-    home = Path(env.get("CARGO_HOME") or Path.home() / ".cargo")
-    files = [root_manifest(workspace),
-             *(folder / ".cargo" / file for folder in (workspace, *workspace.parents)
-               for file in ("config.toml", "config")),
-             home / "config.toml", home / "config"]
-    for path in files:
-        table = _toml_file(path).get("profile")
-        if isinstance(table, dict) and isinstance(table.get(name), dict):
-            return True
-    return False
+    files = [root_manifest(workspace), *_config_files(workspace, env)]
+    return any(isinstance(_profiles(path).get(name), dict) for path in files)

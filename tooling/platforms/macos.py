@@ -68,7 +68,7 @@ def zig_link(target: Target) -> ZigLink:
 
 def gcc_link(target: Target) -> GccLink:
     raise UsageError(f"linker 'gcc' cannot link {target.name}",
-                     f"use linker = \"zig\" in [tool.crossmatrix.target.{target.name}]")
+                     "remove its linker setting: macOS targets link with zig")
 
 
 def rustflags(target: Target) -> tuple[str, ...]:

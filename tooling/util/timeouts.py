@@ -1,5 +1,6 @@
 """How long each kind of child process may run before crossmatrix ends it (and everything it
-started): the ``[tool.crossmatrix.timeouts]`` settings, their defaults, and the ones in force.
+started): the ``timeouts`` settings (``[tool.crossmatrix.timeouts]``, or the same table in
+Cargo.toml's metadata), their defaults, and the ones in force.
 
 Every :func:`tooling.util.proc.run` and :func:`~tooling.util.proc.stream` names the kind of
 its command; the bound is the in-force value for that kind. The entry points (``crossmatrix``,
@@ -12,8 +13,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import Literal, get_args
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, get_args
 
 from tooling.errors import ConfigError
 
@@ -42,13 +43,16 @@ class Timeouts:
     pre_build: float = 3600
     fetch: float = 3600
     tool: float = 10 * 60
+    #: the table they are set in, for the errors (not a bound: equal bounds are equal)
+    table: str = field(default="[tool.crossmatrix.timeouts]", compare=False)
 
     def of(self, kind: Kind) -> float:
         seconds: float = getattr(self, kind.replace("-", "_"))
         return seconds
 
     def with_(self, values: dict[Kind, float]) -> Timeouts:
-        return replace(self, **{kind.replace("-", "_"): v for kind, v in values.items()})
+        bounds: dict[str, Any] = {kind.replace("-", "_"): v for kind, v in values.items()}
+        return replace(self, **bounds)
 
 
 _UNITS = {"s": 1, "m": 60, "h": 3600}
@@ -83,7 +87,7 @@ def describe(seconds: float) -> str:
 
 def setting(kind: Kind) -> str:
     """How the error names the setting that bounds ``kind``."""
-    return f"[tool.crossmatrix.timeouts] {kind}"
+    return f"{_current.table} {kind}"
 
 
 def env_name(kind: Kind) -> str:
@@ -93,7 +97,7 @@ def env_name(kind: Kind) -> str:
 def hint(kind: Kind, seconds: float) -> str:
     longer = describe(seconds * 2)
     return (f"if it was only slow, allow more: {kind} = \"{longer}\" in "
-            f"[tool.crossmatrix.timeouts] (or {env_name(kind)}={longer}); it bounds {WHAT[kind]}")
+            f"{_current.table} (or {env_name(kind)}={longer}); it bounds {WHAT[kind]}")
 
 
 _current = Timeouts()
