@@ -96,6 +96,11 @@ def test_a_failing_pre_build_command_stops_with_the_command(tmp_path: Path) -> N
         buildenv.run_pre_build(["true", "exit 7"], AARCH64_GNU, tmp_path, None)
     assert caught.value.message == ("linux-aarch64-gnu: pre-build command failed (exit 7): "
                                     "exit 7")
+    with pytest.raises(StepFailed) as caught:  # the hint names the table they are from
+        buildenv.run_pre_build(["exit 7"], AARCH64_GNU, tmp_path, None,
+                               where="[workspace.metadata.crossmatrix]")
+    assert (caught.value.hint or "").startswith(
+        "fix it in [workspace.metadata.crossmatrix] pre-build")
 
 
 def test_pre_build_config_per_target_replaces_the_global_list(tmp_path: Path) -> None:
@@ -131,6 +136,13 @@ def test_pre_build_must_be_a_list(tmp_path: Path) -> None:
 def test_a_missing_dev_package_is_named_for_the_targets_architecture(stderr: str,
                                                                      expected: str) -> None:
     assert compiling._known_failure(stderr, AARCH64_GNU) == expected
+
+
+def test_the_pre_build_fix_names_the_projects_own_table() -> None:
+    """A project configured in Cargo.toml is told about its own table, not pyproject's."""
+    where = "[workspace.metadata.crossmatrix.target.linux-aarch64-gnu]"
+    hint = compiling._known_failure("cannot find -lsqlite3", AARCH64_GNU, where)
+    assert hint is not None and f"in {where})" in hint and "tool.crossmatrix" not in hint
 
 
 def test_on_musl_the_fix_is_the_vendored_feature() -> None:

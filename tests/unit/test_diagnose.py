@@ -20,6 +20,12 @@ SAMPLES = {
     "protoc": ("linux-aarch64-gnu", "Error: Custom { kind: NotFound, error: \"Could not find "
                "`protoc`. If `protoc` is installed, try setting the `PROTOC` environment "
                "variable\" }", "protobuf-compiler"),
+    "cmake": ("linux-x86_64", "error: failed to run custom build command for `libz-ng-sys "
+              "v1.1.16`\n  failed to execute command: No such file or directory (os error 2)\n"
+              "  is `cmake` not installed?", "libz-ng-sys's build script needs cmake"),
+    "nasm": ("windows-x86_64", "error: failed to run custom build command for `aws-lc-sys "
+             "v0.30.0`\nwarning: aws-lc-sys@0.30.0: NASM command not found or failed to "
+             "execute.", "AWS_LC_SYS_PREBUILT_NASM"),
     "pkg-config-cross": ("linux-aarch64-gnu", "pkg-config has not been configured to support "
                          "cross-compilation.\n\nInstall a sysroot for the target platform",
                          "PKG_CONFIG_ALLOW_CROSS"),

@@ -10,51 +10,14 @@ from typing import Any
 
 import pytest
 
-from tooling.compile import syslibs
+from tests.unit.fake_cargo import FakeMetadata
+from tooling.compile import hosttools, syslibs
 from tooling.doctor import audit, depgraph, presence
 from tooling.doctor.classify import EXTERNAL, NATIVE, PURE, Context, Finding, classify
 from tooling.doctor.depgraph import Package, graph, parse_tree
 from tooling.doctor.presence import Machine, Need
 from tooling.matrix import config
 from tooling.matrix.targets import by_name
-
-REGISTRY = "registry+https://github.com/rust-lang/crates.io-index"
-
-
-class FakeMetadata:
-    """Just enough of `cargo metadata --format-version 1` for the graph walk."""
-
-    def __init__(self) -> None:
-        self.packages: dict[str, dict[str, Any]] = {}
-        self.edges: dict[str, list[tuple[str, str | None]]] = {}
-        self.features: dict[str, list[str]] = {}
-        self.members: list[str] = []
-
-    def add(self, name: str, version: str = "1.0.0", *, links: str | None = None,
-            deps: Iterable[str] = (), build: Iterable[str] = (), dev: Iterable[str] = (),
-            features: Iterable[str] = (), proc_macro: bool = False, member: bool = False,
-            build_rs: Path | None = None, metadata: dict[str, Any] | None = None) -> None:
-        source = f"path+file:///ws/{name}" if member else REGISTRY
-        pid = f"{source}#{name}@{version}"
-        targets = [{"kind": ["proc-macro" if proc_macro else "lib"], "src_path": "lib.rs"}]
-        if build_rs is not None:
-            targets.append({"kind": ["custom-build"], "src_path": str(build_rs)})
-        self.packages[name] = {"id": pid, "name": name, "version": version, "links": links,
-                               "targets": targets, "metadata": metadata}
-        edges: list[tuple[str, str | None]] = [(d, None) for d in deps]
-        self.edges[name] = [*edges, *((d, "build") for d in build), *((d, "dev") for d in dev)]
-        self.features[name] = list(features)
-        if member:
-            self.members.append(pid)
-
-    def json(self) -> dict[str, Any]:
-        nodes = [{"id": p["id"], "features": self.features[name],
-                  "deps": [{"name": dep, "pkg": self.packages[dep]["id"],
-                            "dep_kinds": [{"kind": kind, "target": None}]}
-                           for dep, kind in self.edges[name]]}
-                 for name, p in self.packages.items()]
-        return {"packages": list(self.packages.values()), "workspace_members": self.members,
-                "resolve": {"nodes": nodes}}
 
 
 def sample(openssl: Iterable[str] = (), libz: Iterable[str] = ()) -> FakeMetadata:
@@ -90,13 +53,13 @@ def machine(tmp_path: Path, env: dict[str, str] | None = None,
 
 
 def context(target: str, here: Machine, *, c_ok: bool = True, pre_build: Iterable[str] = (),
-            crates: Iterable[str] = ()) -> Context:
+            crates: Iterable[str] = (), config_table: str = "tool.crossmatrix") -> Context:
     return Context(target=by_name()[target], machine=here,
                    c_toolchain=Need(what=f"C compiler for {target}", ok=c_ok,
                                     fix=f"run `inv setup --target {target}`"),
                    host_cc=Need(what="the build machine's C compiler (cc)", ok=True),
                    host=by_name()["linux-x86_64-gnu"], pre_build=tuple(pre_build),
-                   crates=frozenset(crates))
+                   crates=frozenset(crates), config_table=config_table)
 
 
 def findings(meta: FakeMetadata, ctx: Context) -> dict[str, Finding]:
@@ -180,6 +143,10 @@ def test_openssl_for_a_gnu_target_from_debians_multiarch_or_pre_build(tmp_path: 
     assert missing.fix is not None
     assert ('add pre-build = ["apt-get install -y libssl-dev:$DEB_ARCH"] to '
             "[tool.crossmatrix.target.linux-aarch64-gnu]") in missing.fix
+    in_cargo = findings(sample(), context("linux-aarch64-gnu", here,
+                                          config_table="package.metadata.crossmatrix"))
+    assert "to [package.metadata.crossmatrix.target.linux-aarch64-gnu]" in (
+        in_cargo["openssl-sys"].fix or "")
     planned = findings(sample(), context(
         "linux-aarch64-gnu", here,
         pre_build=["apt-get install -y libssl-dev:$DEB_ARCH"]))["openssl-sys"]
@@ -246,9 +213,9 @@ def test_prost_build_needs_protoc_from_env_path_or_a_vendoring_crate(tmp_path: P
 
 
 def test_old_prost_build_and_pure_protobuf_codegen(tmp_path: Path) -> None:
-    assert syslibs.tools_for_build_dep("prost-build", "0.10.4") == ("cmake",)
-    assert syslibs.tools_for_build_dep("prost-build", "0.9.0") == ()
-    assert syslibs.tools_for_build_dep("tonic-build", "0.12.3") == ("protoc",)
+    assert hosttools.tools_for_build_dep("prost-build", "0.10.4") == ("cmake",)
+    assert hosttools.tools_for_build_dep("prost-build", "0.9.0") == ()
+    assert hosttools.tools_for_build_dep("tonic-build", "0.12.3") == ("protoc",)
     build_rs = tmp_path / "build.rs"
     build_rs.write_text("fn main() { protobuf_codegen::Codegen::new().pure().run(); }\n")
     meta = FakeMetadata()
@@ -309,7 +276,9 @@ def test_a_proc_macro_with_c_code_needs_the_build_machines_compiler(tmp_path: Pa
 @pytest.mark.parametrize(("version", "target", "tier", "missing"), [
     ("0.30.0", "linux-armv7", EXTERNAL, ["cmake", "libclang (bindgen)"]),
     ("0.30.0", "linux-aarch64-gnu", NATIVE, []),
-    ("0.30.0", "windows-x86_64", EXTERNAL, ["cmake"]),
+    # NASM for Windows x86-64 (unless AWS_LC_SYS_PREBUILT_NASM), on every version
+    ("0.30.0", "windows-x86_64", EXTERNAL, ["cmake", "nasm (assembler)"]),
+    ("0.36.0", "windows-x86_64", EXTERNAL, ["nasm (assembler)"]),
     ("0.36.0", "linux-armv7", NATIVE, []),
 ])
 def test_aws_lc_sys(tmp_path: Path, version: str, target: str, tier: int,
@@ -458,3 +427,32 @@ def test_strict_passes_and_json_prints_only_json(tmp_path: Path,
     document = json.loads(capsys.readouterr().out)
     assert document["ready"] is True
     assert document["targets"][0]["score"] == 100
+
+
+def test_the_host_tools_are_listed_with_who_needs_them(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    meta = sample()
+    meta.add("app", "0.1.0", member=True, deps=["aws-lc-sys", "libz-ng-sys"],
+             build=["prost-build"])
+    meta.add("aws-lc-sys", "0.37.0", links="aws_lc_0_37_0", build=["cc", "cmake"])
+    meta.add("libz-ng-sys", "1.1.16", links="z-ng", build=["cc", "cmake"])
+    meta.add("cmake", "0.1.54")
+    here = machine(tmp_path, programs=["protoc"])
+    reports = [audit.audit(graph(meta.json()), context(name, here))
+               for name in ("linux-x86_64", "windows-x86_64")]
+    listed = {t["tool"]: t for t in audit.to_json(_project(tmp_path), reports)["host_tools"]}
+    assert set(listed) == {"cmake", "nasm", "protoc"}  # aws-lc-sys 0.37 runs no cmake
+    assert listed["cmake"]["crates"] == {"libz-ng-sys": ["linux-x86_64", "windows-x86_64"]}
+    assert listed["nasm"]["crates"] == {"aws-lc-sys": ["windows-x86_64"]}
+    assert listed["nasm"]["present"] is False
+    assert "AWS_LC_SYS_PREBUILT_NASM" in listed["nasm"]["fix"]
+    assert listed["protoc"]["present"] is True and listed["protoc"]["fix"] is None
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    _fake_cargo(monkeypatch, meta)
+    assert _crossmatrix(tmp_path, "--target", "windows-x86_64") == 0
+    out = capsys.readouterr().out
+    assert "host tools (build scripts run them on this machine):" in out
+    assert ("  nasm (assembler): aws-lc-sys on windows-x86_64 — MISSING: install Debian's nasm "
+            "(`inv setup` does), or set AWS_LC_SYS_PREBUILT_NASM") in out

@@ -14,7 +14,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from tooling.compile import syslibs
+from tooling.compile import hosttools
 from tooling.errors import StepFailed, ToolMissing, UsageError
 from tooling.matrix.targets import Target
 from tooling.platforms import platform_of
@@ -68,7 +68,7 @@ def _protoc_users(lock: Path, mtime_ns: int, size: int) -> tuple[str, ...]:
         packages = tomllib.loads(lock.read_text()).get("package", [])
     except (OSError, tomllib.TOMLDecodeError):
         return ()
-    runners = set(syslibs.tool("protoc").build_deps)  # crates whose code runs protoc
+    runners = set(hosttools.PROTOC_RUNNERS)  # crates whose code runs protoc
     users = []
     for package in packages:
         deps = {str(d).split(" ", 1)[0] for d in package.get("dependencies", [])}
@@ -113,10 +113,11 @@ def pre_build_vars(target: Target) -> dict[str, str]:
 
 
 def run_pre_build(commands: Sequence[str], target: Target, project_root: Path,
-                  done: str | None) -> str | None:
+                  done: str | None, *, where: str | None = None) -> str | None:
     """Run the target's ``pre-build`` commands (like Cross.toml's, each by ``sh -c``, with
     ``$DEB_ARCH`` & co. set), once per change of the commands. Returns the digest to
-    record, or None when there are none; ``done`` is the digest recorded last time."""
+    record, or None when there are none; ``done`` is the digest recorded last time;
+    ``where`` the table the commands are from, for the hint."""
     if not commands:
         return None
     variables = pre_build_vars(target)
@@ -133,6 +134,7 @@ def run_pre_build(commands: Sequence[str], target: Target, project_root: Path,
         if not res.ok:
             raise StepFailed(
                 f"{target.name}: pre-build command failed (exit {res.returncode}): {command}",
-                f"fix it in [tool.crossmatrix.target.{target.name}] pre-build; its output "
+                f"fix it in {where or f'[tool.crossmatrix.target.{target.name}]'} "
+                "pre-build; its output "
                 "is above")
     return key

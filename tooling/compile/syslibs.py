@@ -1,5 +1,6 @@
-"""What crossmatrix knows about crates that compile or link C code, and about the programs
-their build scripts run on the build machine (``inv doctor`` reads this table).
+"""What crossmatrix knows about crates that compile or link C code (``inv doctor`` reads
+this table; the programs their build scripts run on the build machine are
+:mod:`tooling.compile.hosttools`).
 
 Each entry says what the build script really does, read from the crates' ``build.rs``:
 ``system`` crates link the system's library and fail without it unless a feature builds
@@ -169,9 +170,9 @@ CRATES: tuple[NativeCrate, ...] = (
         fallback="always compiles its own code (pregenerated assembly, no perl needed)",
     ),
     NativeCrate(
-        # aws-lc-sys < 0.36 builds with cc only for the targets below, with CMake elsewhere,
+        # aws-lc-sys < 0.36 builds with cc only on its main targets, with CMake elsewhere,
         # and runs bindgen for targets without pregenerated bindings; 0.36 needs only the
-        # C compiler (https://aws.github.io/aws-lc-rs/requirements/, aws-lc-rs#992)
+        # C compiler, and NASM for Windows x86 (the tools: hosttools.USES)
         crate="aws-lc-sys", library="AWS-LC", mode="builds", links="aws_lc_",
         alternatives=(("*", 'use rustls with the ring provider (rustls: default-features = '
                             'false, features = ["ring", "std", "tls12"]), or `cargo update -p '
@@ -190,38 +191,8 @@ CRATES: tuple[NativeCrate, ...] = (
 )
 
 
-@dataclass(frozen=True, kw_only=True)
-class HostTool:
-    """A program build scripts run on the build machine."""
-
-    name: str
-    programs: tuple[str, ...]  #: looked up on PATH
-    env: tuple[str, ...] = ()  #: variables that name it (PROTOC=/usr/bin/protoc)
-    deb: str  #: the Debian package that provides it
-    build_deps: tuple[str, ...] = ()  #: a build-dependency on one of these means it is needed
-    provided_by: tuple[str, ...] = ()  #: crates that bring their own copy
-
-
-TOOLS: tuple[HostTool, ...] = (
-    HostTool(name="protoc", programs=("protoc",), env=("PROTOC",), deb="protobuf-compiler",
-             build_deps=("prost-build", "tonic-build", "tonic-prost-build", "protobuf-codegen",
-                         "grpcio-compiler", "protoc-rust"),
-             provided_by=("protobuf-src", "protoc-bin-vendored")),
-    HostTool(name="cmake", programs=("cmake",), env=("CMAKE",), deb="cmake",
-             build_deps=("cmake",)),
-    HostTool(name="libclang", programs=(), env=("LIBCLANG_PATH",), deb="libclang-dev",
-             build_deps=("bindgen",)),
-    HostTool(name="pkg-config", programs=("pkg-config",), env=("PKG_CONFIG",), deb="pkg-config",
-             build_deps=("pkg-config", "system-deps")),
-    HostTool(name="perl", programs=("perl",), deb="perl"),
-    HostTool(name="make", programs=("make",), deb="make"),
-)
-
 #: build-dependencies that compile C (or C++, or assembly) for the crate
 C_BUILD_DEPS = ("cc", "cmake", "autotools", "nasm-rs")
-#: tools beyond a C toolchain (perl and make, which OpenSSL's build runs, are not counted:
-#: Debian's build-essential has them)
-EXTERNAL_TOOLS = ("protoc", "cmake", "libclang")
 
 
 @functools.cache
@@ -247,10 +218,6 @@ def by_pc_name(name: str) -> NativeCrate | None:
     return next((entry for entry in CRATES if entry.pc == name), None)
 
 
-def tool(name: str) -> HostTool:
-    return next(t for t in TOOLS if t.name == name)
-
-
 def deb_package(pc_name: str, deb_arch: str) -> str | None:
     """Debian's package with ``<pc_name>.pc`` for that architecture: ``libssl-dev:arm64``."""
     entry = by_pc_name(pc_name)
@@ -265,35 +232,6 @@ def pre_build_line(entry: NativeCrate) -> str:
     if entry.deb is None:
         raise ValueError(f"{entry.crate} has no Debian package")
     return f"apt-get install -y {entry.deb}:$DEB_ARCH"
-
-
-def tools_for_build_dep(name: str, version: str) -> tuple[str, ...]:
-    """Host tools a crate needs because it has ``name`` as a build-dependency."""
-    if name == "prost-build":
-        # 0.9 and older shipped protoc binaries; 0.10 built protobuf with CMake
-        if versions.parse(version) < (0, 10):
-            return ()
-        if versions.parse(version) < (0, 11):
-            return ("cmake",)
-    return tuple(t.name for t in TOOLS if name in t.build_deps)
-
-
-#: aws-lc-sys < 0.36: targets its cc builder handles, and targets with pregenerated bindings
-_AWS_LC_CC = frozenset({
-    "x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu", "x86_64-unknown-linux-musl",
-    "aarch64-unknown-linux-musl", "i686-unknown-linux-gnu", "x86_64-apple-darwin",
-    "aarch64-apple-darwin"})
-_AWS_LC_BINDINGS = _AWS_LC_CC | {"x86_64-pc-windows-gnu"}
-
-
-def aws_lc_tools(version: str, triple: str) -> tuple[str, ...]:
-    """What aws-lc-sys ``version`` needs besides a C compiler to build for ``triple``."""
-    if versions.parse(version) >= (0, 36):
-        return ()
-    tools = [] if triple in _AWS_LC_CC else ["cmake"]
-    if triple not in _AWS_LC_BINDINGS:
-        tools.append("libclang")
-    return tuple(tools)
 
 
 def older_than(version: str, than: tuple[int, ...]) -> bool:

@@ -50,13 +50,48 @@ def context_for(project: Project, target: Target,
                    c_toolchain=presence.c_toolchain(project, target),
                    host_cc=presence.host_cc(machine), host=presence.host_target(),
                    pre_build=project.pre_build_for(target),
-                   crates=frozenset(p.name for p in packages))
+                   crates=frozenset(p.name for p in packages),
+                   config_table=project.config_table)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HostToolUse:
+    """A program build scripts run on this machine, and who runs it for which targets."""
+
+    tool: str
+    what: str
+    present: bool  #: here for every target that needs it
+    crates: dict[str, list[str]]  #: crate -> targets it needs it for
+    fix: str | None  #: when not present
+
+
+def host_tools(reports: Sequence[TargetReport]) -> list[HostToolUse]:
+    """The host tools (hosttools.TOOLS, pkg-config aside) the findings need."""
+    found: dict[str, dict[str, Any]] = {}
+    for report in reports:
+        for finding in report.findings:
+            for need in finding.needs:
+                if need.tool is None or need.tool == "pkg-config":
+                    continue
+                entry = found.setdefault(need.tool, {"what": need.what, "present": True,
+                                                     "crates": {}, "fix": None})
+                entry["present"] = entry["present"] and need.ok
+                targets = entry["crates"].setdefault(finding.crate, [])
+                if report.target.name not in targets:
+                    targets.append(report.target.name)
+                if not need.ok and entry["fix"] is None:
+                    entry["fix"] = need.fix
+    return [HostToolUse(tool=name, what=e["what"], present=e["present"], crates=e["crates"],
+                        fix=None if e["present"] else e["fix"])
+            for name, e in sorted(found.items())]
 
 
 def to_json(project: Project, reports: Sequence[TargetReport]) -> dict[str, Any]:
     return {
         "workspace": str(project.workspace),
         "ready": all(r.ready == r.total for r in reports),
+        "host_tools": [{"tool": t.tool, "what": t.what, "present": t.present,
+                        "crates": t.crates, "fix": t.fix} for t in host_tools(reports)],
         "targets": [{
             "name": r.target.name, "triple": r.target.triple, "score": r.score,
             "ready": r.ready, "total": r.total, "tiers": r.counts(),
@@ -114,6 +149,14 @@ def print_report(project: Project, reports: Sequence[TargetReport]) -> None:
                     report.target.name)
             if f.note and f.tier > PURE:
                 notes.setdefault((f.crate, f.note), []).append(report.target.name)
+    used = host_tools(reports)
+    if used:
+        out.print("host tools (build scripts run them on this machine):", markup=False)
+        for use in used:
+            who = "; ".join(f"{crate} on {_targets(names, reports)}"
+                            for crate, names in use.crates.items())
+            state = "present" if use.present else f"MISSING: {use.fix}"
+            out.print(f"  {use.what}: {who} — {state}", markup=False)
     if problems:
         out.print("fixes:", markup=False)
         for number, ((crate, text), names) in enumerate(problems.items(), 1):

@@ -1,5 +1,5 @@
 """Classify one package for one target: (1) pure Rust, (2) C code the target's configured
-C toolchain compiles, (3) a system library or a tool beyond it (protoc, cmake, libclang);
+C toolchain compiles, (3) a system library or a tool beyond it (protoc, cmake, nasm …);
 each need checked on this machine, each problem with its fix."""
 
 from __future__ import annotations
@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
-from tooling.compile import syslibs
+from tooling.compile import hosttools, syslibs
 from tooling.doctor.depgraph import Package
 from tooling.doctor.presence import Machine, Need, pkgconfig_dirs, tool_need
+from tooling.matrix.config import PYPROJECT_TABLE
 from tooling.matrix.targets import Target
 from tooling.platforms import platform_of
 
@@ -56,6 +57,12 @@ class Context:
     host: Target | None = None  #: the build machine's gnu target (None: not a table row)
     pre_build: tuple[str, ...] = ()
     crates: frozenset[str] = frozenset()  #: every crate of the graph (protobuf-src, …)
+    config_table: str = PYPROJECT_TABLE  #: where the project's settings are, for the fixes
+
+    @property
+    def where(self) -> str:
+        """The target's settings table: where a fix's pre-build line or variable goes."""
+        return f"[{self.config_table}.target.{self.target.name}]"
 
     def for_side(self, side: str) -> Target:
         return self.host if side == "host" and self.host is not None else self.target
@@ -94,7 +101,7 @@ def _library(package: Package, ctx: Context, *, library: str, pcs: Sequence[str]
     ok = any(machine.named_file(v) for v in variables) or any(
         (folder / f"{name}.pc").is_file()
         for folder in pkgconfig_dirs(target, machine, ctx.host) for name in pcs)
-    where = f"[tool.crossmatrix.target.{ctx.target.name}]"
+    where = ctx.where
     fixes = [f for f in (vendor, alternative) if f]
     on_pre_build = False
     if gnu and package.side == "target":
@@ -161,8 +168,8 @@ def _known(package: Package, entry: syslibs.NativeCrate, ctx: Context) -> Findin
     vendoring = sorted(features & {*entry.vendor_features, *os_features})
     tools = [t for fn in entry.feature_needs if fn.feature in features
              and not (fn.unless and fn.unless in features) for t in fn.tools]
-    if entry.crate == "aws-lc-sys":
-        tools += syslibs.aws_lc_tools(package.version, target.triple)
+    found = _host_tools(package, ctx)
+    tools += [u.tool for u in found]
     builds = entry.mode == "fallback" or (
         entry.mode == "builds" and not features & set(entry.system_features))
     needs: list[Need] = []
@@ -186,12 +193,25 @@ def _known(package: Package, entry: syslibs.NativeCrate, ctx: Context) -> Findin
     # a tool beyond the C toolchain can also be avoided by the crate's alternative (said once)
     alternative = _alternative(entry, package) if vendoring or builds else None
     for name in dict.fromkeys(tools):
-        need = tool_need(name, ctx.machine, ctx.crates)
-        if alternative and not need.ok and name in syslibs.EXTERNAL_TOOLS:
+        need = _tool_need(name, found, ctx, target)
+        if alternative and not need.ok and name in hosttools.EXTERNAL_TOOLS:
             need, alternative = replace(need, fix=f"{need.fix}, or {alternative}"), None
         needs.append(need)
-    external = not (vendoring or builds) or bool(set(tools) & set(syslibs.EXTERNAL_TOOLS))
+    external = not (vendoring or builds) or bool(set(tools) & set(hosttools.EXTERNAL_TOOLS))
     return _finding(package, EXTERNAL if external else NATIVE, needs, note)
+
+
+def _host_tools(package: Package, ctx: Context) -> list[hosttools.Use]:
+    """The rules by which the package's build script runs a host tool (hosttools.USES)."""
+    crate = hosttools.Crate(name=package.name, version=package.version,
+                            features=package.features, build_deps=package.build_deps)
+    return hosttools.uses(crate, ctx.for_side(package.side), ctx.machine.env)
+
+
+def _tool_need(name: str, found: Sequence[hosttools.Use], ctx: Context, target: Target) -> Need:
+    rules = [u for u in found if u.tool == name]
+    return tool_need(name, ctx.machine, ctx.crates,
+                     fix=hosttools.fix_for(hosttools.tool(name), rules, target))
 
 
 def _fallback_note(package: Package, entry: syslibs.NativeCrate, ctx: Context) -> str:
@@ -222,7 +242,7 @@ def _python(package: Package, entry: syslibs.NativeCrate, ctx: Context) -> Findi
     host = ctx.host
     # pyo3 cross-compiles when architecture or OS differ (x86_64 musl on x86_64 gnu: not)
     cross = host is None or (target.arch.rust, target.os) != (host.arch.rust, host.os)
-    where = f"[tool.crossmatrix.target.{ctx.target.name}]"
+    where = ctx.where
     needs: list[Need] = []
     if not extension and not platform.links_python_dll:  # embeds Python: links libpython
         embed = ("build an extension module (pyo3's `extension-module` feature)"
@@ -259,13 +279,9 @@ def _pure_codegen(package: Package) -> bool:
 def _generic(package: Package, ctx: Context) -> Finding:
     """A crate the table does not know: judged by its build-dependencies and ``links``."""
     names = {name for name, _ in package.build_deps}
-    tools: list[str] = []
-    for name, version in package.build_deps:
-        for tool in syslibs.tools_for_build_dep(name, version):
-            if tool == "pkg-config" or (
-                    tool == "protoc" and name == "protobuf-codegen" and _pure_codegen(package)):
-                continue
-            tools.append(tool)
+    found = [u for u in _host_tools(package, ctx) if not (
+        u.tool == "protoc" and u.build_dep == "protobuf-codegen" and _pure_codegen(package))]
+    tools = [u.tool for u in found]
     c_code = bool(names & set(syslibs.C_BUILD_DEPS))
     pkg_config = bool(names & {"pkg-config", "system-deps"})
     needs: list[Need] = []
@@ -283,7 +299,8 @@ def _generic(package: Package, ctx: Context) -> Finding:
                 package, ctx, library=known.library if known else (pc or "a system library"),
                 pcs=[pc] if pc else [], deb=known.deb if known else None,
                 alternative=None if pc else "read its build.rs for a vendored/bundled feature")
-    needs += [tool_need(t, ctx.machine, ctx.crates) for t in dict.fromkeys(tools)]
+    target = ctx.for_side(package.side)
+    needs += [_tool_need(t, found, ctx, target) for t in dict.fromkeys(tools)]
     if not needs:
         return _finding(package, PURE)
     external = bool(tools) or (pkg_config and (package.system_deps or not c_code))

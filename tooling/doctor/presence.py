@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tooling.compile import syslibs
+from tooling.compile import hosttools
 from tooling.errors import CrossmatrixError
 from tooling.matrix.config import Project
 from tooling.matrix.targets import TABLE, Target
@@ -40,6 +40,7 @@ class Need:
     ok: bool  #: satisfied on this machine now
     fix: str | None = None
     pre_build: bool = False  #: the project's pre-build commands install it before the build
+    tool: str | None = None  #: the host tool it is (hosttools.TOOLS), if it is one
 
 
 def host_target() -> Target | None:
@@ -47,33 +48,13 @@ def host_target() -> Target | None:
                  if platform_of(t).debian_libraries(t) and t.runs_natively()), None)
 
 
-_TOOL_FIX = {
-    "protoc": "install Debian's protobuf-compiler (`inv setup` does), or set "
-              "PROTOC=/path/to/protoc",
-    "cmake": "install Debian's cmake",
-    "libclang": "install Debian's libclang-dev, or set LIBCLANG_PATH to the folder with "
-                "libclang.so",
-}
-_TOOL_WHAT = {"protoc": "protoc (protobuf compiler)", "libclang": "libclang (bindgen)"}
-
-
-def _libclang(machine: Machine) -> bool:
-    folders = [Path(machine.env["LIBCLANG_PATH"])] if machine.env.get("LIBCLANG_PATH") else []
-    found = [f for d in folders for f in d.glob("libclang*.so*")]
-    found += machine.path("/usr/lib").glob("llvm-*/lib/libclang*.so*")
-    found += machine.path("/usr/lib").glob("*-linux-gnu/libclang*.so*")
-    # libclang-cpp is LLVM's C++ library, not the C API bindgen loads
-    return any(not f.name.startswith("libclang-cpp") for f in found)
-
-
-def tool_need(name: str, machine: Machine, crates: Iterable[str] = ()) -> Need:
-    tool = syslibs.tool(name)
-    ok = (any(machine.named_file(v) for v in tool.env)
-          or any(machine.which(p) for p in tool.programs)
-          or bool(set(crates) & set(tool.provided_by))
-          or (name == "libclang" and _libclang(machine)))
-    return Need(what=_TOOL_WHAT.get(name, name), ok=ok,
-                fix=_TOOL_FIX.get(name, f"install Debian's {tool.deb}"))
+def tool_need(name: str, machine: Machine, crates: Iterable[str] = (),
+              fix: str | None = None) -> Need:
+    """A program build scripts run here, found as they find it (``fix``: the tool's own
+    fix and the other ways out the crate gives)."""
+    tool = hosttools.tool(name)
+    ok = hosttools.present(tool, machine.env, root=machine.root, crates=crates)
+    return Need(what=tool.what, ok=ok, fix=fix or tool.fix, tool=name)
 
 
 def pkgconfig_dirs(target: Target, machine: Machine, host: Target | None) -> list[Path]:

@@ -50,6 +50,12 @@ class Arch:
     pe_machine: str | None = None  #: pefile's MACHINE_TYPE name
     macho_cpu: str | None = None  #: lief's MachO CPU_TYPE name
     docker_arch: str | None = None  #: Docker's architecture name (None: the Rust one)
+    cfg_arch: str | None = None  #: cargo's ``target_arch`` (None: the Rust one)
+
+    @property
+    def target_arch(self) -> str:
+        """What build scripts read in ``CARGO_CFG_TARGET_ARCH``: x86 for i686, arm for armv7."""
+        return self.cfg_arch or self.rust
 
 
 ARCHES: dict[str, Arch] = {
@@ -72,21 +78,21 @@ ARCHES: dict[str, Arch] = {
         ),
         Arch(
             rust="armv7", deb_arch="armhf", gnu_prefix="arm-linux-gnueabihf", qemu="qemu-arm",
-            multiarch="arm-linux-gnueabihf", docker_arch="arm",
+            multiarch="arm-linux-gnueabihf", docker_arch="arm", cfg_arch="arm",
             elf_machine="EM_ARM", elf_class=32, endian="little", float_abi="hard",
             zig_arch="arm", zig_flags=("-mcpu=generic+v7a+vfp3-d32+thumb2-neon",),
             gnu_loader="lib/ld-linux-armhf.so.3", host_machines=("armv7l",),
         ),
         Arch(
             rust="riscv64gc", deb_arch="riscv64", gnu_prefix="riscv64-linux-gnu",
-            multiarch="riscv64-linux-gnu", docker_arch="riscv64",
+            multiarch="riscv64-linux-gnu", docker_arch="riscv64", cfg_arch="riscv64",
             qemu="qemu-riscv64", elf_machine="EM_RISCV", elf_class=64, endian="little",
             float_abi="double", zig_arch="riscv64", zig_flags=("-mcpu=generic_rv64+m+a+f+d+c",),
             gnu_loader="lib/ld-linux-riscv64-lp64d.so.1", host_machines=("riscv64",),
         ),
         Arch(
             rust="i686", deb_arch="i386", gnu_prefix="i686-linux-gnu", qemu="qemu-i386",
-            multiarch="i386-linux-gnu",
+            multiarch="i386-linux-gnu", cfg_arch="x86",
             elf_machine="EM_386", elf_class=32, endian="little", float_abi=None,
             zig_arch="x86", gnu_loader="lib/ld-linux.so.2", host_machines=("i686", "i386"),
             mingw_prefix="i686-w64-mingw32", mingw_deb="i686",

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tooling.compile import linkers
+from tooling.compile import hosttools, linkers
 from tooling.errors import CrossmatrixError, ToolMissing, UsageError
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
@@ -126,13 +126,15 @@ def plan_target(project: Project, target: Target) -> TargetPlan:
     if not link.present():
         fix = (f"run `inv setup --target {target.name}` (installs {' '.join(link.packages)})"
                if link.packages else f"install {link.linker}, or change `linker` in "
-               f"[tool.crossmatrix.target.{target.name}]")
+               f"{project.table('target', target.name)}")
         missing.append(Missing(step="compile", what=f"linker {link.linker}", fix=fix))
     call = None
     try:
         call = cargo_call.derive(project, target, std)
     except ToolMissing as exc:
         missing.append(Missing(step="compile", what=exc.message, fix=exc.hint or ""))
+    missing += [Missing(step="compile", what=gap.what, fix=gap.fix)  # cmake, nasm, libclang …
+                for gap in hosttools.missing_for(project, target)]
     strip_program = None
     try:
         strip_program = strip.find_strip(target)

@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tooling.compile import buildenv
+from tooling.compile import buildenv, hosttools
 from tooling.errors import StepFailed, ToolMissing
 from tooling.matrix import workspace
 from tooling.matrix.config import Project
@@ -38,6 +38,8 @@ def needs(targets: Sequence[Target], project: Project) -> Needs:
     packages: list[str] = ["file", "binutils", "pkg-config", *STD_PACKAGES]
     if buildenv.protoc_users(project.workspace) and not os.environ.get("PROTOC"):
         packages.append("protobuf-compiler")
+    # cmake, nasm, libclang, go … for the lock file's crates that run them for these targets
+    packages += hosttools.debian_packages(project, targets)
     if project.sccache:
         packages.append("sccache")
     optional: list[str] = []

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from tooling.compile import hosttools
 from tooling.errors import StepFailed, UsageError
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
@@ -28,7 +29,7 @@ from tooling.platforms import platform_of
 from tooling.steps import compiling, leftovers
 from tooling.steps.each import each_target
 from tooling.steps.state import Build
-from tooling.util import console, proc
+from tooling.util import console, memo, proc
 
 #: cargo's profile for ``cargo test``; std is planned for it (panic=unwind)
 TEST_PROFILE = "test"
@@ -127,7 +128,7 @@ def prepare(build: Build, *, no_run: bool = False, args: Sequence[str] = (),
     described, notes = "none (--no-run)", list[str]()
     if not no_run:  # before std is provided: a target that cannot run stops here
         extra, described, notes = runner_env(target, build.project.cache_dir)
-    call = compiling.invocation(build, provide_std=provide_std)
+    call = compiling.invocation(build, provide_std=provide_std, dev=True)
     argv = call.test_argv(no_run=no_run, args=args)
     env = {**call.env, **extra, **_rustdoc_env(call)}
     return CargoTest(argv, env, described, call, notes)
@@ -225,6 +226,8 @@ def run_matrix(project: Project, targets: Sequence[Target], *, no_run: bool = Fa
                          f"`inv test --target {first.name} --no-run` builds them without "
                          "running them")
     runnable = [t for t in targets if t.name not in skipped]
+    with memo.read_only():  # cmake, nasm, libclang … missing: said before anything runs
+        hosttools.check(for_tests(project), runnable, dev=True)
     leftovers.at_start(project)  # of processes killed before: a few folders to look into
     for name, reason in skipped.items():
         console.warn(f"{name}: tests skipped: {reason} (--no-run builds them)")

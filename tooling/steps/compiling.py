@@ -11,8 +11,9 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from tooling.compile import buildenv, linkers, messages, syslibs
+from tooling.compile import buildenv, hosttools, linkers, messages, syslibs
 from tooling.errors import StepFailed, ToolMissing
+from tooling.matrix.config import PYPROJECT_TABLE
 from tooling.matrix.targets import Target
 from tooling.plan import cargo_call
 from tooling.plan.cargo_call import Invocation
@@ -38,8 +39,6 @@ _ZIG_REJECTS = re.compile(
     r"(?:unsupported linker arg|unknown argument|unsupported option)[:\s]+'?([^'\s]+)'?")
 _PKG_CONFIG_CROSS = "pkg-config has not been configured to support cross-compilation"
 _PKG_CONFIG_MISSING = re.compile(r"The system library `([\w.+-]+)` required by crate")
-_PROTOC = re.compile(r"Could not find `protoc`|protoc failed|failed to invoke protoc|"
-                     r"Could not find `protoc` installation")
 
 
 #: a library the linker cannot find: GNU ld, lld, zig
@@ -47,7 +46,7 @@ _LINK_MISSING = re.compile(r"cannot find -l([\w.+-]+)|unable to find library -l(
                            r"|unable to find (?:dynamic )?system library '([\w.+-]+)'")
 
 
-def _missing_library(name: str, target: Target) -> str:
+def _missing_library(name: str, target: Target, where: str) -> str:
     """What to do about a C library that is not there for ``target``: its -dev package for
     the target's Debian architecture through a ``pre-build`` line, or the vendored feature."""
     entry = syslibs.by_links(name) or syslibs.by_pc_name(name)
@@ -59,7 +58,6 @@ def _missing_library(name: str, target: Target) -> str:
         return (f"the C library {name} is not available for {target.triple} (Debian's "
                 f"libraries are for Linux gnu targets): {vendored}")
     package = f"{entry.deb}:{target.arch.deb_arch}" if entry and entry.deb else None
-    where = f"[tool.crossmatrix.target.{target.name}]"
     if package is None:
         return (f"the C library {name} is not installed for {target.triple}: install the "
                 f"Debian package with lib{name}.so / {name}.pc as <package>:"
@@ -69,12 +67,13 @@ def _missing_library(name: str, target: Target) -> str:
             f"(pre-build = [\"{line}\"] in {where}), or {vendored}")
 
 
-def _known_failure(stderr: str, target: Target) -> str | None:
-    """The fix for failures users of cross builds meet again and again."""
-    where = f"[tool.crossmatrix.target.{target.name}]"
-    if _PROTOC.search(stderr):
-        return ("a build script needs protoc: install Debian's protobuf-compiler, or set "
-                "PROTOC=/path/to/protoc (it runs on this machine, not the target)")
+def _known_failure(stderr: str, target: Target, where: str | None = None) -> str | None:
+    """The fix for failures users of cross builds meet again and again; ``where`` is the
+    target's settings table (default: the one in pyproject.toml)."""
+    where = where or f"[{PYPROJECT_TABLE}.target.{target.name}]"
+    tools = hosttools.recognise(stderr, target)  # cmake, nasm, libclang, protoc … missing
+    if tools:
+        return tools
     if _PKG_CONFIG_CROSS in stderr:
         lib = f"/usr/lib/{target.arch.gnu_prefix}/pkgconfig"
         return ("pkg-config refuses to cross-compile: set PKG_CONFIG_ALLOW_CROSS = \"1\", "
@@ -83,10 +82,10 @@ def _known_failure(stderr: str, target: Target) -> str | None:
                 "the crate's vendored feature")
     missing = _PKG_CONFIG_MISSING.search(stderr)
     if missing:
-        return _missing_library(missing[1], target)
+        return _missing_library(missing[1], target, where)
     unlinked = _LINK_MISSING.search(stderr)
     if unlinked:
-        return _missing_library(next(g for g in unlinked.groups() if g), target)
+        return _missing_library(next(g for g in unlinked.groups() if g), target, where)
     rejected = _ZIG_REJECTS.search(stderr)
     if rejected and "zig" in stderr:
         return (f"zig's linker rejects {rejected[1]}: drop it from the rustflags or link "
@@ -100,6 +99,7 @@ def _known_failure(stderr: str, target: Target) -> str | None:
 
 def _diagnose(build: Build, link: linkers.LinkerPlan) -> Callable[[str], str]:
     target = build.target
+    where = build.project.table("target", target.name)
 
     def hint(stderr: str) -> str:
         os_hint = platform_of(target).link_hint(target, stderr)
@@ -113,17 +113,17 @@ def _diagnose(build: Build, link: linkers.LinkerPlan) -> Callable[[str], str]:
                 "can't find crate for `std`" in stderr):
             return (f"std for {target.triple} is missing: run `inv install-targets --target "
                     f"{target.name}` (after `inv setup`)")
-        known = _known_failure(stderr, target)
+        known = _known_failure(stderr, target, where)
         if known:
             return known
         if not link.present():
             if Path(link.linker).name == "musl-gcc":
                 return ("musl-gcc is not installed: install Debian's musl-tools, or remove "
-                        f"linker = \"musl-gcc\" from [tool.crossmatrix.target.{target.name}] "
+                        f"linker = \"musl-gcc\" from {where} "
                         "to link with zig (which brings musl itself)")
             if not link.packages:
                 return (f"the linker {link.linker} is missing: install it, or change `linker` "
-                        f"in [tool.crossmatrix.target.{target.name}]")
+                        f"in {where}")
             return (f"the linker {link.linker} is missing: run `inv setup --target "
                     f"{target.name}` (installs {' '.join(link.packages)})")
         return "cargo's own error is above"
@@ -131,10 +131,12 @@ def _diagnose(build: Build, link: linkers.LinkerPlan) -> Callable[[str], str]:
     return hint
 
 
-def invocation(build: Build, *, provide_std: bool = True) -> Invocation:
-    """Provide std (unless told not to: then the std there is now), derive the cargo call
-    from the plan, and write what it needs (the linker wrappers)."""
+def invocation(build: Build, *, provide_std: bool = True, dev: bool = False) -> Invocation:
+    """Check the host tools, provide std (unless told not to: then the std there is now),
+    derive the cargo call from the plan, and write what it needs (the linker wrappers);
+    ``dev``: for ``cargo test`` (dev-dependencies' build scripts run too)."""
     project, target = build.project, build.target
+    hosttools.check(project, [target], dev=dev)  # cmake, nasm, libclang … before cargo
     missing = None
     try:
         std = install_std(build) if provide_std else providers.plan(project, target)
@@ -153,8 +155,10 @@ def invocation(build: Build, *, provide_std: bool = True) -> Invocation:
 def pre_build(build: Build) -> None:
     """The project's ``pre-build`` commands for this target, when they changed."""
     done = build.state().get("pre-build", {}).get("data")
+    own = build.project.settings_for(build.target).pre_build is not None
     key = buildenv.run_pre_build(build.project.pre_build_for(build.target), build.target,
-                                 build.project.root, done)
+                                 build.project.root, done, where=build.project.table(
+                                     *(("target", build.target.name) if own else ())))
     if key is not None and key != done:
         build.record("pre-build", key, inputs=key, outputs=key)
 
@@ -177,7 +181,7 @@ def compile_target(build: Build) -> list[messages.Artifact]:
         raise StepFailed(f"{target.name}: built without a known std provider")
     if not artifacts:
         raise StepFailed(f"{target.name}: cargo built no executables",
-                         "set `packages` in [tool.crossmatrix] to crates that have binaries")
+                         f"set `packages` in {project.table()} to crates that have binaries")
     record = Compiled(
         artifacts=tuple(CompiledArtifact(package=a.package, name=a.path.name, path=str(a.path),
                                          kind=a.kind, target_name=a.name,

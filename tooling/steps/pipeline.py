@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Sequence
 
-from tooling.compile import buildenv
+from tooling.compile import buildenv, hosttools
 from tooling.matrix import workspace
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
@@ -25,7 +25,7 @@ from tooling.steps import (
 )
 from tooling.steps.each import each_target
 from tooling.steps.state import STEPS, Build
-from tooling.util import archives, console
+from tooling.util import archives, console, memo
 
 StepFn = Callable[[Build], object]
 
@@ -71,6 +71,8 @@ def preflight(project: Project, targets: Sequence[Target],
         archives.source_date_epoch(project.root)
     if "compile" in steps:
         buildenv.protoc_env(project.workspace)  # no protoc: say so before building anything
+        with memo.read_only():  # nor cmake, nasm, libclang …; writing nothing yet
+            hosttools.check(project, targets)
 
 
 def _write_manifest(project: Project, failed: dict[str, str]) -> None:
