@@ -38,6 +38,10 @@ SAMPLES = {
     "glibc-too-new": ("linux-aarch64-gnu", "/lib/aarch64-linux-gnu/libc.so.6: version "
                       "`GLIBC_2.34' not found (required by ./build-script-build)",
                       "linux-aarch64-gnu.2.17"),
+    "stale-lock": ("linux-aarch64", "error: cannot update the lock file /w/Cargo.lock because "
+                   "--locked was passed to prevent this\nhelp: to generate the lock file "
+                   "without accessing the network, remove the --locked flag and use --offline "
+                   "instead.", "run `cargo update --workspace`"),
     "apple-framework": ("macos-aarch64", 'error: unable to find system framework "Security"',
                         "set SDKROOT"),
 }

@@ -53,6 +53,28 @@ def parse_messages(stdout: str) -> tuple[list[Artifact], bool]:
     return artifacts, success
 
 
+def compiled_units(stdout: str) -> tuple[list[str], int]:
+    """The crates cargo compiled (``fresh: false``), by package name with its target's kind
+    when that is not a plain library (``app (bin)``, ``serde (build-script)``), and how many
+    units it reported in all. What an edit really cost, read from cargo itself."""
+    compiled: list[str] = []
+    total = 0
+    for line in stdout.splitlines():
+        if not line.startswith("{"):
+            continue
+        msg = json.loads(line)
+        if msg.get("reason") != "compiler-artifact":
+            continue
+        total += 1
+        if msg.get("fresh"):
+            continue
+        kinds = msg["target"]["kind"]
+        kind = "build-script" if "custom-build" in kinds else kinds[0]
+        name = _package_name(msg.get("package_id", "")) or msg["target"]["name"]
+        compiled.append(name if kind in ("lib", "rlib") else f"{name} ({kind})")
+    return compiled, total
+
+
 def _package_name(package_id: str) -> str:
     # "path+file:///x/crates/edge-agent#0.1.0" or "registry+...#name@1.0" or old "name 0.1.0 (...)"
     if "#" in package_id:

@@ -37,6 +37,8 @@ def install_std(build: Build) -> providers.StdPlan:
 
 _ZIG_REJECTS = re.compile(
     r"(?:unsupported linker arg|unknown argument|unsupported option)[:\s]+'?([^'\s]+)'?")
+#: cargo's words when a build with --locked would have to change Cargo.lock
+_STALE_LOCK = "because --locked was passed to prevent this"
 _PKG_CONFIG_CROSS = "pkg-config has not been configured to support cross-compilation"
 _PKG_CONFIG_MISSING = re.compile(r"The system library `([\w.+-]+)` required by crate")
 
@@ -74,6 +76,10 @@ def _known_failure(stderr: str, target: Target, where: str | None = None) -> str
     tools = hosttools.recognise(stderr, target)  # cmake, nasm, libclang, protoc … missing
     if tools:
         return tools
+    if _STALE_LOCK in stderr:
+        return ("Cargo.lock does not match the manifests (crossmatrix builds --locked, so a "
+                "release uses the versions the lock file names): run `cargo update "
+                "--workspace` (with --offline when offline) and commit Cargo.lock")
     if _PKG_CONFIG_CROSS in stderr:
         lib = f"/usr/lib/{target.arch.gnu_prefix}/pkgconfig"
         return ("pkg-config refuses to cross-compile: set PKG_CONFIG_ALLOW_CROSS = \"1\", "
@@ -198,6 +204,11 @@ def compile_target(build: Build) -> list[messages.Artifact]:
         rustflags=tuple(f if not f.startswith("/") else Path(f).name for f in flags),
     )
     build.save(record, inputs=digests.digest(argv))
+    compiled, units = messages.compiled_units(res.stdout)
+    more = f" and {len(compiled) - 6} more" if len(compiled) > 6 else ""
+    shown = ", ".join(compiled[:6]) + more
+    console.step(target.name, f"cargo compiled {len(compiled)} of {units} units"
+                 + (f": {shown}" if compiled else " (all fresh)"))
     for artifact in artifacts:
         console.step(target.name, f"built {artifact.name}: {artifact.path}")
     return artifacts
