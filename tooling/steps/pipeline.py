@@ -103,7 +103,9 @@ def run_matrix(project: Project, targets: Sequence[Target],
     outcomes = each_target(targets, build)
     if "package" in steps:
         _write_manifest(project, {t.name: e.message for t, e in outcomes.failed})
-    for failed, error in outcomes.failed:
-        console.error(error.render().replace("error:", f"error: {failed.name}:", 1))
+    for failed, error in outcomes.failed:  # again at the end, each with its fix
+        named = error.message.startswith(f"{failed.name}: ")
+        console.error(error.render() if named
+                      else error.render().replace("error:", f"error: {failed.name}:", 1))
     outcomes.raise_if_failed(len(targets), "{failed} of {total} targets failed",
                              "re-run only those with --target NAME; the others are done")
