@@ -260,10 +260,8 @@ def _unmet(project: Project, target: Target, forced: str, req: Requirement, pin:
            without_target: list[Compiler]) -> RustVersionUnmet:
     """One line: the rust-version, the compilers here and their versions, the fix."""
     active, debian = rustup_compiler(project.workspace), debian_compiler()
-    present = [f"rustup {c.rustc.parent.parent.name} {c.release}" for c in rustup_toolchains()]
-    if debian is not None:
-        present.append(f"Debian's rustc-web {debian.release}")
-    have = ", ".join(present) or "none"
+    rustups = [f"rustup {c.rustc.parent.parent.name} {c.release}" for c in rustup_toolchains()]
+    have = ", ".join(rustups + ([f"Debian's rustc-web {debian.release}"] if debian else []))
     need = f"{target.name}: {req.describe()} needs rustc {req.version} or newer"
     install = (f"`rustup toolchain install {req.version}`, or Debian's rustc-web "
                f"{req.version} or newer (`inv setup --target {target.name}`)")
@@ -274,7 +272,8 @@ def _unmet(project: Project, target: Target, forced: str, req: Requirement, pin:
         return RustVersionUnmet(f"{need}, but {pin} pins rustc {active.release}",
                                 f"pin {req.version} or newer there")
     if forced == "rustup":
-        return RustVersionUnmet(f"{need}; std-provider 'rustup' allows only rustup's ({have})",
+        return RustVersionUnmet(f"{need}; std-provider 'rustup' allows only rustup's "
+                                f"({', '.join(rustups) or 'none installed'})",
                                 f"`rustup toolchain install {req.version}`, or remove "
                                 "std-provider to use Debian's rustc-web")
     if forced in ("debian", "build-std"):
@@ -286,7 +285,7 @@ def _unmet(project: Project, target: Target, forced: str, req: Requirement, pin:
         name = without_target[0].rustc.parent.parent.name
         return RustVersionUnmet(f"{need}; rustup {name} has no std for {target.triple}",
                                 f"`rustup target add --toolchain {name} {target.triple}`")
-    return RustVersionUnmet(f"{need}; here: {have}", install)
+    return RustVersionUnmet(f"{need}; here: {have or 'none'}", install)
 
 
 def plan(project: Project, target: Target) -> StdPlan:
