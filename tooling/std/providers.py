@@ -10,7 +10,10 @@ Three providers, tried in this order unless the config forces one:
    ``rustc-web``, once, into a cached sysroot checked before each use (see
    :mod:`tooling.std.sysroot`).
 
-One build uses one compiler; which one is printed and recorded.
+One build uses one compiler; which one is printed and recorded. It has to meet the
+highest ``rust-version`` of the built packages: when the first provider's is older,
+another installed rustup toolchain or Debian's ``rustc-web`` serves, with a std that fits
+it (see :func:`plan`).
 """
 
 from __future__ import annotations
@@ -263,8 +266,8 @@ def _unmet(project: Project, target: Target, forced: str, req: Requirement, pin:
     rustups = [f"rustup {c.rustc.parent.parent.name} {c.release}" for c in rustup_toolchains()]
     have = ", ".join(rustups + ([f"Debian's rustc-web {debian.release}"] if debian else []))
     need = f"{target.name}: {req.describe()} needs rustc {req.version} or newer"
-    install = (f"`rustup toolchain install {req.version}`, or Debian's rustc-web "
-               f"{req.version} or newer (`inv setup --target {target.name}`)")
+    install = (f"`rustup toolchain install {req.version}`, or install a Debian rustc-web "
+               f"{req.version} or newer")
     if pin is not None and active is not None and req.met_by(active):
         return RustVersionUnmet(f"{need}; the pinned rustup toolchain ({pin}) has no std for "
                                 f"{target.triple}", f"`rustup target add {target.triple}`")
