@@ -55,6 +55,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     w = World(_compiler("rustup", tmp_path / "rustup"), _compiler("debian", tmp_path / "debian"))
     monkeypatch.setattr(providers, "rustup_compiler", lambda ws: w.rustup)
     monkeypatch.setattr(providers, "debian_compiler", lambda: w.debian)
+    monkeypatch.setattr(providers, "requirement", lambda project: None)  # no rust-version
 
     def fake_run(argv: list[str], **kw: object) -> Result:
         w.calls.append(list(argv))

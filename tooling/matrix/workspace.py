@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tooling.util import memo, proc
+from tooling.util import memo, proc, versions
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -25,6 +25,17 @@ class Workspace:
     cdylibs: tuple[tuple[str, str], ...] = ()
     #: of those, the ones that are Python extension modules (they depend on pyo3)
     python_modules: tuple[str, ...] = ()
+    #: (package, rust-version) of the members that declare one
+    rust_versions: tuple[tuple[str, str], ...] = ()
+
+    def rust_version(self, packages: tuple[str, ...] = ()) -> tuple[str, str] | None:
+        """The highest ``rust-version`` of ``packages`` (every member when empty), with the
+        package that asks for it; None when none declares one."""
+        asked = [(name, version) for name, version in self.rust_versions
+                 if not packages or name in packages]
+        if not asked:
+            return None
+        return max(asked, key=lambda item: versions.parse(item[1]))
 
 
 @functools.cache
@@ -62,6 +73,8 @@ def metadata(workspace: Path, cargo: str = "cargo") -> Workspace:
         version=(first["version"] if first else "0.0.0"),
         cdylibs=cdylibs,
         python_modules=python,
+        rust_versions=tuple((p["name"], str(p["rust_version"])) for p in members
+                            if p.get("rust_version")),
     )
 
 

@@ -58,6 +58,8 @@ class TargetPlan:
     cannot_run: str | None  #: why nothing runs its binaries here
     steps: tuple[Step, ...]
     missing: tuple[Missing, ...]
+    #: the highest rust-version of the built packages, when one declares it
+    rust_version: str | None = None
 
     @property
     def ready(self) -> bool:
@@ -71,7 +73,9 @@ class TargetPlan:
             "compiler": None if call is None else {
                 "kind": call.compiler.kind, "release": call.compiler.release,
                 "commit": call.compiler.commit_hash, "rustc": str(call.compiler.rustc),
-                "cargo": str(call.compiler.cargo)},
+                "cargo": str(call.compiler.cargo),
+                "reason": self.std.compiler_reason if self.std else "",
+                "rust_version": self.rust_version},
             "std": None if self.std is None else {
                 "provider": self.std.provider, "ready": self.std.ready,
                 "reason": self.std.reason, "action": self.std_action,
@@ -158,9 +162,11 @@ def plan_target(project: Project, target: Target) -> TargetPlan:
              note=f"{runner.NOT_RUN}: {cannot}" if cannot else ""),
         Step(name="package"),
     )
+    req = providers.requirement(project)
     return TargetPlan(target=target, std=std, std_action=action, link=link, call=call,
                       strip=strip_program, runner=platform.describe_runner(target),
-                      cannot_run=cannot, steps=steps, missing=tuple(missing))
+                      cannot_run=cannot, steps=steps, missing=tuple(missing),
+                      rust_version=req.version if req else None)
 
 
 def plan(project: Project, targets: Sequence[Target]) -> Plan:
@@ -180,7 +186,8 @@ def describe(plan: Plan) -> list[str]:
             else "none"
         lines.append(f"  std        {std}" + (f"; first: {p.std_action}" if p.std_action else ""))
         if call is not None:
-            lines.append(f"  compiler   {call.compiler.describe()}")
+            why = p.std.compiler_reason if p.std else ""
+            lines.append(f"  compiler   {call.compiler.describe()}" + (f" — {why}" if why else ""))
         writes = f"; writes {len(p.link.scripts)} wrappers" if p.link.scripts else ""
         lines.append(f"  linker     {p.link.describe()}, C: {p.link.cc}{writes}")
         if call is not None:

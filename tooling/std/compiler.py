@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -87,6 +88,74 @@ def rustup_compiler(workspace: Path) -> Compiler | None:
     if found is None:
         return None
     return _compiler("rustup", Path(found[0]), Path(found[1]))
+
+
+def _rustup_home() -> Path:
+    return Path(os.environ.get("RUSTUP_HOME", Path.home() / ".rustup"))
+
+
+@functools.cache
+def rustup_toolchains() -> tuple[Compiler, ...]:
+    """Every installed rustup toolchain's compiler (``rustup toolchain list``, remembered
+    while rustup's settings and toolchains folder are unchanged), in rustup's order."""
+    rustup = proc.which("rustup")
+    if rustup is None:
+        return ()
+    home = _rustup_home()
+
+    def listed() -> tuple[list[str], list[Path]]:
+        res = proc.run(["rustup", "toolchain", "list"], bound="tool", check=False, echo=False)
+        names = [line.split()[0] for line in res.stdout.splitlines()
+                 if line.strip() and res.ok and "no installed toolchains" not in line]
+        return names, []
+
+    files = [Path(rustup), home / "settings.toml", home / "toolchains"]
+    names: list[str] = memo.remember("rustup-toolchains", [str(home)], files, listed)
+    found = []
+    for name in names:
+        bin_dir = home / "toolchains" / name / "bin"
+        if (bin_dir / "rustc").is_file() and (bin_dir / "cargo").is_file():
+            found.append(_compiler("rustup", bin_dir / "rustc", bin_dir / "cargo"))
+    return tuple(found)
+
+
+def _channel(path: Path) -> str | None:
+    """The toolchain a rust-toolchain file names (None: it names none, or is unreadable)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if path.name == "rust-toolchain" and "[toolchain]" not in text:
+        return text.strip() or None  # the old one-line form
+    try:
+        table = tomllib.loads(text).get("toolchain", {})
+    except tomllib.TOMLDecodeError:
+        return None
+    named = table.get("channel") or table.get("path") if isinstance(table, dict) else None
+    return str(named) if named else None
+
+
+def toolchain_pin(workspace: Path) -> str | None:
+    """What pins the rustup toolchain for ``workspace``, as rustup looks for it (None:
+    rustup's default toolchain is used): ``RUSTUP_TOOLCHAIN``, then, from the workspace
+    upwards, a ``rustup override set`` folder or a rust-toolchain file. Read from files:
+    no rustup runs."""
+    if os.environ.get("RUSTUP_TOOLCHAIN"):
+        return f"RUSTUP_TOOLCHAIN={os.environ['RUSTUP_TOOLCHAIN']}"
+    try:
+        settings = tomllib.loads((_rustup_home() / "settings.toml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        settings = {}
+    overrides = settings.get("overrides", {})
+    overrides = overrides if isinstance(overrides, dict) else {}
+    for folder in (workspace, *workspace.parents):
+        if str(folder) in overrides:
+            return f"rustup override {overrides[str(folder)]} for {folder}"
+        for name in ("rust-toolchain", "rust-toolchain.toml"):
+            channel = _channel(folder / name)
+            if channel is not None:
+                return f"{folder / name} ({channel})"
+    return None
 
 
 @functools.cache

@@ -10,12 +10,15 @@ Three providers, tried in this order unless the config forces one:
    ``rustc-web``, once, into a cached sysroot checked before each use (see
    :mod:`tooling.std.sysroot`).
 
-One build uses one compiler; which one is printed and recorded.
+One build uses one compiler; which one is printed and recorded. It has to meet the
+highest ``rust-version`` of the built packages: when the first provider's is older,
+another installed rustup toolchain or Debian's ``rustc-web`` serves, with a std that fits
+it (see :func:`plan`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
@@ -24,10 +27,44 @@ from tooling.matrix import workspace
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
 from tooling.std import sysroot
-from tooling.std.compiler import Compiler, debian_compiler, has_std, rustup_compiler
-from tooling.util import console, proc
+from tooling.std.compiler import (
+    Compiler,
+    debian_compiler,
+    has_std,
+    rustup_compiler,
+    rustup_toolchains,
+    toolchain_pin,
+)
+from tooling.util import console, proc, versions
 
 Provider = Literal["rustup", "debian", "build-std"]
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """The highest ``rust-version`` of the workspace's members (or of the selected packages)."""
+
+    version: str  #: "1.96"
+    package: str
+
+    def met_by(self, compiler: Compiler) -> bool:
+        """As cargo compares: a pre-release (1.97.0-nightly) counts as its release."""
+        want = versions.parse(self.version)
+        have = versions.parse(compiler.release)
+        return have + (0,) * (3 - len(have)) >= want + (0,) * (3 - len(want))
+
+    def describe(self) -> str:
+        return f"rust-version {self.version} ({self.package})"
+
+
+class RustVersionUnmet(ToolMissing):
+    """No compiler here (or none the settings allow) is as new as the rust-version: said
+    before cargo runs, which would only fail with it."""
+
+
+def requirement(project: Project) -> Requirement | None:
+    found = workspace.metadata(project.workspace).rust_version(project.packages)
+    return Requirement(found[1], found[0]) if found else None
 
 
 
@@ -49,6 +86,8 @@ class StdPlan:
     sysroot: Path | None = None  #: the cached sysroot (build-std)
     ready: bool = True  #: False: install-targets still has to build or add it
     reason: str = ""
+    #: why this compiler: the rust-version it meets, the pin it follows ("": the default)
+    compiler_reason: str = ""
 
     @property
     def rustflags(self) -> tuple[str, ...]:
@@ -145,7 +184,7 @@ def pending_action(project: Project, target: Target, chosen: StdPlan) -> str:
     ready: ask rustup to add the target, or build std into the cache; "" for nothing."""
     compiler = rustup_compiler(project.workspace)
     if (_forced(project, target) in ("auto", "rustup") and chosen.provider != "rustup"
-            and not project.offline and compiler is not None
+            and not project.offline and compiler is not None and _rustup_fits(project)
             and target.triple not in _rustup_installed(project.workspace)):
         fallback = f"{chosen.provider} if that fails" if chosen.ready else (
             f"else build std into {chosen.sysroot}")
@@ -155,10 +194,8 @@ def pending_action(project: Project, target: Target, chosen: StdPlan) -> str:
     return ""
 
 
-def plan(project: Project, target: Target) -> StdPlan:
-    """The std provider for ``target`` with what is installed now (see :func:`ensure` for
-    what providing it does). Runs no installer and writes nothing."""
-    forced = _forced(project, target)
+def _first_fit(project: Project, target: Target, forced: str) -> StdPlan:
+    """The first provider that can serve ``target`` now, whatever the rust-version."""
     if forced in ("auto", "rustup"):
         found = _rustup_plan(project, target)
         if found or forced == "rustup":
@@ -182,6 +219,118 @@ def plan(project: Project, target: Target) -> StdPlan:
     raise _missing(target, forced)
 
 
+def _is_release(compiler: Compiler) -> bool:
+    return "-" not in compiler.release  # not 1.97.0-nightly or -beta
+
+
+def _fitting(project: Project, target: Target, forced: str, req: Requirement,
+             today: StdPlan | None) -> StdPlan:
+    """A provider whose compiler meets ``req``, with the std that fits that compiler:
+    another installed rustup toolchain with the target (a release before a nightly), else
+    Debian's rustc-web (its multiarch std, else build-std). A pinned toolchain is never
+    swapped for another."""
+    pin = toolchain_pin(project.workspace)
+    active = rustup_compiler(project.workspace)
+    rustup_allowed = forced in ("auto", "rustup")
+    debian_allowed = forced != "rustup"
+    older = today.compiler if today else active
+    why = (f"{req.describe()}; {older.kind}'s rustc {older.release} is older" if older
+           else req.describe())
+    fits = sorted((c for c in rustup_toolchains() if req.met_by(c)),
+                  key=lambda c: (not _is_release(c), versions.parse(c.release)))
+    with_std = [c for c in fits if has_std(c, target.triple)] if rustup_allowed and not pin \
+        else []
+    candidates: list[StdPlan] = [
+        StdPlan(provider="rustup", compiler=c, compiler_reason=why,
+                reason=f"target installed in rustup toolchain {c.rustc.parent.parent.name}")
+        for c in with_std if _is_release(c)]
+    debian = debian_compiler()
+    if debian_allowed and not pin and debian is not None and req.met_by(debian):
+        found = (_debian_plan(target) if forced in ("auto", "debian") else None) or (
+            _build_std_plan(project, target) if forced in ("auto", "build-std") else None)
+        if found:
+            candidates.append(replace(found, compiler_reason=why))
+    candidates += [StdPlan(provider="rustup", compiler=c, compiler_reason=why,
+                           reason=f"target installed in rustup toolchain "
+                                  f"{c.rustc.parent.parent.name}")
+                   for c in with_std if not _is_release(c)]
+    if candidates:
+        return candidates[0]
+    raise _unmet(project, target, forced, req, pin, [c for c in fits if c not in with_std])
+
+
+def _unmet(project: Project, target: Target, forced: str, req: Requirement, pin: str | None,
+           without_target: list[Compiler]) -> RustVersionUnmet:
+    """One line: the rust-version, the compilers here and their versions, the fix."""
+    active, debian = rustup_compiler(project.workspace), debian_compiler()
+    rustups = [f"rustup {c.rustc.parent.parent.name} {c.release}" for c in rustup_toolchains()]
+    have = ", ".join(rustups + ([f"Debian's rustc-web {debian.release}"] if debian else []))
+    need = f"{target.name}: {req.describe()} needs rustc {req.version} or newer"
+    install = (f"`rustup toolchain install {req.version}`, or install a Debian rustc-web "
+               f"{req.version} or newer")
+    if pin is not None and active is not None and req.met_by(active):
+        return RustVersionUnmet(f"{need}; the pinned rustup toolchain ({pin}) has no std for "
+                                f"{target.triple}", f"`rustup target add {target.triple}`")
+    if pin is not None and active is not None:
+        return RustVersionUnmet(f"{need}, but {pin} pins rustc {active.release}",
+                                f"pin {req.version} or newer there")
+    if forced == "rustup":
+        return RustVersionUnmet(f"{need}; std-provider 'rustup' allows only rustup's "
+                                f"({', '.join(rustups) or 'none installed'})",
+                                f"`rustup toolchain install {req.version}`, or remove "
+                                "std-provider to use Debian's rustc-web")
+    if forced in ("debian", "build-std"):
+        return RustVersionUnmet(
+            f"{need}; std-provider {forced!r} uses Debian's rustc-web "
+            f"({debian.release if debian else 'not installed'})",
+            f"install Debian's rustc-web {req.version} or newer, or remove std-provider")
+    if without_target:
+        name = without_target[0].rustc.parent.parent.name
+        return RustVersionUnmet(f"{need}; rustup {name} has no std for {target.triple}",
+                                f"`rustup target add --toolchain {name} {target.triple}`")
+    return RustVersionUnmet(f"{need}; here: {have or 'none'}", install)
+
+
+def plan(project: Project, target: Target) -> StdPlan:
+    """The std provider for ``target`` with what is installed now (see :func:`ensure` for
+    what providing it does). Runs no installer and writes nothing.
+
+    The first provider that can serve, unless its compiler is older than the workspace's
+    ``rust-version``: then one whose compiler meets it (:func:`_fitting`), or
+    :class:`RustVersionUnmet`."""
+    forced = _forced(project, target)
+    req = requirement(project)
+    if req is None:
+        return _said_pin(project, _first_fit(project, target, forced), "")
+    try:
+        today: StdPlan | None = _first_fit(project, target, forced)
+    except ToolMissing as exc:
+        today, no_std = None, exc
+    if today is not None and req.met_by(today.compiler):
+        return _said_pin(project, today, f"meets {req.describe()}")
+    try:
+        return _fitting(project, target, forced, req, today)
+    except RustVersionUnmet:
+        if today is None:
+            raise no_std from None  # no std at all: the first thing to fix
+        raise
+
+
+def _said_pin(project: Project, chosen: StdPlan, why: str) -> StdPlan:
+    """``chosen`` with the toolchain pin it follows said, when it is rustup's pinned one."""
+    pin = toolchain_pin(project.workspace) if chosen.compiler.kind == "rustup" else None
+    why = "; ".join(part for part in (f"pinned by {pin}" if pin else "", why) if part)
+    return replace(chosen, compiler_reason=why) if why else chosen
+
+
+def _rustup_fits(project: Project) -> bool:
+    """Whether rustup's active toolchain meets the rust-version (so adding a target to it
+    helps)."""
+    req = requirement(project)
+    active = rustup_compiler(project.workspace)
+    return req is None or (active is not None and req.met_by(active))
+
+
 def ensure(project: Project, target: Target) -> StdPlan:
     """Make the target's std available (rustup add, or fill the sysroot cache) and say how:
     the executor of :func:`pending_action`."""
@@ -189,13 +338,15 @@ def ensure(project: Project, target: Target) -> StdPlan:
         chosen: StdPlan | None = plan(project, target)
     except ToolMissing:
         chosen = None
-    rustup_wanted = _forced(project, target) in ("auto", "rustup")
+    rustup_wanted = _forced(project, target) in ("auto", "rustup") and _rustup_fits(project)
     if rustup_wanted and (chosen is None or chosen.provider != "rustup") and (
             not project.offline and rustup_compiler(project.workspace) is not None
             and target.triple not in _rustup_installed(project.workspace)
             and _rustup_add(project, target)):
-        return StdPlan(provider="rustup", compiler=_rustup_compiler(project),
-                       reason="rustup target add")
+        added = StdPlan(provider="rustup", compiler=_rustup_compiler(project),
+                        reason="rustup target add")
+        req = requirement(project)
+        return _said_pin(project, added, f"meets {req.describe()}" if req else "")
     chosen = plan(project, target) if chosen is None else chosen
     if chosen.provider == "build-std":  # built when missing, checked (hashes) when there
         assert chosen.sysroot is not None

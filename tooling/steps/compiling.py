@@ -27,7 +27,8 @@ from tooling.util import atomic, console, digests, proc
 def install_std(build: Build) -> providers.StdPlan:
     plan = providers.ensure(build.project, build.target)
     console.step(build.target.name, f"std: {plan.describe()} — {plan.reason}")
-    console.step(build.target.name, f"compiler: {plan.compiler.describe()}")
+    console.step(build.target.name, f"compiler: {plan.compiler.describe()}"
+                 + (f" — {plan.compiler_reason}" if plan.compiler_reason else ""))
     return plan
 
 
@@ -146,6 +147,8 @@ def invocation(build: Build, *, provide_std: bool = True, dev: bool = False) -> 
     missing = None
     try:
         std = install_std(build) if provide_std else providers.plan(project, target)
+    except providers.RustVersionUnmet:
+        raise  # cargo would only fail with "rustc … is not supported"
     except ToolMissing as exc:
         std, missing = None, exc
     call = cargo_call.derive(project, target, std, std_missing=missing)
