@@ -367,3 +367,13 @@ def test_setup_needs_for_windows_and_macos(tmp_path: Path) -> None:
     mac = install.needs([by_name()["macos-aarch64"]], project)
     assert "llvm" in mac.packages
     assert not any(p.startswith(("qemu", "binutils-", "libc6-dev")) for p in mac.packages)
+
+
+def test_a_target_runs_natively_on_its_own_os_and_cpu_only() -> None:
+    table = by_name()
+    assert table["macos-aarch64"].runs_natively("arm64", "Darwin")  # what macOS reports
+    assert table["macos-x86_64"].runs_natively("x86_64", "Darwin")
+    assert not table["macos-x86_64"].runs_natively("arm64", "Darwin")
+    assert table["linux-x86_64-gnu"].runs_natively("x86_64", "Linux")
+    assert not table["linux-x86_64-gnu"].runs_natively("x86_64", "Darwin")
+    assert table["windows-x86_64"].runs_natively("AMD64", "Windows")

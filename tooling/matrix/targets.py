@@ -186,9 +186,14 @@ class Target:
         return self.is_glibc and self.arch.deb_arch in DEBIAN_STD_ARCHES
 
     def runs_natively(self, machine: str | None = None, system: str | None = None) -> bool:
-        if (system or platform.system()).lower() != self.os:
+        # platform.system(): "Linux", "Windows", "Darwin" (macOS)
+        if _OS_OF_SYSTEM.get((system or platform.system()).lower()) != self.os:
             return False
-        return (machine or platform.machine()) in self.arch.host_machines
+        return (machine or platform.machine()).lower() in self.arch.host_machines
+
+
+_OS_OF_SYSTEM: dict[str, Os] = {"linux": "linux", "windows": "windows", "darwin": "macos",
+                                "macos": "macos"}
 
 
 def _row(name: str, triple: str, libc: Libc, linker: LinkerKind, *extra_tags: str,
