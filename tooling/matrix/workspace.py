@@ -25,6 +25,10 @@ class Workspace:
     cdylibs: tuple[tuple[str, str], ...] = ()
     #: of those, the ones that are Python extension modules (they depend on pyo3)
     python_modules: tuple[str, ...] = ()
+    #: the members' binaries: (package, binary name)
+    binaries: tuple[tuple[str, str], ...] = ()
+    #: the members' libraries: (package, library name, its crate types: lib, cdylib …)
+    libraries: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
 
 @functools.cache
@@ -55,6 +59,12 @@ def metadata(workspace: Path, cargo: str = "cargo") -> Workspace:
     python = tuple(p["name"] for p in members if p["name"] in dict(cdylibs)
                    and any(d["name"] == "pyo3" and d.get("kind") is None
                            for d in p["dependencies"]))
+    binaries = tuple((p["name"], t["name"]) for p in members for t in p["targets"]
+                     if "bin" in t["kind"])
+    libraries = tuple((p["name"], t["name"], tuple(t.get("crate_types", t["kind"])))
+                      for p in members for t in p["targets"]
+                      if set(t["kind"]) & {"lib", "rlib", "dylib", "cdylib", "staticlib",
+                                                    "proc-macro"})
     return Workspace(
         root=root,
         target_dir=Path(data["target_directory"]),
@@ -62,6 +72,8 @@ def metadata(workspace: Path, cargo: str = "cargo") -> Workspace:
         version=(first["version"] if first else "0.0.0"),
         cdylibs=cdylibs,
         python_modules=python,
+        binaries=binaries,
+        libraries=libraries,
     )
 
 
