@@ -5,6 +5,7 @@ really runs (crates without dependencies); doctor's dependency graph is fabricat
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -228,3 +229,32 @@ def test_the_rendered_table_is_checked_as_config_loads_it(tmp_path: Path) -> Non
     inline = inline.replace('resolver = "2"\n', 'resolver = "2"\nmetadata = { a = 1 }\n')
     with pytest.raises(ConfigError, match="would make it invalid TOML"):
         init.check(init.new_text(inline, facts), facts)
+
+
+def test_a_failed_write_leaves_the_file_as_it_was(tmp_path: Path, doctor: None,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The new text goes into a temporary file beside, renamed over the old one: when the
+    rename fails, the manifest is untouched and no temporary file is left."""
+    root = _workspace(tmp_path / "ws")
+
+    def fail(src: object, dst: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", fail)  # the rename atomic.write_text ends with
+    with pytest.raises(OSError, match="disk full"):
+        init.init(root, ["linux-x86_64"])
+    assert (root / "Cargo.toml").read_text() == CARGO_TOML
+    assert sorted(p.name for p in root.iterdir()) == ["Cargo.toml", "app", "core", "tool"]
+
+
+def test_a_cargo_table_is_not_hidden_by_a_new_pyproject_one(
+        tmp_path: Path, doctor: None, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _workspace(tmp_path / "ws")
+    assert _run(root, "-t", "linux-x86_64") == 0
+    manifest = (root / "Cargo.toml").read_bytes()
+    capsys.readouterr()
+    assert _run(root, "--pyproject", "--force") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "which a [tool.crossmatrix] in pyproject.toml would hide" in err[0]
+    assert not (root / "pyproject.toml").exists()
+    assert (root / "Cargo.toml").read_bytes() == manifest
