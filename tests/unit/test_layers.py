@@ -25,8 +25,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("verify", "compile", "pymod"),
     ("plan",),
     ("steps", "doctor", "setup"),
-    ("release",),
+    ("release", "scaffold"),
     ("cli",),
+    ("__main__",),  # python -m tooling: the console script's entry point
 )
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 #: the comment a function-local import of tooling carries

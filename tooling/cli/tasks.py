@@ -128,6 +128,21 @@ def doctor(c: Context, target: list[str], json: bool = False, strict: bool = Fal
     doctor_mod.run(project, chosen, as_json=json, strict=strict, dev=dev)
 
 
+@task(iterable=["target"], help={
+    "target": "a target of the matrix to write (repeatable; default: the triples of "
+              ".cargo/config.toml build.target and rust-toolchain.toml, else every target)",
+    "pyproject": "write [tool.crossmatrix] into pyproject.toml instead of Cargo.toml",
+    "force": "replace the settings table that is already there"})
+@boundary
+def init(c: Context, target: list[str], pyproject: bool = False, force: bool = False) -> None:
+    """Write a commented settings table for this project into its Cargo.toml (or
+    pyproject.toml): its targets, binaries, and what each target's dependencies need."""
+    from tooling.scaffold import init as init_mod  # startup time: each task loads its own stage
+
+    init_mod.init(c.config.get("crossmatrix", {}).get("project"), target,
+                  pyproject=pyproject, force=force)
+
+
 @task(iterable=["target"], help=TARGET_HELP)
 @boundary
 def install_targets(c: Context, target: list[str]) -> None:
@@ -394,4 +409,5 @@ ns.add_task(targets_, name="targets")
 ns.add_task(plan)
 ns.add_task(doctor)
 ns.add_task(test_)
+ns.add_task(init)
 ns.configure({"crossmatrix": {"project": None}})

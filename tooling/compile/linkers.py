@@ -69,7 +69,8 @@ def cargo_zigbuild() -> str:
     found = proc.which("cargo-zigbuild")
     if found is None:
         raise ToolMissing("cargo-zigbuild not found",
-                          "install crossmatrix with its dependencies: pip install -e .")
+                          "install crossmatrix with its dependencies (pipx install, uv tool "
+                          "install or pip install; pip install -e . in a checkout)")
     return found
 
 

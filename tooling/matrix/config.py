@@ -495,7 +495,7 @@ def _unused_cargo_table(manifest: Path) -> _Table | None:
         return None
 
 
-def _table_to_write(root: Path) -> tuple[Path | None, str]:
+def table_to_write(root: Path) -> tuple[Path | None, str]:
     """Where a project without settings would put them: the root Cargo.toml's table (of
     its workspace or its crate), else pyproject.toml's."""
     manifest = root / "Cargo.toml"
@@ -506,24 +506,35 @@ def _table_to_write(root: Path) -> tuple[Path | None, str]:
     return (pyproject if pyproject.is_file() else None), PYPROJECT_TABLE
 
 
+def tables_in(root: Path) -> list[tuple[Path, str]]:
+    """The settings tables a project's root folder holds, as (file, dotted name): the one
+    :func:`load` uses first (pyproject.toml's wins over Cargo.toml's)."""
+    found = [_pyproject_table(root), _cargo_table(root / "Cargo.toml")]
+    return [(t.file, t.name) for t in found if t is not None]
+
+
+def project_root(project: Path | str | None = None) -> Path:
+    """The root folder of the project at ``project`` (default: ``CROSSMATRIX_PROJECT``, else
+    the nearest folder at or above the current one with a pyproject.toml or Cargo.toml)."""
+    given = project or os.environ.get("CROSSMATRIX_PROJECT")
+    if given is None:
+        return find_root(Path.cwd())
+    root = Path(given).expanduser()
+    if not root.exists():
+        raise ConfigError(f"project path {str(given)!r} does not exist",
+                          "pass --project with a folder holding Cargo.toml or pyproject.toml")
+    root = root.resolve()
+    return root.parent if root.is_file() else root
+
+
 def load(project: Path | str | None = None) -> Project:
     """Load the project at ``project`` (default: ``CROSSMATRIX_PROJECT`` or the current folder)."""
-    given = project or os.environ.get("CROSSMATRIX_PROJECT")
-    if given is not None:
-        root = Path(given).expanduser()
-        if not root.exists():
-            raise ConfigError(f"project path {str(given)!r} does not exist",
-                              "pass --project with a folder holding Cargo.toml or pyproject.toml")
-        root = root.resolve()
-        if root.is_file():
-            root = root.parent
-    else:
-        root = find_root(Path.cwd())
+    root = project_root(project)
     table = _pyproject_table(root)
     if table is None:
         table = _cargo_table(root / "Cargo.toml")
     if table is None:
-        config_file, config_table = _table_to_write(root)
+        config_file, config_table = table_to_write(root)
         return from_table(root, {}, f"{config_file or root} [{config_table}]",
                           config_file=config_file, config_table=config_table)
     loaded = from_table(root, table.values, table.where, config_file=table.file,

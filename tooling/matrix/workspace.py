@@ -27,6 +27,10 @@ class Workspace:
     python_modules: tuple[str, ...] = ()
     #: (package, rust-version) of the members that declare one
     rust_versions: tuple[tuple[str, str], ...] = ()
+    #: the members' binaries: (package, binary name)
+    binaries: tuple[tuple[str, str], ...] = ()
+    #: the members' libraries: (package, library name, its crate types: lib, cdylib …)
+    libraries: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
 
     def rust_version(self, packages: tuple[str, ...] = ()) -> tuple[str, str] | None:
         """The highest ``rust-version`` of ``packages`` (every member when empty), with the
@@ -66,6 +70,12 @@ def metadata(workspace: Path, cargo: str = "cargo") -> Workspace:
     python = tuple(p["name"] for p in members if p["name"] in dict(cdylibs)
                    and any(d["name"] == "pyo3" and d.get("kind") is None
                            for d in p["dependencies"]))
+    binaries = tuple((p["name"], t["name"]) for p in members for t in p["targets"]
+                     if "bin" in t["kind"])
+    libraries = tuple((p["name"], t["name"], tuple(t.get("crate_types", t["kind"])))
+                      for p in members for t in p["targets"]
+                      if set(t["kind"]) & {"lib", "rlib", "dylib", "cdylib", "staticlib",
+                                                    "proc-macro"})
     return Workspace(
         root=root,
         target_dir=Path(data["target_directory"]),
@@ -75,6 +85,8 @@ def metadata(workspace: Path, cargo: str = "cargo") -> Workspace:
         python_modules=python,
         rust_versions=tuple((p["name"], str(p["rust_version"])) for p in members
                             if p.get("rust_version")),
+        binaries=binaries,
+        libraries=libraries,
     )
 
 

@@ -1,0 +1,34 @@
+"""The console script's extras: --version from the installed distribution's metadata, and
+``python -m tooling`` being the same program."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+import tooling
+from tooling.cli.main import program
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_version_is_the_distributions(capsys: pytest.CaptureFixture[str]) -> None:
+    assert tooling.__version__ == metadata.version("crossmatrix")
+    with pytest.raises(SystemExit) as stopped:
+        program.run(["crossmatrix", "--version"])
+    assert stopped.value.code in (None, 0)
+    assert capsys.readouterr().out == f"crossmatrix {metadata.version('crossmatrix')}\n"
+
+
+def test_python_dash_m_tooling_is_the_console_script(tmp_path: Path) -> None:
+    for args, expected in ((["--version"], f"crossmatrix {tooling.__version__}"),
+                           (["--list"], "init")):
+        done = subprocess.run([sys.executable, "-m", "tooling", *args], cwd=tmp_path,
+                              env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+                              capture_output=True, text=True, timeout=120, check=False)
+        assert done.returncode == 0, done.stderr
+        assert expected in done.stdout

@@ -1,0 +1,1 @@
+"""Starting a project: ``crossmatrix init`` writes its settings table."""
