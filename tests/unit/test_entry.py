@@ -32,3 +32,17 @@ def test_python_dash_m_tooling_is_the_console_script(tmp_path: Path) -> None:
                               capture_output=True, text=True, timeout=120, check=False)
         assert done.returncode == 0, done.stderr
         assert expected in done.stdout
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
+    """`crossmatrix --list | head -1`: the pipe closes under the program; it ends as a
+    program ended by SIGPIPE does, quietly."""
+    for _ in range(3):  # the race between the reader leaving and the writer: either way
+        writer = subprocess.Popen([sys.executable, "-m", "tooling", "--list"], cwd=tmp_path,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert writer.stdout is not None and writer.stderr is not None
+        writer.stdout.read(1)
+        writer.stdout.close()  # the reader leaves after one byte
+        err = writer.stderr.read().decode()
+        assert writer.wait(timeout=60) in (0, 141), err
+        assert "Traceback" not in err and "BrokenPipe" not in err, err

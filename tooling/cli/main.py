@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from typing import Any
 
 from invoke.exceptions import Exit, ParseError
@@ -59,4 +61,9 @@ program = CrossmatrixProgram(name="crossmatrix", binary="crossmatrix", version=_
 
 
 def main() -> None:
-    program.run()
+    try:
+        program.run()
+    except BrokenPipeError:  # `crossmatrix --help | head`: the reader left; so do we
+        # stdout is gone: point it at nothing so the interpreter's own flush stays quiet
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)  # as a shell reports a program ended by SIGPIPE (128 + 13)
