@@ -13,6 +13,9 @@ P2  fresh crate, std not installed: crossmatrix with the std cache vs
 P3  the Linux matrix from warm std caches (cold target folder): crossmatrix release
     vs the sum of the same cargo commands run raw.
 P4  stripped sizes vs cargo-zigbuild's output, and the min-size profile.
+R1  the Windows programs of windows-x86_64 run 5 times each under wine: crossmatrix's runner
+    (one lingering wineserver per prefix) vs `wine prog.exe --version` per run, as a script
+    does it (each wine starts and ends its own server).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.integration.helpers import FORCED_PROVIDERS as FORCED  # noqa: E402
+from tooling.matrix import workspace  # noqa: E402
 from tooling.matrix.config import load  # noqa: E402
 from tooling.matrix.targets import TABLE, by_name  # noqa: E402
 from tooling.std import providers  # noqa: E402
@@ -250,6 +254,43 @@ def p4() -> tuple[Figure, dict[str, dict[str, int]]]:
     return fig, sizes
 
 
+def r1(reps: int, warmup: int) -> Figure:
+    from tooling.platforms import windows  # only this figure needs it
+
+    project = project_dir("r1", FORCED)
+    sh([str(BIN / "crossmatrix"), "--project", str(project), "release", "--target",
+        "windows-x86_64"], env=OFFLINE)
+    target = by_name()["windows-x86_64"]
+    target_dir = workspace.metadata(load(project).workspace).target_dir
+    bins = sorted((target_dir / "crossmatrix" / target.name / "bin").glob("*.exe"))
+    cache = load(project).cache_dir
+    plain = WORK / "r1-plain"
+    plain.mkdir(parents=True, exist_ok=True)
+    for exe in bins:
+        shutil.copy2(exe, plain / exe.name)
+    if windows.needs_shim(target):
+        shutil.copy2(windows.shim(target, cache), plain / windows.SHIM_DLL)
+    prefix = WORK / "r1-plain-prefix"  # its own: not served by the runner's lingering server
+    env = {**os.environ, **windows.env(prefix)}
+
+    def a() -> float:
+        start = time.perf_counter()
+        for _ in range(5):
+            for exe in bins:
+                if not windows.run(target, exe, ["--version"], cache).ok:
+                    raise SystemExit(f"{exe.name} failed under crossmatrix's wine runner")
+        return time.perf_counter() - start
+
+    def b() -> float:
+        return sum(sh(["wine", str(plain / exe.name), "--version"], env=env, cwd=plain)
+                   for _ in range(5) for exe in bins)
+
+    fig = Figure("R1", f"{len(bins)} Windows programs x 5 runs under wine (windows-x86_64)",
+                 "crossmatrix's runner (one lingering wineserver)",
+                 "wine prog.exe per run (a server each)", goal="ratio ≤ 0.5")
+    return alternate(fig, a, b, reps, warmup)
+
+
 # --- reporting -------------------------------------------------------------------------------
 
 def versions() -> dict[str, str]:
@@ -356,6 +397,8 @@ def main() -> None:
     if "P4" in only:
         size_fig, sizes = p4()
         figures.append(size_fig)
+    if "R1" in only:
+        figures.append(r1(reps=1 if args.quick else 3, warmup=1))
     command = shlex.join(["python", "bench/bench.py", *sys.argv[1:]])
     out = Path(args.out)
     store = out.with_name("benchmarks.json")
