@@ -148,7 +148,7 @@ def invocation(build: Build, *, provide_std: bool = True, dev: bool = False) -> 
             console.warn(note)
         elif provide_std:
             console.step(target.name, note)
-    call.link.materialize()
+    call.materialize()
     return call
 
 
