@@ -52,8 +52,11 @@ def test_plan_prints_everything_and_writes_nothing(tmp_path: Path) -> None:
     aarch64, windows = plan["targets"]
     assert aarch64["triple"] == "aarch64-unknown-linux-musl"
     assert aarch64["std"]["provider"] in ("rustup", "build-std")
-    assert aarch64["linker"]["kind"] == "zig" and len(aarch64["linker"]["writes"]) == 3
+    assert aarch64["linker"]["kind"] == "zig" and len(aarch64["linker"]["writes"]) == 4
     assert not any(Path(p).exists() for p in aarch64["linker"]["writes"])
+    toolchain, = aarch64["cargo"]["writes"]  # the CMake toolchain file, named per target
+    assert aarch64["cargo"]["env"]["CMAKE_TOOLCHAIN_FILE_aarch64_unknown_linux_musl"] == toolchain
+    assert not Path(toolchain).exists()
     assert aarch64["cargo"]["build"][1:4] == ["build", "--target", "aarch64-unknown-linux-musl"]
     assert aarch64["cargo"]["test"][1] == "test" and "--bins" not in aarch64["cargo"]["test"]
     assert "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER" in aarch64["cargo"]["env"]

@@ -83,3 +83,22 @@ def test_unknown_failure_points_at_cargos_output(tmp_path: Path) -> None:
     link = linkers.LinkerPlan(kind="gcc", linker="sh", cc="sh", ar="ar")
     hint = compiling._diagnose(_build(tmp_path, "linux-x86_64"), link)("error: mismatched types")
     assert hint == "cargo's own error is above"
+
+
+@pytest.mark.parametrize("stderr", [
+    'error occurred in cc-rs: failed to find tool "aarch64-linux-gnu-g++": No such file or '
+    "directory (os error 2)",
+    "CMake Error at CMakeLists.txt:2 (project):\n  The CMAKE_CXX_COMPILER:\n\n"
+    "    aarch64-linux-gnu-g++\n\n  is not a full path and was not found in the PATH.",
+    "CMake Error at CMakeLists.txt:2 (project):\n  No CMAKE_CXX_COMPILER could be found."])
+def test_a_cxx_compiler_missing_after_all_gets_setup(tmp_path: Path, stderr: str) -> None:
+    build = _build(tmp_path, "linux-aarch64-gnu")
+    link = linkers.LinkerPlan(kind="gcc", linker="sh", cc="sh", ar="ar",
+                              cxx="/nonexistent/aarch64-linux-gnu-g++",
+                              cxx_packages=("g++-aarch64-linux-gnu",))
+    hint = compiling._diagnose(build, link)(stderr)
+    assert hint.startswith("a build script compiles C++ and /nonexistent/aarch64-linux-gnu-g++ "
+                           "is not installed: run `inv setup --target linux-aarch64-gnu` "
+                           "(installs g++-aarch64-linux-gnu)"), hint
+    there = linkers.LinkerPlan(kind="gcc", linker="sh", cc="sh", ar="ar", cxx="sh")
+    assert compiling._diagnose(build, there)(stderr) == "cargo's own error is above"

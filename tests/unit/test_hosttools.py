@@ -7,6 +7,7 @@ no crate is fetched."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -447,3 +448,107 @@ def test_other_failures_are_not_taken_for_a_missing_tool() -> None:
     assert hosttools.recognise("error[E0308]: mismatched types", T["linux-x86_64"]) is None
     assert hosttools.recognise("cmake: error while loading shared libraries",
                                T["linux-x86_64"]) is None
+
+
+# --- the target's C++ compiler ---------------------------------------------------------------
+
+CMAKE_CXX_LOCK = {"app": ("0.1.0", ["cmake"]), "cmake": ("0.1.58", ["cc"]),
+                  "cc": ("1.2.0", [])}
+
+
+def cmake_cxx_graph() -> FakeMetadata:
+    meta = FakeMetadata()
+    meta.add("app", "0.1.0", member=True, build=["cmake"])
+    meta.add("cmake", "0.1.58", deps=["cc"])
+    meta.add("cc", "1.2.0")
+    return meta
+
+
+@pytest.fixture
+def fake_cxx_cargo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """`cargo metadata` answers with cmake_cxx_graph(); cmake is on PATH (a fake), and
+    aarch64's cross g++ is not. Returns the fake programs' folder."""
+    def target_crates(project: config.Project, target: Target, *,
+                      dev: bool = False) -> list[Crate]:
+        return hosttools.graph_crates(cmake_cxx_graph().json(), project.packages, dev=dev)
+
+    monkeypatch.setattr(hosttools, "target_crates", target_crates)
+    if shutil.which("aarch64-linux-gnu-g++") or shutil.which("x86_64-w64-mingw32-g++"):
+        pytest.skip("a cross g++ is installed here")
+    folder = bin_dir(tmp_path / "fake", "cmake")
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    for key in ("CXX_aarch64_unknown_linux_gnu", "CXX_aarch64-unknown-linux-gnu", "CMAKE"):
+        monkeypatch.delenv(key, raising=False)
+    return folder
+
+
+def test_a_cmake_user_built_by_gcc_needs_its_gxx_before_cargo_runs(
+        tmp_path: Path, fake_cxx_cargo: Path) -> None:
+    project = _project(tmp_path, CMAKE_CXX_LOCK)
+    with pytest.raises(ToolMissing) as caught:
+        compiling.invocation(Build(project, T["linux-aarch64-gnu"]), provide_std=False)
+    assert caught.value.exit_code == 3
+    assert caught.value.message == (
+        "app needs a C++ compiler (aarch64-linux-gnu-g++) to build for linux-aarch64-gnu (its "
+        "build script runs cmake, and CMake's project() checks for a C++ compiler unless it "
+        "names its languages), and none is installed")
+    assert caught.value.hint == (
+        "run `inv setup --target linux-aarch64-gnu` (installs g++-aarch64-linux-gnu), or set "
+        "CXX_aarch64_unknown_linux_gnu in the env of [tool.crossmatrix.target.linux-aarch64-gnu]")
+    planned = planner.plan_target(project, T["linux-aarch64-gnu"])
+    assert [m.what for m in planned.missing if "C++" in m.what] == [
+        "a C++ compiler (aarch64-linux-gnu-g++) for app"]
+    # zig brings its own c++: nothing to install for the musl target
+    hosttools.check(project, [T["linux-aarch64"]])
+    # setup installs it for the gcc target only
+    needs = install.needs([T["linux-aarch64-gnu"], T["linux-aarch64"]], project).packages
+    assert "g++-aarch64-linux-gnu" in needs
+    assert "g++-aarch64-linux-gnu" not in install.needs([T["linux-aarch64"]], project).packages
+
+
+def test_an_installed_gxx_or_the_users_cxx_is_enough(tmp_path: Path, fake_cxx_cargo: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    project = _project(tmp_path, CMAKE_CXX_LOCK)
+    bin_dir(tmp_path / "fake", "aarch64-linux-gnu-g++")
+    hosttools.check(project, [T["linux-aarch64-gnu"]])
+    (fake_cxx_cargo / "aarch64-linux-gnu-g++").unlink()
+    with pytest.raises(ToolMissing):
+        hosttools.check(project, [T["linux-aarch64-gnu"]])
+    mine = bin_dir(tmp_path / "sdk", "my-aarch64-g++") / "my-aarch64-g++"
+    own = _project(tmp_path, CMAKE_CXX_LOCK,
+                   '[tool.crossmatrix.target.linux-aarch64-gnu]\n'
+                   f'env = {{ CXX_aarch64_unknown_linux_gnu = "{mine}" }}')
+    hosttools.check(own, [T["linux-aarch64-gnu"]])
+    assert "g++-aarch64-linux-gnu" not in install.needs([T["linux-aarch64-gnu"]], own).packages
+    monkeypatch.setenv("CXX_aarch64-unknown-linux-gnu", str(mine))  # read first by cc-rs
+    hosttools.check(project, [T["linux-aarch64-gnu"]])
+
+
+def test_windows_gnu_needs_mingws_gxx(tmp_path: Path, fake_cxx_cargo: Path) -> None:
+    project = _project(tmp_path, CMAKE_CXX_LOCK)
+    with pytest.raises(ToolMissing, match=r"a C\+\+ compiler \(x86_64-w64-mingw32-g\+\+\)"):
+        hosttools.check(project, [T["windows-x86_64"]])
+    assert "g++-mingw-w64-x86-64-win32" in install.needs([T["windows-x86_64"]], project).packages
+
+
+@pytest.mark.parametrize(("one", "expected"), [
+    (crate("cxx", "1.0.150", build={"cc": "1.2.0", "cxxbridge-flags": "1.0.150"}),
+     ["c++"]),
+    (crate("link-cplusplus", "1.0.10"), ["c++"]),
+    (crate("app", build={"cxx-build": "1.0.150"}), ["c++"]),
+    (crate("app", build={"cmake": "0.1.58"}), ["c++"]),
+    (crate("libduckdb-sys", "1.2.0", features=["bundled"], build={"cc": "1.2.0"}), ["c++"]),
+    (crate("libduckdb-sys", "1.2.0", features=[], build={"cc": "1.2.0"}), []),
+    # C only: zlib-ng's project(zlib C), and a plain cc user
+    (crate("libz-ng-sys", "1.1.16", build={"cmake": "0.1.58", "cc": "1.2.0"}), []),
+    (crate("libsqlite3-sys", "0.30.1", build={"cc": "1.2.0"}), []),
+])
+def test_which_build_scripts_compile_cxx(one: Crate, expected: list[str]) -> None:
+    assert [u.tool for u in hosttools.cxx_uses(one, T["linux-aarch64-gnu"], {})] == expected
+
+
+def test_a_pure_rust_or_c_lock_file_needs_no_gxx(tmp_path: Path, fake_cxx_cargo: Path) -> None:
+    project = _project(tmp_path, {"app": ("0.1.0", ["cc"]), "cc": ("1.2.0", [])})
+    assert hosttools.missing_for(project, T["linux-aarch64-gnu"]) == []
+    assert not any(p.startswith("g++") for p in
+                   install.needs([T["linux-aarch64-gnu"]], project).packages)

@@ -169,8 +169,13 @@ def test_linux_gcc_is_the_hosts_for_its_own_glibc_and_debians_cross_else() -> No
     cross = linux.gcc_link(by_name()["linux-riscv64-gnu"])
     assert cross.gcc == "riscv64-linux-gnu-gcc" and cross.ar == "riscv64-linux-gnu-ar"
     assert cross.packages == ("gcc-riscv64-linux-gnu", "libc6-dev-riscv64-cross")
+    assert (cross.gxx, cross.gxx_packages) == ("riscv64-linux-gnu-g++", ("g++-riscv64-linux-gnu",))
+    assert cross.ranlib == "riscv64-linux-gnu-ranlib"
+    assert cross.sysroot == "/usr/riscv64-linux-gnu"
     host = next(t for t in TABLE if t.os == "linux" and t.libc == "gnu" and t.runs_natively())
-    assert linux.gcc_link(host) == base.GccLink(gcc="gcc", ar="ar", packages=("gcc",))
+    assert linux.gcc_link(host) == base.GccLink(gcc="gcc", ar="ar", packages=("gcc",),
+                                                gxx="g++", gxx_packages=("g++",),
+                                                ranlib="ranlib")
 
 
 def test_only_glibc_targets_use_debians_libraries_and_cross_glibc() -> None:

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tooling.compile import linkers
 from tooling.errors import CrossmatrixError, ToolMissing
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
@@ -203,6 +204,31 @@ USES: tuple[Use, ...] = (
 )
 
 
+#: Build scripts that compile C++ for the target, so need its C++ compiler (zig's c++
+#: always comes with zig; Debian's g++-<triplet> is a package of its own): the crate's own
+#: (cxx compiles its cxx.cc, link-cplusplus links the C++ runtime, the C++ libraries'
+#: -sys crates), or what a build-dependency's code does (cxx-build, cpp_build). Crates
+#: that run cmake (:data:`USES`) count too: see :func:`cxx_uses`.
+CXX_USES: tuple[Use, ...] = (
+    Use(tool="c++", crate="cxx", why="compiles cxx's C++ runtime (cxx.cc)"),
+    Use(tool="c++", crate="link-cplusplus", why="links the C++ standard library"),
+    Use(tool="c++", crate="librocksdb-sys", why="compiles RocksDB (C++)"),
+    Use(tool="c++", crate="libduckdb-sys", features=("bundled",), why="compiles DuckDB (C++)"),
+    Use(tool="c++", crate="esaxx-rs", why="compiles esaxx (C++)"),
+    Use(tool="c++", crate="snmalloc-sys", why="compiles snmalloc (C++)"),
+    Use(tool="c++", crate="grpcio-sys", why="compiles gRPC core (C++) with cmake"),
+    Use(tool="c++", crate="protobuf-src", why="compiles protoc (C++) with cmake"),
+    Use(tool="c++", build_dep="cxx-build", why="compiles C++ through cxx-build"),
+    Use(tool="c++", build_dep="cpp_build", why="compiles C++ through cpp_build"),
+)
+
+#: crates whose CMake projects name C as their only language (zlib-ng, AWS-LC)
+C_ONLY_CMAKE = frozenset({"libz-ng-sys", "libz-sys", "aws-lc-sys"})
+_BY_CMAKE = Use(tool="c++", build_dep="cmake",
+                why="runs cmake, and CMake's project() checks for a C++ compiler unless it "
+                    "names its languages")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Crate:
     """A package whose build script runs in the build."""
@@ -256,11 +282,13 @@ def _applies(use: Use, version: str, crate: Crate, target: Target,
     return not any(_true(_target_value(environ, name, target)) for name in use.unless_flag)
 
 
-def uses(crate: Crate, target: Target, environ: Mapping[str, str]) -> list[Use]:
+def uses(crate: Crate, target: Target, environ: Mapping[str, str],
+         rules: Sequence[Use] = USES) -> list[Use]:
     """The rules by which ``crate``'s build script needs a tool when building for
-    ``target``: its own first, then its build-dependencies' (in their order)."""
+    ``target``: its own first, then its build-dependencies' (in their order); ``rules``:
+    :data:`USES` (host tools) or :data:`CXX_USES` (the target's C++ compiler)."""
     found: list[Use] = []
-    own = [u for u in USES if u.crate == crate.name]
+    own = [u for u in rules if u.crate == crate.name]
     deps = dict(crate.build_deps)
     for use in own:
         if use.build_dep is not None:
@@ -270,8 +298,19 @@ def uses(crate: Crate, target: Target, environ: Mapping[str, str]) -> list[Use]:
             found.append(use)
     covered = {u.tool for u in own}
     for name, version in crate.build_deps:
-        found += [u for u in USES if u.crate is None and u.build_dep == name
+        found += [u for u in rules if u.crate is None and u.build_dep == name
                   and u.tool not in covered and _applies(u, version, crate, target, environ)]
+    return found
+
+
+def cxx_uses(crate: Crate, target: Target, environ: Mapping[str, str]) -> list[Use]:
+    """The rules by which ``crate``'s build script compiles C++ for ``target``: its own or
+    its build-dependencies' (:data:`CXX_USES`), else running cmake for it (:data:`USES`)
+    unless its project is C only."""
+    found = uses(crate, target, environ, CXX_USES)
+    if not found and crate.name not in C_ONLY_CMAKE and any(
+            u.tool == "cmake" for u in uses(crate, target, environ)):
+        found.append(_BY_CMAKE)
     return found
 
 
@@ -541,15 +580,69 @@ def environment(project: Project, target: Target) -> dict[str, str]:
     return {**os.environ, **project.settings_for(target).env}
 
 
+# --- the target's C++ compiler -----------------------------------------------------------
+
+def cxx_compiler(project: Project, target: Target) -> HostTool | None:
+    """The target's C++ compiler as a tool to look for, when one must be installed: gcc's
+    g++ (zig brings its own c++; a linker the user names is theirs). None: nothing to check."""
+    link = linkers.plan(target, project.linker_for(target), project.cache_dir)
+    if link.kind != "gcc" or link.cxx is None:
+        return None
+    variable = f"CXX_{target.cc_key}"
+    where = project.table("target", target.name)
+    installs = f" (installs {' '.join(link.cxx_packages)})" if link.cxx_packages else ""
+    return HostTool(name=f"c++ {target.triple}", what=f"a C++ compiler ({link.cxx})",
+                    programs=(link.cxx,), env=(f"CXX_{target.triple}",),
+                    debs=link.cxx_packages,
+                    fix=f"run `inv setup --target {target.name}`{installs}, or set "
+                        f"{variable} in the env of {where}")
+
+
+def _cxx_present(compiler: HostTool, target: Target, environ: Mapping[str, str],
+                 settings_env: Mapping[str, str]) -> bool:
+    """The C++ compiler build scripts get: the user's ``CXX_<triple>`` (the target's ``env``
+    in either spelling, this environment's as given, which cc-rs reads first), else gcc's."""
+    given = settings_env.get(f"CXX_{target.cc_key}") or environ.get(f"CXX_{target.triple}")
+    if given:
+        return _program(given.split()[0], environ)
+    return any(proc.which(p, path=environ.get("PATH")) or Path(p).is_file()
+               for p in compiler.programs)
+
+
+def missing_cxx(project: Project, target: Target, crates: Iterable[Crate],
+                environ: Mapping[str, str]) -> MissingTool | None:
+    """The target's C++ compiler, when a crate of its build compiles C++ and it is not here."""
+    compiler = cxx_compiler(project, target)
+    if compiler is None:
+        return None
+    found = [(c.name, u) for c in crates for u in cxx_uses(c, target, environ)]
+    if not found or _cxx_present(compiler, target, environ,
+                                 project.settings_for(target).env):
+        return None
+    return MissingTool(tool=compiler, crates=tuple(dict.fromkeys(c for c, _ in found)),
+                       why=found[0][1].why, fix=compiler.fix)
+
+
+def _cxx_in_lock(crates: Iterable[Crate], target: Target, environ: Mapping[str, str]) -> bool:
+    return any(cxx_uses(c, target, environ) for c in crates)
+
+
 def missing_for(project: Project, target: Target, *, dev: bool = False) -> list[MissingTool]:
-    """The tools the target's build needs and this machine lacks (protoc aside). Asks cargo
-    only when the lock file has a crate that may need one."""
+    """The tools the target's build needs and this machine lacks (protoc aside), and its
+    C++ compiler when a build script compiles C++. Asks cargo only when the lock file has
+    a crate that may need one."""
     environ = environment(project, target)
-    if not any(u.tool != "protoc" for c in lock_crates(project.workspace)
-               for u in uses(c, target, environ)):
+    locked = lock_crates(project.workspace)
+    tools = any(u.tool != "protoc" for c in locked for u in uses(c, target, environ))
+    cxx = _cxx_in_lock(locked, target, environ) and cxx_compiler(project, target) is not None
+    if not (tools or cxx):
         return []
     crates = target_crates(project, target, dev=dev)
-    return missing(crates, target, environ) if crates is not None else []
+    if crates is None:
+        return []
+    gaps = missing(crates, target, environ) if tools else []
+    gap = missing_cxx(project, target, crates, environ) if cxx else None
+    return [*gaps, *([gap] if gap else [])]
 
 
 def debian_packages(project: Project, targets: Sequence[Target]) -> list[str]:
@@ -559,6 +652,11 @@ def debian_packages(project: Project, targets: Sequence[Target]) -> list[str]:
     crates = lock_crates(project.workspace)
     for target in targets:
         environ = environment(project, target)
+        compiler = cxx_compiler(project, target) if _cxx_in_lock(crates, target, environ) \
+            else None
+        if compiler is not None and not project.settings_for(target).env.get(
+                f"CXX_{target.cc_key}"):
+            packages += compiler.debs  # Debian's g++-<triplet>, for C++ compiled by gcc
         for crate in crates:
             for use in uses(crate, target, environ):
                 host_tool = tool(use.tool)

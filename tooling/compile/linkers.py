@@ -33,6 +33,10 @@ class LinkerPlan:
     packages: tuple[str, ...] = ()  #: Debian packages that provide it
     env: dict[str, str] = field(default_factory=dict)
     cxx: str | None = None  #: the C++ compiler beside ``cc``, when there is one
+    cxx_packages: tuple[str, ...] = ()  #: Debian packages that provide ``cxx`` (gcc's g++)
+    ranlib: str | None = None
+    sysroot: str | None = None  #: the target's C library and headers (Debian's /usr/<triplet>)
+    zig_target: str | None = None  #: zig's ``-target`` (zig only)
     scripts: tuple[Script, ...] = ()  #: wrappers to write before cargo runs (zig)
 
     def describe(self) -> str:
@@ -47,6 +51,14 @@ class LinkerPlan:
             **cxx,
             **self.env,
         }
+
+    def cxx_present(self) -> bool:
+        """The C++ compiler is installed (zig's planned wrapper counts)."""
+        if self.cxx is None:
+            return False
+        if any(str(s.path) == self.cxx for s in self.scripts):
+            return True
+        return proc.which(self.cxx) is not None or Path(self.cxx).is_file()
 
     def present(self) -> bool:
         """The linker is installed (a planned wrapper counts: writing it is the executor's)."""
@@ -104,27 +116,33 @@ def zig_plan(target: Target, cache_dir: Path) -> LinkerPlan:
     cc = scripts.wrapper(cache_dir, f"zigcc-{target.triple}", _zig_script("cc", args))
     cxx = scripts.wrapper(cache_dir, f"zigcxx-{target.triple}", _zig_script("c++", args))
     ar = scripts.wrapper(cache_dir, "zigar", _zig_script("ar", []))
+    ranlib = scripts.wrapper(cache_dir, "zigranlib", _zig_script("ranlib", []))
     return LinkerPlan(kind="zig", linker=str(cc.path), cc=str(cc.path), ar=str(ar.path),
                       rustflags=zig.rustflags, env=dict(zig.env), cxx=str(cxx.path),
-                      scripts=(cc, cxx, ar))
-
-
-def _gxx(gcc: str) -> str | None:
-    """The g++ beside a gcc, if installed (Debian's g++-<triplet> is a separate package)."""
-    gxx = gcc[: -len("gcc")] + "g++"
-    return gxx if proc.which(gxx) else None
+                      ranlib=str(ranlib.path), zig_target=zig.target,
+                      scripts=(cc, cxx, ar, ranlib))
 
 
 def gcc_plan(target: Target) -> LinkerPlan:
+    """Debian's gcc, and its g++ (``CXX_<t>`` names it whether or not it is installed: a
+    build that compiles C++ is stopped before cargo runs when it is not, see
+    :func:`tooling.compile.hosttools.missing_for`)."""
     gcc = platform_of(target).gcc_link(target)
-    return LinkerPlan(kind="gcc", linker=gcc.gcc, cc=gcc.gcc, ar=gcc.ar,
-                      packages=gcc.packages, cxx=_gxx(gcc.gcc))
+    return LinkerPlan(kind="gcc", linker=gcc.gcc, cc=gcc.gcc, ar=gcc.ar, ranlib=gcc.ranlib,
+                      packages=gcc.packages, cxx=gcc.gxx, cxx_packages=gcc.gxx_packages,
+                      sysroot=gcc.sysroot)
+
+
+def _gxx(program: str) -> str | None:
+    """The g++ beside a user's gcc, if installed."""
+    gxx = program[: -len("gcc")] + "g++"
+    return gxx if program.endswith("gcc") and (proc.which(gxx) or Path(gxx).is_file()) else None
 
 
 def custom_plan(program: str) -> LinkerPlan:
     """A linker the user names (a vendor SDK's gcc, say): used as linker and C compiler."""
     ar = program[: -len("gcc")] + "ar" if program.endswith("gcc") else "ar"
-    return LinkerPlan(kind="custom", linker=program, cc=program, ar=ar)
+    return LinkerPlan(kind="custom", linker=program, cc=program, ar=ar, cxx=_gxx(program))
 
 
 def plan(target: Target, kind: str, cache_dir: Path) -> LinkerPlan:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tooling.compile import buildenv, linkers
+from tooling.compile import buildenv, crossenv, linkers
 from tooling.errors import ToolMissing
 from tooling.matrix import workspace
 from tooling.matrix.config import Project
@@ -23,6 +23,7 @@ from tooling.platforms import platform_of
 from tooling.std import providers
 from tooling.std.compiler import Compiler, default_compiler
 from tooling.util import proc, scripts
+from tooling.util.scripts import Script
 
 
 def _rustflags_env(flags: Sequence[str], environ: Mapping[str, str]) -> dict[str, str]:
@@ -100,6 +101,18 @@ class Invocation:
     selection: tuple[str, ...] = ()  #: ``-p a -p b`` or ``--workspace``
     tail: tuple[str, ...] = ()  #: features and ``--locked``, shared by build and test
     notes: tuple[str, ...] = ()  #: what the build leaves out, and why
+    scripts: tuple[Script, ...] = ()  #: files the environment names besides the linker's
+
+    @property
+    def writes(self) -> tuple[Script, ...]:
+        """Every file to write before cargo runs: the linker wrappers, the toolchain file."""
+        return (*self.link.scripts, *self.scripts)
+
+    def materialize(self) -> Invocation:
+        """Write the planned files (the executor's part); returns this call."""
+        for script in self.writes:
+            script.write()
+        return self
 
     def test_argv(self, *, no_run: bool, args: Sequence[str] = ()) -> list[str]:
         """``cargo test`` of the same target, ``--config``, packages, features and
@@ -169,8 +182,10 @@ def derive(project: Project, target: Target, std: providers.StdPlan | None,
             raise ToolMissing("sccache = true, but sccache is not installed",
                               f"run `inv setup --target {target.name}` (installs Debian's sccache)")
         wrapper = {"RUSTC_WRAPPER": sccache}
+    cross = crossenv.plan(target, link, project.cache_dir, {**os.environ, **settings.env},
+                          compiler.host)  # CMake's toolchain file, bindgen's clang args
     added = {**host_c_env(project, compiler), **compiler.env(), **link_env,
-             **remap_cflags(project, target),
+             **cross.env, **remap_cflags(project, target),
              **buildenv.pkg_config_env(target), **buildenv.protoc_env(project.workspace),
              **settings.env, **extra_env, **wrapper, "PATH": path}
     removed = ("CARGO_BUILD_TARGET", "RUSTFLAGS") if extra_env else ("CARGO_BUILD_TARGET",)
@@ -194,4 +209,4 @@ def derive(project: Project, target: Target, std: providers.StdPlan | None,
     argv += tail
     return Invocation(argv, env, compiler, std, link, flags, added=added, removed=removed,
                       config_args=tuple(config_args), selection=selection, tail=tail,
-                      notes=tuple(notes))
+                      notes=tuple(notes), scripts=cross.scripts)

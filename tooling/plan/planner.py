@@ -88,7 +88,8 @@ class TargetPlan:
             "cargo": None if call is None else {
                 "build": call.argv, "test": call.test_argv(no_run=False),
                 "env": dict(sorted(call.added.items())), "env_removed": list(call.removed),
-                "notes": list(call.notes)},
+                "notes": list(call.notes),
+                "writes": [str(s.path) for s in call.scripts]},
             "strip": self.strip, "runner": self.runner, "cannot_run": self.cannot_run,
             "steps": [{"name": s.name, "needs": list(s.needs), "note": s.note}
                       for s in self.steps],
@@ -188,8 +189,10 @@ def describe(plan: Plan) -> list[str]:
         if call is not None:
             why = p.std.compiler_reason if p.std else ""
             lines.append(f"  compiler   {call.compiler.describe()}" + (f" — {why}" if why else ""))
-        writes = f"; writes {len(p.link.scripts)} wrappers" if p.link.scripts else ""
-        lines.append(f"  linker     {p.link.describe()}, C: {p.link.cc}{writes}")
+        files = call.writes if call is not None else p.link.scripts
+        writes = f"; writes {len(files)} file{'s' if len(files) > 1 else ''}" if files else ""
+        cxx = f", C++: {p.link.cxx}" if p.link.cxx else ""
+        lines.append(f"  linker     {p.link.describe()}, C: {p.link.cc}{cxx}{writes}")
         if call is not None:
             lines.append(f"  rustflags  {' '.join(call.flags) or '(none)'}")
             lines.append(f"  cargo      {shlex.join(call.argv)}")

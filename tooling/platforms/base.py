@@ -32,6 +32,11 @@ class GccLink:
     gcc: str
     ar: str
     packages: tuple[str, ...]
+    gxx: str  #: the g++ beside it (Debian packages it apart)
+    gxx_packages: tuple[str, ...]
+    ranlib: str
+    #: where its C library and headers are (Debian's ``/usr/<triplet>``); None: the host's
+    sysroot: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +99,9 @@ class Platform(Protocol):
         """OS settings its build depends on, as records name them (UsageError: a bad one)."""
     def cdylib_unsupported(self, target: Target, flags: Sequence[str]) -> str | None:
         """Why it builds no shared libraries with these rustflags (None: it does)."""
+    def cmake_system(self, target: Target) -> tuple[str, str]:
+        """``CMAKE_SYSTEM_NAME`` and ``CMAKE_SYSTEM_PROCESSOR``, as the cmake crate names
+        them when it cross-compiles without a toolchain file."""
     def link_hint(self, target: Target, stderr: str) -> str | None:
         """The fix for a failed link this OS is known for."""
 

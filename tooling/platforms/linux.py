@@ -50,9 +50,13 @@ def gcc_link(target: Target) -> GccLink:
     native = target.runs_natively()
     gcc = "gcc" if native and target.libc == "gnu" else target.gcc
     ar = "ar" if native and target.libc == "gnu" else f"{target.arch.gnu_prefix}-ar"
-    packages: tuple[str, ...] = ("gcc",) if gcc == "gcc" else (
-        f"gcc-{target.arch.gnu_prefix}", f"libc6-dev-{target.arch.deb_arch}-cross")
-    return GccLink(gcc=gcc, ar=ar, packages=packages)
+    if gcc == "gcc":
+        return GccLink(gcc=gcc, ar=ar, packages=("gcc",), gxx="g++", gxx_packages=("g++",),
+                       ranlib="ranlib")
+    prefix = target.arch.gnu_prefix
+    return GccLink(gcc=gcc, ar=ar, gxx=f"{prefix}-g++", ranlib=f"{prefix}-ranlib",
+                   packages=(f"gcc-{prefix}", f"libc6-dev-{target.arch.deb_arch}-cross"),
+                   gxx_packages=(f"g++-{prefix}",), sysroot=target.gnu_sysroot)
 
 
 def rustflags(target: Target) -> tuple[str, ...]:
@@ -69,6 +73,10 @@ def cdylib_unsupported(target: Target, flags: Sequence[str]) -> str | None:
     if target.libc == "musl" and "target-feature=-crt-static" not in " ".join(flags):
         return "musl targets link statically (crt-static); no shared libraries"
     return None
+
+
+def cmake_system(target: Target) -> tuple[str, str]:
+    return "Linux", target.arch.target_arch
 
 
 def link_hint(target: Target, stderr: str) -> str | None:

@@ -87,6 +87,11 @@ def cdylib_unsupported(target: Target, flags: Sequence[str]) -> str | None:
     return None
 
 
+def cmake_system(target: Target) -> tuple[str, str]:
+    arch = target.arch.target_arch
+    return "Darwin", "arm64" if arch == "aarch64" else arch
+
+
 def link_hint(target: Target, stderr: str) -> str | None:
     apple = _APPLE_MISSING.search(stderr)
     if not apple:

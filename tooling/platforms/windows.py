@@ -58,8 +58,11 @@ def zig_link(target: Target) -> ZigLink:
 
 def gcc_link(target: Target) -> GccLink:
     prefix = target.tool_prefix
-    return GccLink(gcc=f"{prefix}-gcc", ar=f"{prefix}-ar",
-                   packages=(f"gcc-mingw-w64-{target.arch.mingw_deb}-win32",))
+    return GccLink(gcc=f"{prefix}-gcc", ar=f"{prefix}-ar", ranlib=f"{prefix}-ranlib",
+                   packages=(f"gcc-mingw-w64-{target.arch.mingw_deb}-win32",),
+                   gxx=f"{prefix}-g++",
+                   gxx_packages=(f"g++-mingw-w64-{target.arch.mingw_deb}-win32",),
+                   sysroot=f"/usr/{prefix}")
 
 
 def rustflags(target: Target) -> tuple[str, ...]:
@@ -72,6 +75,15 @@ def build_settings(target: Target) -> dict[str, str]:
 
 def cdylib_unsupported(target: Target, flags: Sequence[str]) -> str | None:
     return None
+
+
+#: the cmake crate's CMAKE_SYSTEM_PROCESSOR per target_arch (Windows' own spelling)
+_CMAKE_PROCESSOR = {"x86_64": "AMD64", "x86": "X86", "aarch64": "ARM64"}
+
+
+def cmake_system(target: Target) -> tuple[str, str]:
+    arch = target.arch.target_arch
+    return "Windows", _CMAKE_PROCESSOR.get(arch, arch)
 
 
 def link_hint(target: Target, stderr: str) -> str | None:

@@ -104,6 +104,26 @@ def _known_failure(stderr: str, target: Target, where: str | None = None) -> str
     return None
 
 
+#: a C++ compiler that is not there: cc-rs, CMake
+_CXX_MISSING = re.compile(r'failed to find tool "([^"]+)"|CMAKE_CXX_COMPILER:\s+(\S+)\s+is not a '
+                          r"full path and was not found|No CMAKE_CXX_COMPILER could be found")
+
+
+def _missing_cxx(stderr: str, target: Target, link: linkers.LinkerPlan,
+                 where: str) -> str | None:
+    """The fix for the target's C++ compiler missing after all (a crate no rule knows)."""
+    found = _CXX_MISSING.search(stderr)
+    if not found or link.cxx is None or link.cxx_present():
+        return None
+    named = found[1] or found[2]
+    if named and Path(named).name != Path(link.cxx).name:
+        return None
+    installs = f" (installs {' '.join(link.cxx_packages)})" if link.cxx_packages else ""
+    return (f"a build script compiles C++ and {link.cxx} is not installed: run `inv setup "
+            f"--target {target.name}`{installs}, or set CXX_{target.cc_key} in the env of "
+            f"{where}")
+
+
 def _diagnose(build: Build, link: linkers.LinkerPlan) -> Callable[[str], str]:
     target = build.target
     where = build.project.table("target", target.name)
@@ -112,6 +132,9 @@ def _diagnose(build: Build, link: linkers.LinkerPlan) -> Callable[[str], str]:
         os_hint = platform_of(target).link_hint(target, stderr)
         if os_hint:
             return os_hint
+        cxx = _missing_cxx(stderr, target, link, where)
+        if cxx:
+            return cxx
         missing_symbol = re.search(r"undefined symbol: ([A-Za-z_][A-Za-z0-9_@.]*)", stderr)
         if target.glibc and missing_symbol:
             return (f"{missing_symbol[1]} is not in glibc {target.glibc}: raise the floor "
@@ -157,7 +180,7 @@ def invocation(build: Build, *, provide_std: bool = True, dev: bool = False) -> 
             console.warn(note)
         elif provide_std:
             console.step(target.name, note)
-    call.link.materialize()
+    call.materialize()
     return call
 
 

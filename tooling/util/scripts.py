@@ -35,18 +35,20 @@ class Script:
 
     path: Path
     body: str
+    mode: int = 0o755  #: 0o644 for a file that is read, not run (a CMake toolchain file)
 
     def write(self) -> Path:
         if not self.path.is_file():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp = atomic.pid_sibling(self.path, "tmp")
             tmp.write_text(self.body)
-            tmp.chmod(0o755)
+            tmp.chmod(self.mode)
             os.replace(tmp, self.path)
         return self.path
 
 
-def wrapper(cache_dir: Path, stem: str, body: str) -> Script:
+def wrapper(cache_dir: Path, stem: str, body: str, *, suffix: str = "",
+            mode: int = 0o755) -> Script:
     """A content-addressed script under ``cache_dir/wrappers`` (planned, not written)."""
     digest = hashlib.sha256(body.encode()).hexdigest()[:10]
-    return Script(cache_dir / "wrappers" / f"{stem}-{digest}", body)
+    return Script(cache_dir / "wrappers" / f"{stem}-{digest}{suffix}", body, mode)
