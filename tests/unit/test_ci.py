@@ -179,6 +179,22 @@ def test_another_projects_gitlab_pipeline_installs_crossmatrix_as_a_tool(tmp_pat
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+def test_the_console_script_writes_another_projects_pipeline_at_the_git_root(
+        tmp_path: Path) -> None:
+    """As a user runs it: from inside the project's subfolder, crossmatrix as a tool."""
+    import yaml
+
+    project = _outside(tmp_path / "repo", sub="tools/rust")
+    run = subprocess.run([str(BIN / "crossmatrix"), "--project", ".", "ci-generate",
+                          "--provider", "gitlab"], cwd=project.root, capture_output=True,
+                         text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    assert not (project.root / ".gitlab-ci.yml").exists()
+    doc = yaml.safe_load((tmp_path / "repo" / ".gitlab-ci.yml").read_text())
+    assert doc["build-linux-x86_64"]["script"][-1] == _tool(
+        "--project", "tools/rust", "release", "--target", "linux-x86_64")
+
+
 @pytest.mark.parametrize("provider", ci.PROVIDERS)
 def test_a_project_at_its_repositorys_root_needs_no_project_option(tmp_path: Path,
                                                                    provider: str) -> None:
