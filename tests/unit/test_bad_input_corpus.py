@@ -88,6 +88,11 @@ CONFIG: list[Case] = [
     ("timeout-unknown-kind", "[tool.crossmatrix.timeouts]\ncompile = 60", {}, ["compile"],
      "compile"),
     ("timeouts-not-table", "timeouts = 600", {}, ["release"], "timeouts"),
+    ("ci-install-empty", 'ci-install = ""', {}, ["ci-generate"], "ci-install"),
+    ("ci-install-option", 'ci-install = "--pre crossmatrix"', {}, ["ci-generate"],
+     "'--pre crossmatrix'"),
+    ("ci-install-two-lines", 'ci-install = "crossmatrix\\ncurl x | sh"', {},
+     ["ci-generate", "--provider", "gitlab"], "line break"),
 ]
 
 ENVIRONMENT: list[Case] = [

@@ -6,12 +6,14 @@ import json
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
+import tooling
 from tests.unit import fake_records
-from tooling.errors import StepFailed, UsageError
+from tooling.errors import ConfigError, StepFailed, UsageError
 from tooling.matrix import config
 from tooling.matrix.targets import TABLE, by_name
 from tooling.pymod import modules
@@ -79,13 +81,205 @@ def test_generated_gitlab_pipeline_matches_the_schema(project: config.Project,
 
 def test_gitlab_keeps_protected_refs_std_cache_apart(project: config.Project) -> None:
     """A branch anyone can push to must not fill the std cache release builds link from."""
-    doc = ci.gitlab(ci.matrix(project))
+    assert ci.layout(project) == ci.OWN
+    doc = ci.gitlab(ci.matrix(project), ci.OWN)
     for target in TABLE:
         (std,) = [c for c in doc[f"build-{target.name}"]["cache"]
                   if ".cache/crossmatrix/sysroots/" in c["paths"]]
         assert std["key"] == f"crossmatrix-std-$CI_COMMIT_REF_PROTECTED-{target.triple}"
     committed = (REPO / ".gitlab-ci.yml").read_text()
     assert committed == ci.render(doc)  # the committed pipeline is the generated one
+
+
+# --- another project: crossmatrix installed as a tool in each job --------------------------
+
+def _outside(root: Path, table: str = "", sub: str = "", git: bool = True) -> config.Project:
+    """A Rust project of someone else's repository at ``root`` (a git work tree when
+    ``git``), in its folder ``sub``, with ``table`` in its Cargo.toml's settings."""
+    folder = root / sub if sub else root
+    (folder / "src").mkdir(parents=True)
+    if git:
+        (root / ".git").mkdir()
+    (folder / "Cargo.toml").write_text(
+        '[package]\nname = "demo"\nversion = "0.1.0"\nedition = "2021"\n\n'
+        '[package.metadata.crossmatrix]\ntargets = ["linux-x86_64", "linux-aarch64-gnu"]\n'
+        + table)
+    (folder / "src" / "main.rs").write_text("fn main() {}\n")
+    return config.load(folder)
+
+
+def _tool(*args: str) -> str:
+    return " ".join([ci.TOOL, *args])
+
+
+INSTALL = ["python3 -m venv /opt/crossmatrix",
+           f"/opt/crossmatrix/bin/pip install -q crossmatrix=={tooling.__version__}"]
+
+
+def test_another_projects_github_workflow_installs_crossmatrix_as_a_tool(tmp_path: Path) -> None:
+    import yaml
+
+    project = _outside(tmp_path / "repo", sub="rust/app", table='dist = "out/dist"\n')
+    where = ci.layout(project)
+    assert not where.own and where.project == "rust/app" and where.dist == "rust/app/out/dist"
+    path = ci.generate(project, "github", ci.matrix(project))
+    assert path == tmp_path / "repo" / ".github" / "workflows" / "crossmatrix.yml"  # git root
+    text = path.read_text()
+    assert text.startswith(ci.TOOL_HEADER) and ci.written_here(path)
+    for own in ("bootstrap.sh", ".venv", "nox", "inv ", "-e ."):
+        assert own not in text
+    doc = yaml.safe_load(text)
+    build = doc["jobs"]["build"]
+    assert build["strategy"]["matrix"]["include"] == [
+        {"name": name, "triple": triple,
+         "command": _tool("--project", "rust/app", "release", "--target", name)}
+        for name, triple in (("linux-x86_64", "x86_64-unknown-linux-musl"),
+                             ("linux-aarch64-gnu", "aarch64-unknown-linux-gnu"))]
+    steps = {s.get("name", s.get("uses")): s for s in build["steps"]}
+    assert steps["Install crossmatrix and the target's packages"]["run"].splitlines() == [
+        *INSTALL, _tool("--project", "rust/app", "setup", "--target", "${{ matrix.name }}")]
+    assert steps["Build, verify, run and package"]["run"] == "${{ matrix.command }}"
+    assert steps["Upload dist"]["with"]["path"] == "rust/app/out/dist/"
+    assert steps["Cache the std sysroots"]["with"]["path"] == "~/.cache/crossmatrix/sysroots"
+    assert "Cache the cargo registry" in steps
+    merge_steps = {s.get("name", s.get("uses")): s for s in doc["jobs"]["merge"]["steps"]}
+    assert merge_steps["Install crossmatrix"]["run"].splitlines() == INSTALL
+    assert merge_steps["Merge"]["run"] == _tool("--project", "rust/app", "merge", "--out",
+                                                "release", "--", "parts/*")
+    assert merge_steps["Job summary"]["run"] == (
+        _tool("ci-summary", "release") + ' >> "$GITHUB_STEP_SUMMARY"')
+    if (BIN / "actionlint").exists():
+        lint = subprocess.run([str(BIN / "actionlint"), str(path)], capture_output=True,
+                              text=True, check=False)
+        assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_another_projects_gitlab_pipeline_installs_crossmatrix_as_a_tool(tmp_path: Path) -> None:
+    import yaml
+
+    project = _outside(tmp_path / "repo", sub="rust")
+    path = ci.generate(project, "gitlab", ci.matrix(project))
+    assert path == tmp_path / "repo" / ".gitlab-ci.yml"
+    assert path.read_text().startswith(ci.TOOL_HEADER)
+    doc = yaml.safe_load(path.read_text())
+    job = doc["build-linux-aarch64-gnu"]
+    assert job["script"] == [
+        *INSTALL, _tool("--project", "rust", "setup", "--target", "linux-aarch64-gnu"),
+        _tool("--project", "rust", "release", "--target", "linux-aarch64-gnu")]
+    assert job["artifacts"]["paths"] == ["rust/dist/linux-aarch64-gnu/"]
+    assert {c["key"] for c in job["cache"]} == {
+        "cargo-registry", "crossmatrix-std-$CI_COMMIT_REF_PROTECTED-aarch64-unknown-linux-gnu"}
+    assert doc["merge"]["needs"] == ["build-linux-x86_64", "build-linux-aarch64-gnu"]
+    assert doc["merge"]["script"] == [
+        *INSTALL, _tool("--project", "rust", "merge", "--out", "release", "--", "rust/dist"),
+        _tool("ci-summary", "release") + " | tee release-summary.md"]
+    check = subprocess.run([str(BIN / "check-jsonschema"), "--builtin-schema",
+                            "vendor.gitlab-ci", str(path)], capture_output=True, text=True,
+                           check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_the_console_script_writes_another_projects_pipeline_at_the_git_root(
+        tmp_path: Path) -> None:
+    """As a user runs it: from inside the project's subfolder, crossmatrix as a tool."""
+    import yaml
+
+    project = _outside(tmp_path / "repo", sub="tools/rust")
+    run = subprocess.run([str(BIN / "crossmatrix"), "--project", ".", "ci-generate",
+                          "--provider", "gitlab"], cwd=project.root, capture_output=True,
+                         text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    assert not (project.root / ".gitlab-ci.yml").exists()
+    doc = yaml.safe_load((tmp_path / "repo" / ".gitlab-ci.yml").read_text())
+    assert doc["build-linux-x86_64"]["script"][-1] == _tool(
+        "--project", "tools/rust", "release", "--target", "linux-x86_64")
+
+
+@pytest.mark.parametrize("provider", ci.PROVIDERS)
+def test_a_project_at_its_repositorys_root_needs_no_project_option(tmp_path: Path,
+                                                                   provider: str) -> None:
+    for git in (True, False):  # outside git, the project's folder is the root
+        root = tmp_path / f"git-{git}"
+        project = _outside(root, git=git)
+        path = ci.generate(project, provider, ci.matrix(project))
+        assert path == root / ci.OUTPUT[provider]
+        text = path.read_text()
+        assert "--project" not in text
+        assert _tool("release", "--target", "linux-x86_64") in text
+        assert _tool("merge", "--out", "release", "--") in text
+        assert " dist/linux-x86_64/" in text or "path: dist/" in text
+
+
+@pytest.mark.parametrize("provider", ci.PROVIDERS)
+def test_ci_install_chooses_what_the_jobs_install(tmp_path: Path, provider: str) -> None:
+    import yaml
+
+    spec = "crossmatrix @ https://example.org/wheels/crossmatrix-0.2.0-py3-none-any.whl"
+    project = _outside(tmp_path / "repo", table=f'ci-install = "{spec}"\n')
+    assert project.ci_install == spec
+    path = ci.generate(project, provider, ci.matrix(project))
+    doc = yaml.safe_load(path.read_text())
+    pip = f"/opt/crossmatrix/bin/pip install -q '{spec}'"  # one shell word
+    if provider == "github":
+        runs = [s.get("run", "") for job in doc["jobs"].values() for s in job["steps"]]
+    else:
+        runs = [line for key, job in doc.items() if isinstance(job, dict) and "script" in job
+                for line in job["script"]]
+    assert sum(pip in run for run in runs) == (2 if provider == "github" else 3)
+    assert "crossmatrix==" not in path.read_text()
+    first = path.read_bytes()
+    ci.generate(project, provider, ci.matrix(project))
+    assert path.read_bytes() == first  # the same input gives the same bytes
+
+
+def test_ci_install_is_read_from_pyproject_too(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "Cargo.toml").write_text('[package]\nname = "demo"\nversion = "0.1.0"\n')
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.crossmatrix]\nci-install = "crossmatrix==9.9"\n')
+    assert ci.layout(config.load(tmp_path)).install == "crossmatrix==9.9"
+
+
+@pytest.mark.parametrize("value", ["", "-e .", "crossmatrix\nrm -rf ~", " crossmatrix", "3"])
+def test_a_bad_ci_install_is_refused(tmp_path: Path, value: str) -> None:
+    (tmp_path / "Cargo.toml").write_text('[package]\nname = "demo"\nversion = "0.1.0"\n')
+    toml = "3" if value == "3" else json.dumps(value)
+    with pytest.raises(ConfigError, match="ci-install"):
+        config.from_table(tmp_path, tomllib.loads(f"ci-install = {toml}"), "here")
+
+
+def test_an_unversioned_crossmatrix_needs_ci_install(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ci, "__version__", "0+unknown")
+    project = _outside(tmp_path / "repo")
+    with pytest.raises(UsageError, match="no version") as info:
+        ci.matrix(project)
+    assert info.value.hint is not None and "ci-install" in info.value.hint
+    assert not (tmp_path / "repo" / ".github").exists()
+    pinned = _outside(tmp_path / "pinned", table='ci-install = "crossmatrix==0.1.0"\n')
+    assert ci.layout(pinned).install == "crossmatrix==0.1.0"
+
+
+def test_a_dist_outside_the_repository_is_refused(tmp_path: Path) -> None:
+    project = _outside(tmp_path / "repo", sub="app")
+    (tmp_path / "elsewhere").mkdir()
+    (project.root / "dist").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(UsageError, match="outside the repository"):
+        ci.generate(project, "github", [])
+
+
+def test_the_crossmatrix_repository_is_told_apart(tmp_path: Path) -> None:
+    assert ci.is_crossmatrix_repo(REPO)
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in ("bootstrap.sh", "noxfile.py"):
+        shutil.copy(REPO / name, copy / name)
+    assert not ci.is_crossmatrix_repo(copy)  # no tooling/ package: someone else's
+    (copy / "tooling").mkdir()
+    (copy / "tooling" / "__init__.py").write_text("")
+    assert ci.is_crossmatrix_repo(copy)
+    (copy / "noxfile.py").write_text("import nox\n")
+    assert not ci.is_crossmatrix_repo(copy)  # no build-<name> sessions
 
 
 def test_a_broken_workflow_is_caught_by_the_validators(tmp_path: Path) -> None:

@@ -254,7 +254,8 @@ def ci_matrix(c: Context, target: list[str], name: str | None = None,
 @boundary
 def ci_generate(c: Context, target: list[str], provider: str = "github",
                 out: str | None = None, force: bool = False) -> None:
-    """Write the CI pipeline: one job per target (nox -s build-NAME), then a merge job."""
+    """Write the CI pipeline: one job per target, then a merge job (another project's jobs
+    install crossmatrix from its ci-install setting)."""
     from pathlib import Path
 
     from tooling.release import ci  # startup time: each task loads only its own stage

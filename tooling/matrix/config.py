@@ -85,6 +85,8 @@ class Project:
     config_file: Path | None = None
     #: that table's dotted name: tool.crossmatrix, workspace.metadata.crossmatrix …
     config_table: str = PYPROJECT_TABLE
+    #: what a generated CI job gives pip to install crossmatrix (None: this version)
+    ci_install: str | None = None
 
     def table(self, *keys: str) -> str:
         """How a hint names a settings table: ``[tool.crossmatrix.target.linux-armv7]``."""
@@ -141,7 +143,7 @@ class Project:
 _TOP_KEYS = {
     "name", "workspace", "glibc", "dist", "targets", "profile", "packages", "features",
     "std-provider", "std-features", "offline", "sccache", "cache-dir", "smoke-args",
-    "smoke-expect-triple", "allow-libraries", "pre-build", "target", "timeouts",
+    "smoke-expect-triple", "allow-libraries", "pre-build", "target", "timeouts", "ci-install",
 }
 _TARGET_KEYS = {"linker", "std-provider", "rustflags", "env", "glibc", "allow-libraries",
                 "pre-build"}
@@ -209,6 +211,23 @@ def _inside_project(value: Any, key: str, where: str) -> str:
         raise ConfigError(f"{where}: {key} = {text!r} goes up with '..'", hint)
     if path == Path("."):
         raise ConfigError(f"{where}: {key} = {text!r} is the project's own folder", hint)
+    return text
+
+
+def _pip_spec(value: Any, key: str, where: str) -> str:
+    """What pip installs (``ci-install``): one requirement, URL or wheel path, on one line
+    (it becomes one shell word of a CI job), never an option of pip's own."""
+    text = _str(value, key, where)
+    hint = ('give one thing for pip to install, e.g. ci-install = "crossmatrix==0.1.0" or '
+            '"crossmatrix @ https://example.org/crossmatrix-0.1.0-py3-none-any.whl"')
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise ConfigError(f"{where}: {key} = {text!r} holds a line break or control character",
+                          hint)
+    if text.strip() != text:
+        raise ConfigError(f"{where}: {key} = {text!r} has spaces around it", hint)
+    if text.startswith("-"):
+        raise ConfigError(f"{where}: {key} = {text!r} is a pip option, not what to install",
+                          hint)
     return text
 
 
@@ -375,6 +394,8 @@ def from_table(root: Path, table: Mapping[str, Any], where: str, *,
                          table=f"[{config_table}.timeouts]"),
         config_file=config_file,
         config_table=config_table,
+        ci_install=(_pip_spec(table["ci-install"], "ci-install", where)
+                    if "ci-install" in table else None),
     )
     _check_std_features(project, where)
     project = apply_env(project)
