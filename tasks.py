@@ -19,6 +19,19 @@ def bench(c: Context, quick: bool = False, only: str = "P1,P2,P3,P4") -> None:
              bound="build", capture=False)
 
 
+@task(iterable=["target"],
+      help={"only": "crates, e.g. sd,libz-sys (default: all of bench/corpus.toml)",
+            "target": "a target (repeatable; default: the default matrix)"})
+@boundary
+def corpus(c: Context, only: str = "", target: list[str] | None = None) -> None:
+    """Release real crates from crates.io with no settings → docs/CORPUS.md."""
+    argv = [sys.executable, "bench/corpus.py", *(["--only", only] if only else [])]
+    for name in target or []:
+        argv += ["--target", name]
+    proc.run(argv, bound="build", capture=False)
+
+
 ns.add_task(bench)
+ns.add_task(corpus)
 
 __all__ = ["ns"]
