@@ -74,18 +74,21 @@ def entries(path: Path = CORPUS) -> list[Entry]:
 
 
 def run(argv: list[str], *, cwd: Path, timeout: float, log: Path) -> tuple[int, str]:
-    """``argv``'s exit code and its stderr; everything it prints goes to ``log`` as it comes
-    (``tail -f`` it to watch a long build)."""
+    """``argv``'s exit code and what it printed, which goes to ``log`` as it comes (``tail
+    -f`` it to watch a long build)."""
     with log.open("a") as out:
         out.write(f"$ {shlex.join(argv)}  (in {cwd})\n")
         out.flush()
-        with tempfile.TemporaryFile("w+") as err:
-            res = subprocess.run(argv, cwd=cwd, stdout=out, stderr=err, text=True,
-                                 timeout=timeout, check=False)
-            err.seek(0)
-            stderr = err.read()
-        out.write(stderr + f"(exit {res.returncode})\n")
-    return res.returncode, stderr
+        start = out.tell()
+        try:
+            res = subprocess.run(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+                                 text=True, timeout=timeout, check=False)
+        finally:
+            out.flush()
+        out.write(f"(exit {res.returncode})\n")
+    with log.open() as written:
+        written.seek(start)
+        return res.returncode, written.read()
 
 
 def _registry_source(name: str, version: str) -> Path | None:
