@@ -303,12 +303,27 @@ def test_a_fake_build_says_a_few_lines_per_target_and_logs_everything(
                                                              FAILS)]
 
 
-def test_at_v_the_step_lines_are_shown_too(
+@pytest.mark.parametrize("level", ["1", "2"])
+def test_at_v_the_step_lines_are_shown_too_and_at_vv_the_checks(
         tmp_path: Path, lies: None, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv("CROSSMATRIX_VERBOSE", "1")
+        capsys: pytest.CaptureFixture[str], level: str) -> None:
+    monkeypatch.setenv("CROSSMATRIX_VERBOSE", level)
     fake_build(tmp_path, monkeypatch)
     err = capsys.readouterr().err
     assert "linux-x86_64 verify fleet-report" in err
     assert "linux-x86_64 strip fleet-report: " in err
-    assert "    machine" not in err
+    assert ("file: fleet-report: fake" in err) == (level == "2")
+    log = (tmp_path / "dist" / "logs" / "linux-x86_64.log").read_text()
+    assert "file: fleet-report: fake" in log  # whatever the verbosity
+
+
+def test_each_run_makes_the_log_anew(
+        tmp_path: Path, lies: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_build(tmp_path, monkeypatch)
+    log = tmp_path / "dist" / "logs" / "linux-x86_64.log"
+    first = log.read_text()
+    assert first.count("crossmatrix ") == 1 and "linux-x86_64 strip fleet-report: " in first
+    fake_build(tmp_path, monkeypatch)
+    again = log.read_text()
+    assert again.count("crossmatrix ") == 1  # one run's header: not appended
+    assert "strip: unchanged since the last run" in again  # the second run's own lines

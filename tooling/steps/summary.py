@@ -20,8 +20,9 @@ FILE = "SUMMARY.md"
 
 def _row(info: BuildInfo) -> list[str]:
     compiler = " ".join(info.compiler.version.split()[:2])  # "rustc 1.83.0"
-    linker = info.linker if info.linker_program in ("", info.linker) else (
-        f"{info.linker} ({info.linker_program})")
+    # zig's wrappers are crossmatrix's own (zigcc-<triple>-<hash>); a gcc is named as it is
+    linker = info.linker if info.linker == "zig" or not info.linker_program else (
+        info.linker_program)
     ran = ran_text([(a.kind, a.run.ran, a.run.runner, a.run.output) for a in info.artifacts])
     return [info.name, f"{info.std_provider}, {compiler}", linker, str(len(info.artifacts)),
             size(sum(a.size for a in info.artifacts)), info.linkage,
@@ -64,6 +65,9 @@ def report(project: Project, ran: Sequence[str], held: Sequence[str],
     """Show the table of the targets ``ran`` now; write dist/SUMMARY.md of those the dist
     folder ``held`` (release.json's targets) and the failed ones."""
     console.display().summary(plain(rows(project, ran, failed)))
-    every = [*held, *(n for n in ran if n not in held)]
+    order = [t.name for t in project.select(None)]  # the matrix's order, then the others
+    wanted = {*held, *ran}
+    every = [*(n for n in order if n in wanted), *(n for n in ran if n not in order),
+             *(n for n in held if n not in order and n not in ran)]
     project.dist.mkdir(parents=True, exist_ok=True)
     atomic.write_text(project.dist / FILE, markdown(rows(project, every, failed)))
