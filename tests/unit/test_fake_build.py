@@ -32,7 +32,7 @@ from tooling.records.layout import ModuleLayout
 from tooling.records.release import DistManifest, MergedRelease
 from tooling.records.steps import Compiled, CompiledArtifact, Ran, Stripped
 from tooling.release import merge
-from tooling.steps import pipeline, progress
+from tooling.steps import pipeline, progress, verifying
 from tooling.steps.state import STEPS, Build
 from tooling.util import archives, atomic, digests
 from tooling.verify import inspection
@@ -327,3 +327,18 @@ def test_each_run_makes_the_log_anew(
     again = log.read_text()
     assert again.count("crossmatrix ") == 1  # one run's header: not appended
     assert "strip: unchanged since the last run" in again  # the second run's own lines
+
+
+def test_a_step_given_as_a_function_is_said_by_what_it_returned(
+        tmp_path: Path, lies: None, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`inv verify --glibc X` runs verify as a function (its result not recorded): its line
+    comes from the record it returned."""
+    monkeypatch.delenv("CROSSMATRIX_VERBOSE", raising=False)
+    fake_build(tmp_path, monkeypatch)
+    capsys.readouterr()
+    project = Project(root=tmp_path, workspace=tmp_path / "crates", dist=tmp_path / "dist",
+                      targets=TARGETS, cache_dir=tmp_path / "cache")
+    pipeline.run_matrix(project, project.select(["linux-x86_64"]),
+                        [lambda build: verifying.verify_target(build, glibc_floor="2.17")])
+    assert capsys.readouterr().err.splitlines() == ["linux-x86_64 verified (static)"]

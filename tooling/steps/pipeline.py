@@ -112,8 +112,8 @@ def build_target(project: Project, target: Target, steps: Sequence[str | StepFn]
                 for step in steps:
                     started = time.monotonic()
                     result = (STEP_FUNCTIONS[step] if isinstance(step, str) else step)(build)
-                    if isinstance(step, str):
-                        said.done(step, time.monotonic() - started, result)
+                    said.done(step if isinstance(step, str) else None,
+                              time.monotonic() - started, result)
             said.flush()
         except CrossmatrixError as exc:
             said.flush()  # what did finish

@@ -48,19 +48,21 @@ def shown_path(path: str | Path) -> str:
         return str(path)
 
 
-def _compiled(build: Build, seconds: float) -> str:
+def _compiled(build: Build, seconds: float, result: object = None) -> str:
     n = len(build.load(Compiled, "compile").artifacts)
     return f"compiled {n} {'binary' if n == 1 else 'binaries'} ({seconds:.1f} s)"
 
 
-def _stripped(build: Build, seconds: float) -> str:
+def _stripped(build: Build, seconds: float, result: object = None) -> str:
     binaries = build.load(Stripped, "strip").binaries.values()
     before, after = sum(b.size_unstripped for b in binaries), sum(b.size for b in binaries)
     return f"stripped {size(before)} → {size(after)}"
 
 
-def _verified(build: Build, seconds: float) -> str:
-    binaries = build.load(Verified, "verify").binaries.values()
+def _verified(build: Build, seconds: float, result: object = None) -> str:
+    # a one-off check against another glibc floor is not recorded: what it returned
+    verified = result if isinstance(result, Verified) else build.load(Verified, "verify")
+    binaries = verified.binaries.values()
     facts: list[str] = sorted({b.linkage for b in binaries})
     glibc = [b.highest_glibc for b in binaries if b.highest_glibc]
     if glibc:
@@ -82,19 +84,19 @@ def ran_text(ran: list[tuple[str, bool, str | None, str]]) -> str:
     return f"ran {len(ran) - len(skipped)} under {', '.join(runners)}, {len(skipped)} not run"
 
 
-def _ran(build: Build, seconds: float) -> str:
+def _ran(build: Build, seconds: float, result: object = None) -> str:
     binaries = build.load(Ran, "run").binaries
     stripped = build.load(Stripped, "run").binaries
     return ran_text([(stripped[name].kind if name in stripped else "bin", b.ran, b.runner,
                       b.output) for name, b in binaries.items()])
 
 
-def _packaged(build: Build, seconds: float) -> str:
+def _packaged(build: Build, seconds: float, result: object = None) -> str:
     packaged = build.load(Packaged, "package")
     return f"packaged {shown_path(packaged.archive)} sha256 {packaged.sha256[:12]}"
 
 
-PARTS: dict[str, Callable[[Build, float], str]] = {
+PARTS: dict[str, Callable[[Build, float, object], str]] = {
     "compile": _compiled, "strip": _stripped, "verify": _verified, "run": _ran,
     "package": _packaged,
 }
@@ -108,8 +110,13 @@ class Progress:
         self.parts: list[str] = []
         self.group: int | None = None
 
-    def done(self, step: str, seconds: float, result: object = None) -> None:
-        """``step`` finished in ``seconds`` (``result``: what its function returned)."""
+    def done(self, step: str | None, seconds: float, result: object = None) -> None:
+        """``step`` finished in ``seconds`` (``result``: what its function returned; a step
+        given as a function, ``step`` None, is known by what it returned)."""
+        if step is None:
+            step = "verify" if isinstance(result, Verified) else None
+            if step is None:
+                return
         group = GROUPS.get(step)
         if group != self.group:
             self.flush()
@@ -119,7 +126,7 @@ class Progress:
             part = f"std: {result.describe()}"
         elif step in PARTS:
             try:
-                part = PARTS[step](self.build, seconds)
+                part = PARTS[step](self.build, seconds, result)
             except CrossmatrixError:
                 part = None  # no record to read (a step run on its own for a one-off check)
         if part:
