@@ -30,7 +30,7 @@ def test_second_release_skips_everything_and_a_change_redoes_it(tmp_path: Path) 
     assert first.returncode == 0, first.stderr[-3000:]
     info = json.loads((crate / "dist" / "linux-x86_64-gnu" / "build_info.json").read_text())
 
-    again = crossmatrix(crate, "release")
+    again = crossmatrix(crate, "-v", "release")  # -v: each step's own lines, the commands
     assert again.returncode == 0, again.stderr[-3000:]
     for step in ("strip", "verify", "run"):
         assert f"linux-x86_64-gnu {step}: unchanged since the last run" in again.stderr
@@ -38,7 +38,7 @@ def test_second_release_skips_everything_and_a_change_redoes_it(tmp_path: Path) 
     assert "qemu" not in again.stderr and "+ file -b" not in again.stderr
 
     _crate(crate, 2)  # a real change: every later step must run again
-    changed = crossmatrix(crate, "release")
+    changed = crossmatrix(crate, "-v", "release")
     assert changed.returncode == 0, changed.stderr[-3000:]
     assert "unchanged since the last run" not in changed.stderr
     assert "run hello (native): hello 2 (x86_64-unknown-linux-gnu)" in changed.stderr
@@ -52,7 +52,7 @@ def test_a_damaged_dist_is_rewritten_not_trusted(tmp_path: Path) -> None:
     archive = next((crate / "dist" / "linux-x86_64-gnu").glob("*.tar.gz"))
     good = archive.read_bytes()
     archive.write_bytes(good[:100])  # truncated, as by a full disk
-    again = crossmatrix(crate, "release")
+    again = crossmatrix(crate, "-v", "release")
     assert again.returncode == 0, again.stderr[-3000:]
     assert "is up to date" not in again.stderr
     assert archive.read_bytes() == good  # deterministic: the same bytes come back

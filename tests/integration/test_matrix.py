@@ -221,10 +221,23 @@ def test_providers_are_the_offline_ones_and_recorded(matrix_release: tuple[Path,
         "linux-riscv64-gnu": "build-std", "windows-x86_64": "build-std",
         "windows-x86": "build-std", "macos-x86_64": "build-std", "macos-aarch64": "build-std",
     }
-    _, result = matrix_release
+    project, _ = matrix_release
     for name, provider in providers.items():
-        assert f"{name} std: {provider}" in result.stderr  # printed, not only recorded
-        assert f"{name} compiler: rustc " in result.stderr
+        log = (project / "dist" / "logs" / f"{name}.log").read_text()
+        assert f"{name} std: {provider}" in log  # said (-v shows it), not only recorded
+        assert f"{name} compiler: rustc " in log
+
+
+def test_the_matrix_says_at_most_three_lines_per_target(
+        matrix_release: tuple[Path, Run]) -> None:
+    """Quiet by default: the finished groups of steps per target, not each command."""
+    _, result = matrix_release
+    for target in TABLE:
+        said = [line for line in result.stderr.splitlines()
+                if line.startswith(f"{target.name} ")]
+        assert 1 <= len(said) <= 3, said
+    assert not any(line.startswith("+ ") for line in result.stderr.splitlines())
+    assert "CARGO_TARGET_" not in result.stderr  # no environment shown
 
 
 def test_release_leaves_the_projects_files_alone(matrix_release: tuple[Path, Run]) -> None:
@@ -258,7 +271,7 @@ def test_build_std_sysroot_is_reused_not_rebuilt(matrix_release: tuple[Path, Run
     (crate / "pyproject.toml").write_text(
         '[tool.crossmatrix]\noffline = true\ntargets = ["linux-aarch64"]\n'
         '[tool.crossmatrix.target.linux-aarch64]\nstd-provider = "build-std"\n')
-    result = crossmatrix(crate, "release")
+    result = crossmatrix(crate, "-v", "release")  # -v: the step lines and the commands
     assert result.returncode == 0, result.stderr[-3000:]
     assert "std: build-std" in result.stderr
     assert "building std" not in result.stderr

@@ -48,7 +48,8 @@ def test_default_matrix_builds_with_the_network_cut(tmp_path: Path) -> None:
                            text=True, check=True).stdout
     assert [line.split(":")[0].strip() for line in links.splitlines()[2:]] == ["lo"]
     result = subprocess.run(
-        ["unshare", "-n", str(BIN / "crossmatrix"), "--project", str(project), "release"],
+        ["unshare", "-n", str(BIN / "crossmatrix"), "--project", str(project), "-vv",
+         "release"],  # -vv: cargo's own output too
         capture_output=True, text=True, env={**os.environ, **env}, timeout=3000, check=False)
     assert result.returncode == 0, result.stderr[-4000:]
     assert "Compiling clap" in result.stderr  # really built, not found up to date
@@ -75,7 +76,8 @@ def test_std_is_built_from_source_with_the_network_cut(tmp_path: Path) -> None:
            "CARGO_HOME": str(tmp_path / "empty-cargo-home"),
            "CARGO_PROFILE_RELEASE_PANIC": "abort"}
     result = subprocess.run(
-        ["unshare", "-n", str(BIN / "crossmatrix"), "--project", str(project), "release"],
+        ["unshare", "-n", str(BIN / "crossmatrix"), "--project", str(project), "-vv",
+         "release"],  # -vv: cargo's own output too
         capture_output=True, text=True, env=env, timeout=3000, check=False)
     assert result.returncode == 0, result.stderr[-4000:]
     assert f"building std for {target.triple} from " in result.stderr

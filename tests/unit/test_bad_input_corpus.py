@@ -102,6 +102,7 @@ ENVIRONMENT: list[Case] = [
     ("env-profile-undefined", "", {"CROSSMATRIX_PROFILE": "nightly-size"}, ["compile"],
      "'nightly-size'"),
     ("env-timeout", "", {"CROSSMATRIX_TIMEOUT_BUILD": "2 hours"}, ["compile"], "2 hours"),
+    ("env-verbose", "", {"CROSSMATRIX_VERBOSE": "loud"}, ["release"], "loud"),
     ("env-source-date-epoch", "", {"SOURCE_DATE_EPOCH": "yesterday"},
      ["release", "--target", "linux-x86_64"], "yesterday"),
     ("env-macos-deployment", "", {"MACOSX_DEPLOYMENT_TARGET": "eleven"},

@@ -30,9 +30,9 @@ from tooling.records.build_info import BuildInfo
 from tooling.records.codec import FileRecord
 from tooling.records.layout import ModuleLayout
 from tooling.records.release import DistManifest, MergedRelease
-from tooling.records.steps import Compiled, CompiledArtifact, Ran
+from tooling.records.steps import Compiled, CompiledArtifact, Ran, Stripped
 from tooling.release import merge
-from tooling.steps import pipeline
+from tooling.steps import pipeline, progress, verifying
 from tooling.steps.state import STEPS, Build
 from tooling.util import archives, atomic, digests
 from tooling.verify import inspection
@@ -249,3 +249,96 @@ def test_the_run_step_asks_for_the_triple_only_when_the_project_does(
                                     "x86_64-unknown-linux-musl: fleet-report 1.2.3")
     assert (failed.value.hint or "").startswith(
         "smoke-expect-triple = true in [workspace.metadata.crossmatrix] asks for it")
+
+
+def test_a_fake_build_says_a_few_lines_per_target_and_logs_everything(
+        tmp_path: Path, lies: None, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """At the default verbosity: at most three lines per target (the groups of steps), the
+    failed target's log named, the summary table on stdout and in dist/SUMMARY.md; each
+    target's log holds its step lines, whatever was shown."""
+    monkeypatch.delenv("CROSSMATRIX_VERBOSE", raising=False)
+    fake_build(tmp_path, monkeypatch)
+    captured = capsys.readouterr()
+    err = captured.err.splitlines()
+    for name in BUILT:
+        said = [line for line in err if line.startswith(f"{name} ")]
+        assert len(said) == 3, said
+    x86 = [line for line in err if line.startswith("linux-x86_64 ")]
+    project = Project(root=tmp_path, workspace=tmp_path / "crates", dist=tmp_path / "dist",
+                      targets=TARGETS, cache_dir=tmp_path / "cache")
+    stripped = Build(project, project.select(["linux-x86_64"])[0]).load(
+        Stripped, "test").binaries.values()
+    before, after = (sum(b.size_unstripped for b in stripped), sum(b.size for b in stripped))
+    assert before > after
+    # the fake compile is no named step: its group says only what strip recorded
+    assert x86[0] == f"linux-x86_64 stripped {progress.size(before)} → {progress.size(after)}"
+    assert x86[1] == "linux-x86_64 verified (static) · ran under native"
+    assert x86[2].startswith("linux-x86_64 packaged ")
+    assert "sha256 " in x86[2] and x86[2].endswith(tuple("0123456789abcdef"))
+    windows_ran = next(line for line in err if line.startswith("windows-x86_64 verified"))
+    assert "not run (no wine here (fake))" in windows_ran
+    logs = tmp_path / "dist" / "logs"
+    assert f"{FAILS}: the whole log: {logs / f'{FAILS}.log'}" in err
+    assert not any(line.startswith(f"{FAILS} ") for line in err)  # nothing finished
+    assert "verify fleet-report" not in captured.err  # a -v line
+    assert "machine" not in captured.err  # a -vv line
+    assert sorted(p.name for p in logs.iterdir()) == sorted(f"{n}.log" for n in TARGETS)
+    x86_log = (logs / "linux-x86_64.log").read_text()
+    assert x86_log.startswith("crossmatrix ")
+    assert "linux-x86_64 verify fleet-report" in x86_log  # every step line
+    assert "linux-x86_64 packaged " in x86_log
+    failed_log = (logs / f"{FAILS}.log").read_text()
+    assert f"error: {FAILS}: cargo build failed (exit 101)" in failed_log
+    table = captured.out.splitlines()
+    assert table[0].split()[:2] == ["target", "std,"]
+    assert [row.split()[0] for row in table[1:]] == list(TARGETS)
+    assert "failed" in table[3] and f"{FAILS}.log" in table[3]
+    summary = (tmp_path / "dist" / "SUMMARY.md").read_text().splitlines()
+    assert summary[0].startswith("| target | std, compiler | linker | binaries |")
+    assert summary[2].startswith("| linux-x86_64 | rustup, rustc ")
+    assert "| static | - | ran under native | " in summary[2]
+    assert [row.split(" | ")[0] for row in summary[2:]] == [f"| {n}" for n in
+                                                            ("linux-x86_64", "windows-x86_64",
+                                                             FAILS)]
+
+
+@pytest.mark.parametrize("level", ["1", "2"])
+def test_at_v_the_step_lines_are_shown_too_and_at_vv_the_checks(
+        tmp_path: Path, lies: None, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], level: str) -> None:
+    monkeypatch.setenv("CROSSMATRIX_VERBOSE", level)
+    fake_build(tmp_path, monkeypatch)
+    err = capsys.readouterr().err
+    assert "linux-x86_64 verify fleet-report" in err
+    assert "linux-x86_64 strip fleet-report: " in err
+    assert ("file: fleet-report: fake" in err) == (level == "2")
+    log = (tmp_path / "dist" / "logs" / "linux-x86_64.log").read_text()
+    assert "file: fleet-report: fake" in log  # whatever the verbosity
+
+
+def test_each_run_makes_the_log_anew(
+        tmp_path: Path, lies: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_build(tmp_path, monkeypatch)
+    log = tmp_path / "dist" / "logs" / "linux-x86_64.log"
+    first = log.read_text()
+    assert first.count("crossmatrix ") == 1 and "linux-x86_64 strip fleet-report: " in first
+    fake_build(tmp_path, monkeypatch)
+    again = log.read_text()
+    assert again.count("crossmatrix ") == 1  # one run's header: not appended
+    assert "strip: unchanged since the last run" in again  # the second run's own lines
+
+
+def test_a_step_given_as_a_function_is_said_by_what_it_returned(
+        tmp_path: Path, lies: None, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """`inv verify --glibc X` runs verify as a function (its result not recorded): its line
+    comes from the record it returned."""
+    monkeypatch.delenv("CROSSMATRIX_VERBOSE", raising=False)
+    fake_build(tmp_path, monkeypatch)
+    capsys.readouterr()
+    project = Project(root=tmp_path, workspace=tmp_path / "crates", dist=tmp_path / "dist",
+                      targets=TARGETS, cache_dir=tmp_path / "cache")
+    pipeline.run_matrix(project, project.select(["linux-x86_64"]),
+                        [lambda build: verifying.verify_target(build, glibc_floor="2.17")])
+    assert capsys.readouterr().err.splitlines() == ["linux-x86_64 verified (static)"]

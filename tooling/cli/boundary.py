@@ -26,6 +26,7 @@ Fail = Callable[[str, int], NoReturn]
 def reported(fail: Fail) -> Iterator[None]:
     with sigterm_raises():
         try:
+            console.verbosity()  # a CROSSMATRIX_VERBOSE that is no number: bad input
             yield
         except CrossmatrixError as exc:
             fail(exc.render(), exc.exit_code)

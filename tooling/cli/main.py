@@ -12,13 +12,18 @@ from invoke.program import Program
 
 from tooling import __version__
 from tooling.cli.tasks import ns
+from tooling.util import console
 
 
 class CrossmatrixProgram(Program):
     def core_args(self) -> list[Any]:
         args: list[Any] = super().core_args()
-        return [*args, Argument(names=("project",), kind=str,
-                                help="the cargo workspace to build (default: the current folder)")]
+        return [*args,
+                Argument(names=("project",), kind=str,
+                         help="the cargo workspace to build (default: the current folder)"),
+                Argument(names=("verbose", "v"), kind=int, default=0, incrementable=True,
+                         help="-v: each command with the environment it adds; -vv: "
+                              "everything (the same as CROSSMATRIX_VERBOSE=1 or 2)")]
 
     # invoke reports a bad flag or task name as a ParseError with exit code 1; here bad
     # input exits 2 like every other usage error, with a hint on where to look.
@@ -27,6 +32,8 @@ class CrossmatrixProgram(Program):
             super().parse_core(argv)
         except ParseError as exc:
             raise Exit(_usage(exc, "`crossmatrix --help` lists the options"), code=2) from None
+        if self.args["verbose"].value:  # for this process and every child (nox, cargo)
+            console.set_verbosity(self.args["verbose"].value)
 
     def parse_tasks(self) -> None:
         try:

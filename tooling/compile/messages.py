@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,3 +84,29 @@ def _package_name(package_id: str) -> str:
             return tail.split("@", 1)[0]
         return package_id.rsplit("#", 1)[0].rstrip("/").rsplit("/", 1)[-1]
     return package_id.split(" ", 1)[0]
+
+
+#: cargo's progress lines and a build script's instructions to cargo: not what went wrong
+_CHATTER = re.compile(r"^\s*(?:(?:Compiling|Checking|Building|Fresh|Running|Finished|"
+                      r"Downloaded|Downloading|Blocking|Updating|Locking|Adding|Documenting)"
+                      r"\s|cargo::?(?:rerun-if|rustc-))")
+_ERROR = re.compile(r"^error(?:\[E\d+\])?:")
+#: a build script's own warning (cargo:warning=…), said before cargo's error: often the cause
+_SCRIPT_WARNING = re.compile(r"^warning: [\w.+-]+@[\w.+-]+: ")
+
+
+def error_lines(stderr: str, limit: int = 60, width: int = 400) -> str:
+    """The lines of a failed cargo's stderr that say what went wrong: its errors from the
+    first on (without progress lines and build-script chatter) and the build scripts'
+    warnings before them; at most ``limit`` lines of at most ``width`` characters (a link
+    error's note holds the whole linker command). Without an error line, the last lines."""
+    lines = stderr.rstrip("\n").splitlines()
+    first = next((i for i, line in enumerate(lines) if _ERROR.match(line)), None)
+    if first is None:
+        kept = lines[-min(limit, 20):]
+    else:
+        kept = [line for line in lines[:first] if _SCRIPT_WARNING.match(line)]
+        kept += [line for line in lines[first:] if not _CHATTER.match(line)]
+    if len(kept) > limit:
+        kept = [*kept[:limit - 2], f"[… {len(kept) - limit + 1} lines …]", kept[-1]]
+    return "\n".join(line if len(line) <= width else line[:width] + " …" for line in kept)

@@ -178,17 +178,17 @@ def run_tests(build: Build, *, no_run: bool = False, args: Sequence[str] = ()) -
     target = build.target
     test = prepare(build, no_run=no_run, args=args)
     call = test.call
-    console.step(target.name, f"test with {call.compiler.describe()}, linker "
-                              f"{call.link.describe()}, runner {test.runner}")
+    console.progress(target.name, f"test with {call.compiler.describe()}, linker "
+                                  f"{call.link.describe()}, runner {test.runner}")
     for note in test.notes:
-        console.step(target.name, note)
+        console.progress(target.name, note)
     res = proc.stream(test.argv, bound="test", env=test.env, cwd=build.project.workspace,
                       what="cargo test", check=False, tee_stdout=True)
     counts = parse_results(res.stdout)
     if res.ok:
         executables = len(_EXECUTABLE.findall(res.stderr))
         outcome = Outcome(target, test.runner, counts, no_run, executables)
-        console.step(target.name, f"tests: {outcome.summary()}")
+        console.progress(target.name, f"tests: {outcome.summary()}")
         return outcome
     if counts.failed:
         named = ", ".join(counts.failed_names[:3])

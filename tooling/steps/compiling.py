@@ -207,6 +207,8 @@ def compile_target(build: Build) -> list[messages.Artifact]:
                       check=False)
     artifacts, success = messages.parse_messages(res.stdout)
     if not res.ok or not success:
+        if not console.shows_output():  # cargo's output went only to the log
+            console.recap(messages.error_lines(res.stderr))
         raise StepFailed(f"{target.name}: cargo build failed (exit {res.returncode})",
                          diagnose(res.stderr))
     if plan is None:

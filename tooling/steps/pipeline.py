@@ -7,9 +7,12 @@ named with their errors and the exit code says "some targets failed".
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator, Sequence
 
+from tooling import __version__
 from tooling.compile import buildenv, hosttools
+from tooling.errors import CrossmatrixError, UsageError
 from tooling.matrix import workspace
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
@@ -19,8 +22,10 @@ from tooling.steps import (
     leftovers,
     manifest,
     packaging,
+    progress,
     running,
     stripping,
+    summary,
     verifying,
 )
 from tooling.steps.each import each_target
@@ -52,8 +57,8 @@ def _exclusive(build: Build) -> Iterator[None]:
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        console.step(build.target.name, "another crossmatrix is building this target here; "
-                                        "waiting for it")
+        console.progress(build.target.name, "another crossmatrix is building this target "
+                                            "here; waiting for it")
         lock.acquire()
     try:
         yield
@@ -75,7 +80,8 @@ def preflight(project: Project, targets: Sequence[Target],
             hosttools.check(project, targets)
 
 
-def _write_manifest(project: Project, failed: dict[str, str]) -> None:
+def _write_manifest(project: Project, failed: dict[str, str]) -> tuple[str, ...]:
+    """dist/release.json, said in one line; the targets it counts."""
     expected = [t.name for t in project.select(None)]
     version = workspace.metadata(project.workspace).version
     release = manifest.dist_manifest(project.dist, expected, version, failed)
@@ -86,6 +92,35 @@ def _write_manifest(project: Project, failed: dict[str, str]) -> None:
     else:
         console.info(f"release: NOT complete, {have} of {len(expected)} targets; missing "
                      f"{', '.join(release.missing)} ({project.dist / 'release.json'})")
+    return release.targets
+
+
+def _step_name(step: str | StepFn) -> str:
+    return step if isinstance(step, str) else getattr(step, "__name__", "step")
+
+
+def build_target(project: Project, target: Target, steps: Sequence[str | StepFn]) -> None:
+    """``steps`` for one target, everything said and run also written to its log
+    (dist/logs/<target>.log), whose path a failure names."""
+    build = Build(project, target)
+    header = (f"crossmatrix {__version__}: {', '.join(map(_step_name, steps))} of "
+              f"{target.name} ({target.triple}), {time.strftime('%Y-%m-%d %H:%M:%S %Z')}")
+    with console.target_log(progress.log_file(project, target.name), header) as log:
+        said = progress.Progress(build)
+        try:
+            with _exclusive(build):
+                for step in steps:
+                    started = time.monotonic()
+                    result = (STEP_FUNCTIONS[step] if isinstance(step, str) else step)(build)
+                    said.done(step if isinstance(step, str) else None,
+                              time.monotonic() - started, result)
+            said.flush()
+        except CrossmatrixError as exc:
+            said.flush()  # what did finish
+            if not isinstance(exc, UsageError):
+                console.info(f"{target.name}: the whole log: {progress.shown_path(log)}")
+            console.output(exc.render())
+            raise
 
 
 def run_matrix(project: Project, targets: Sequence[Target],
@@ -94,18 +129,14 @@ def run_matrix(project: Project, targets: Sequence[Target],
     preflight(project, targets, steps)
     leftovers.at_start(project)  # of processes killed before: a few folders to look into
 
-    def build(target: Target) -> None:
-        build = Build(project, target)
-        with _exclusive(build):
-            for step in steps:
-                (STEP_FUNCTIONS[step] if isinstance(step, str) else step)(build)
-
-    outcomes = each_target(targets, build)
+    outcomes = each_target(targets, lambda target: build_target(project, target, steps))
     if "package" in steps:
-        _write_manifest(project, {t.name: e.message for t, e in outcomes.failed})
-    for failed, error in outcomes.failed:  # again at the end, each with its fix
-        named = error.message.startswith(f"{failed.name}: ")
-        console.error(error.render() if named
-                      else error.render().replace("error:", f"error: {failed.name}:", 1))
+        failed = {t.name: e.message for t, e in outcomes.failed}
+        held = _write_manifest(project, failed)
+        summary.report(project, [t.name for t in targets], held, failed)
+    for failed_target, error in outcomes.failed:  # again at the end, each with its fix
+        named = error.message.startswith(f"{failed_target.name}: ")
+        console.error(error.render() if named else
+                      error.render().replace("error:", f"error: {failed_target.name}:", 1))
     outcomes.raise_if_failed(len(targets), "{failed} of {total} targets failed",
                              "re-run only those with --target NAME; the others are done")

@@ -51,7 +51,7 @@ def verify_target(build: Build, *, glibc_floor: str | None = None) -> Verified:
             exports=(f"PyInit_{module}",) if module else ())
         console.step(build.target.name, f"verify {name}")
         for line in [*elf.render(seen.checks), *seen.notes]:
-            console.info(f"    {line}")
+            console.detail(f"    {line}")
         results[name] = _verified(info.sha256, seen)
     record = Verified(binaries=results)
     if not ad_hoc:

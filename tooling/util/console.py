@@ -1,5 +1,20 @@
 """Output: log lines on stderr (plain, coloured on a terminal), results on stdout.
 
+How much reaches the terminal is the verbosity, ``CROSSMATRIX_VERBOSE`` (the console
+script's ``-v``/``-vv`` set it; ``inv`` and nox read it from the environment):
+
+- 0 (default): one line per finished group of steps (:func:`progress`), warnings, errors
+  and what a task reports (:func:`info`);
+- 1: also each step's own lines (:func:`step`) and every command with the environment
+  it adds (:func:`command`);
+- 2: also each check (:func:`detail`) and the output of long commands (cargo's stderr).
+
+While a target's log is open (:func:`target_log`) every line, whatever the verbosity,
+and the output of the commands (:func:`output`) also go to that file.
+
+The terminal side goes through a :class:`Display`; a live view replaces the plain one
+with :func:`use_display`.
+
 Log lines are written directly, so a warm build does not pay for importing rich;
 rich is loaded only for the tables and JSON of ``out()``.
 """
@@ -9,12 +24,40 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from typing import TYPE_CHECKING
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from tooling.errors import UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 _STYLES = {"bold cyan": "1;36", "dim": "2", "yellow": "33", "red": "31"}
+
+#: the verbosity: 0, 1 (-v) or 2 (-vv); more is 2
+VERBOSE_ENV = "CROSSMATRIX_VERBOSE"
+QUIET, COMMANDS, EVERYTHING = 0, 1, 2
+
+
+def verbosity() -> int:
+    """The verbosity in force (``CROSSMATRIX_VERBOSE``); a value that is not a number is
+    bad input (the entry points check it before anything runs)."""
+    raw = os.environ.get(VERBOSE_ENV, "").strip()
+    if not raw:
+        return QUIET
+    if not raw.isdigit():
+        raise UsageError(f"{VERBOSE_ENV}={raw!r} is not a verbosity",
+                         "use 0 (the default), 1 (the commands, as -v) or 2 "
+                         "(everything, as -vv)")
+    return min(int(raw), EVERYTHING)
+
+
+def set_verbosity(level: int) -> None:
+    """Put ``level`` in force, for this process and every child it starts."""
+    os.environ[VERBOSE_ENV] = str(min(max(level, QUIET), EVERYTHING))
 
 
 def _color() -> bool:
@@ -30,6 +73,97 @@ def _write(line: str) -> None:
     sys.stderr.flush()
 
 
+class Display:
+    """The terminal side of the log lines: plain lines on stderr. A live view (a later
+    part) subclasses it: ``progress`` is told each finished group of a target's steps,
+    ``line`` everything else that is shown."""
+
+    def line(self, text: str) -> None:
+        _write(text)
+
+    def progress(self, target: str, text: str) -> None:
+        _write(f"{_paint(target, 'bold cyan')} {text}")
+
+    def summary(self, lines: list[str]) -> None:
+        """The table at the end of a build (on stdout: it is a result)."""
+        sys.stdout.write("".join(f"{line}\n" for line in lines))
+        sys.stdout.flush()
+
+
+_display = Display()
+
+
+def use_display(display: Display) -> Display:
+    """Show the lines through ``display`` from now on; returns the one it replaces."""
+    global _display
+    previous, _display = _display, display
+    return previous
+
+
+def display() -> Display:
+    return _display
+
+
+# --- the log of one target ---------------------------------------------------------------
+
+class _Log:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.lock = threading.Lock()  # the output of a child comes from a thread
+        self.file: IO[str] = path.open("w", encoding="utf-8", errors="replace")
+
+    def write(self, text: str) -> None:
+        with self.lock:
+            if not self.file.closed:
+                self.file.write(text if text.endswith("\n") else text + "\n")
+                self.file.flush()  # written as it goes: a killed run keeps what it did
+
+    def close(self) -> None:
+        with self.lock:
+            self.file.close()
+
+
+_log: _Log | None = None
+
+
+@contextmanager
+def target_log(path: Path, header: str) -> Iterator[Path]:
+    """While inside, every line and the commands' output also go to ``path`` (made anew,
+    kept when the build fails)."""
+    global _log
+    path.parent.mkdir(parents=True, exist_ok=True)
+    previous, _log = _log, _Log(path)
+    try:
+        _log.write(header)
+        yield path
+    finally:
+        _log.close()
+        _log = previous
+
+
+def log_path() -> Path | None:
+    """The target log open now, if any."""
+    return _log.path if _log is not None else None
+
+
+def _to_log(text: str) -> None:
+    if _log is not None:
+        _log.write(text)
+
+
+def output(text: str) -> None:
+    """A command's output: into the log only."""
+    _to_log(text)
+
+
+def shows_output() -> bool:
+    """Whether long commands' output goes to the terminal as it comes: at -vv, and
+    always where no target log keeps it."""
+    return _log is None or verbosity() >= EVERYTHING
+
+
+# --- the lines ---------------------------------------------------------------------------
+
 @functools.cache
 def out() -> Console:
     """Results: tables, JSON."""
@@ -40,21 +174,48 @@ def out() -> Console:
                    width=None if sys.stdout.isatty() else 240)
 
 
+def progress(target: str, message: str) -> None:
+    """A finished group of a target's steps: shown at every verbosity."""
+    _to_log(f"{target} {message}")
+    _display.progress(target, message)
+
+
 def step(target: str, message: str) -> None:
-    _write(f"{_paint(target, 'bold cyan')} {message}")
+    """What a step does or found: shown from -v on."""
+    _to_log(f"{target} {message}")
+    if verbosity() >= COMMANDS:
+        _display.line(f"{_paint(target, 'bold cyan')} {message}")
+
+
+def detail(message: str) -> None:
+    """One check of one binary and the like: shown at -vv."""
+    _to_log(message)
+    if verbosity() >= EVERYTHING:
+        _display.line(message)
 
 
 def info(message: str) -> None:
-    _write(message)
+    _to_log(message)
+    _display.line(message)
 
 
-def command(text: str) -> None:
-    _write(_paint(f"+ {text}", "dim"))
+def recap(message: str) -> None:
+    """Shown, not logged: what the log holds already (cargo's error lines on failure)."""
+    _display.line(message)
+
+
+def command(text: str, *, show: bool = True) -> None:
+    """A command with the environment it adds: in the log, and shown from -v on."""
+    _to_log(f"+ {text}")
+    if show and verbosity() >= COMMANDS:
+        _display.line(_paint(f"+ {text}", "dim"))
 
 
 def warn(message: str) -> None:
-    _write(f"{_paint('warning:', 'yellow')} {message}")
+    _to_log(f"warning: {message}")
+    _display.line(f"{_paint('warning:', 'yellow')} {message}")
 
 
 def error(text: str) -> None:
-    _write(_paint(text, "red") if "\n" not in text else text)
+    _to_log(text)
+    _display.line(_paint(text, "red") if "\n" not in text else text)

@@ -37,8 +37,11 @@ from tooling.errors import StepFailed, Terminated, ToolMissing
 from tooling.util import console, timeouts
 from tooling.util.timeouts import Kind
 
-#: Set to False (tests, --quiet) to stop echoing commands.
+#: Set to False (tests) to stop showing commands on the terminal (the target log still
+#: gets them; how many are shown is the verbosity, :mod:`tooling.util.console`).
 ECHO = True
+#: lines of a captured stream written into the target log, at most (its start and end)
+LOGGED_LINES = 200
 #: seconds a child's process group has between SIGTERM and SIGKILL
 GRACE = 5.0
 #: the same while this process is itself being terminated: whoever sent the SIGTERM (a
@@ -211,8 +214,7 @@ def run(
     exe = which(args[0], path=(env or os.environ).get("PATH"))
     if exe is None and os.path.sep not in args[0]:
         raise ToolMissing(f"{args[0]} not found on PATH", hint)
-    if echo if echo is not None else ECHO:
-        console.command(describe(args, env, cwd))
+    console.command(describe(args, env, cwd), show=echo if echo is not None else ECHO)
     seconds = timeouts.current().of(bound)
     piped = capture and output is None
     sink = None if output is None else output.open("w")
@@ -240,6 +242,7 @@ def run(
             sink.close()
     written = "" if output is None else output.read_text(errors="replace")
     result = Result(tuple(args), child.returncode, stdout or "", stderr or written)
+    _log_output(result)
     if check and not result.ok:
         tail = result.tail()
         if tail:
@@ -247,6 +250,23 @@ def run(
         command = what or shlex.join(args)
         raise StepFailed(f"{command} failed with exit code {child.returncode}", hint)
     return result
+
+
+def _log_output(result: Result) -> None:
+    """A captured command's output and exit code, into the target log (when one is open);
+    a long stream by its start and end."""
+    if console.log_path() is None:
+        return
+    for name, text in (("stdout", result.stdout), ("stderr", result.stderr)):
+        lines = text.rstrip("\n").splitlines()
+        if not lines:
+            continue
+        if len(lines) > LOGGED_LINES:
+            half = LOGGED_LINES // 2
+            lines = [*lines[:half], f"[… {len(lines) - LOGGED_LINES} lines …]", *lines[-half:]]
+        console.output("".join(f"  {name}| {line}\n" for line in lines))
+    if not result.ok:
+        console.output(f"  exit code {result.returncode}")
 
 
 def child_env(add: Mapping[str, str] | None = None, remove: Sequence[str] = ()) -> dict[str, str]:
@@ -270,15 +290,16 @@ def stream(
     quiet_stderr: bool = False,
     tee_stdout: bool = False,
 ) -> Result:
-    """Run a long command (cargo): stderr goes to the terminal as it comes and is kept
-    for the error report; stdout is captured whole (cargo's JSON messages), and with
-    ``tee_stdout`` also written to this process's stdout as it comes (``cargo test``).
-    Bounded and ended like :func:`run`: the timeout covers the child and its output's end."""
+    """Run a long command (cargo): stderr goes to the target log as it comes, to the
+    terminal too at -vv or where no target log is open, and is kept for the error report;
+    stdout is captured whole (cargo's JSON messages), and with ``tee_stdout`` also written
+    to this process's stdout as it comes (``cargo test``). Bounded and ended like
+    :func:`run`: the timeout covers the child and its output's end."""
     args = [os.fspath(a) for a in argv]
     if which(args[0], path=(env or os.environ).get("PATH")) is None and os.path.sep not in args[0]:
         raise ToolMissing(f"{args[0]} not found on PATH", hint)
-    if ECHO:
-        console.command(describe(args, env, cwd))
+    console.command(describe(args, env, cwd), show=ECHO)
+    shown = not quiet_stderr and console.shows_output()
     seconds = timeouts.current().of(bound)
     deadline = time.monotonic() + seconds
     kept: deque[str] = deque(maxlen=400)
@@ -290,7 +311,8 @@ def stream(
         assert child.stderr is not None
         for line in child.stderr:
             kept.append(line)
-            if not quiet_stderr:
+            console.output(line)
+            if shown:
                 sys.stderr.write(line)
                 sys.stderr.flush()
 
@@ -321,6 +343,8 @@ def stream(
         raise
     _close(child.stdout, child.stderr)
     result = Result(tuple(args), returncode, "".join(lines), "".join(kept))
+    if returncode != 0:
+        console.output(f"  exit code {returncode}")
     if check and not result.ok:
         raise StepFailed(f"{what or shlex.join(args)} failed with exit code {returncode}", hint)
     return result
