@@ -69,7 +69,7 @@ def _workspace(root: Path) -> Path:
 
 
 def _compiled(stderr: str) -> dict[str, str]:
-    """Each target's "cargo compiled N of M units: …" line, by target."""
+    """Each target's "cargo compiled N of M units: …" line (shown from -v on), by target."""
     found = dict(re.findall(r"^(\S+) (cargo compiled .*)$", stderr, re.M))
     assert set(found) == set(TARGETS), stderr[-3000:]
     return found
@@ -83,7 +83,7 @@ def _counts(line: str) -> tuple[int, int]:
 
 def test_an_edit_recompiles_only_the_edited_crate_for_every_target(tmp_path: Path) -> None:
     project = _workspace(tmp_path / "ws")
-    first = crossmatrix(project, "compile")
+    first = crossmatrix(project, "-v", "compile")
     assert first.returncode == 0, first.stderr[-4000:]
     # host units (proc-macro2, syn, serde_derive, the build scripts) once per compiler:
     # the first target of Debian's compiler compiles them, the two after it reuse them
@@ -93,12 +93,12 @@ def test_an_edit_recompiles_only_the_edited_crate_for_every_target(tmp_path: Pat
     assert debian[0][0] == debian[0][1], cold
     assert all(compiled < total for compiled, total in debian[1:]), cold
 
-    again = crossmatrix(project, "compile")  # nothing changed: every unit fresh
+    again = crossmatrix(project, "-v", "compile")  # nothing changed: every unit fresh
     assert again.returncode == 0, again.stderr[-4000:]
     assert all(line.endswith("(all fresh)") for line in _compiled(again.stderr).values())
 
     (project / "app" / "src" / "main.rs").write_text(APP.format(n=1))
-    edited = crossmatrix(project, "compile")
+    edited = crossmatrix(project, "-v", "compile")
     assert edited.returncode == 0, edited.stderr[-4000:]
     for target, line in _compiled(edited.stderr).items():
         assert re.fullmatch(r"cargo compiled 1 of \d+ units: app \(bin\)", line), (target, line)
