@@ -51,7 +51,8 @@ def gcc_link(target: Target) -> GccLink:
     gcc = "gcc" if native and target.libc == "gnu" else target.gcc
     ar = "ar" if native and target.libc == "gnu" else f"{target.arch.gnu_prefix}-ar"
     packages: tuple[str, ...] = ("gcc",) if gcc == "gcc" else (
-        f"gcc-{target.arch.gnu_prefix}", f"libc6-dev-{target.arch.deb_arch}-cross")
+        f"gcc-{target.arch.gnu_prefix}", f"libc6-dev-{target.arch.deb_arch}-cross"
+    ) if target.arch.deb_arch else ()  # no Debian port: no package brings its gcc
     return GccLink(gcc=gcc, ar=ar, packages=packages)
 
 
@@ -168,9 +169,9 @@ def debian_packages(target: Target, linker: str) -> Packages:
     if linker == "gcc":
         packages += gcc_link(target).packages
     if target.debian_std_possible and not native:
-        arches.append(target.arch.deb_arch)
-        packages.append(f"libstd-rust-web-dev:{target.arch.deb_arch}")
-    if target.libc == "gnu" and not native:
+        arches.append(target.arch.deb)
+        packages.append(f"libstd-rust-web-dev:{target.arch.deb}")
+    if target.libc == "gnu" and not native and target.arch.deb_arch:
         # the target's glibc, for running and for ldd under qemu
         packages.append(f"libc6-dev-{target.arch.deb_arch}-cross")
     return Packages(arches=tuple(arches), packages=tuple(packages))
