@@ -443,10 +443,9 @@ def resolve(spec: str, extra: Sequence[Target] = ()) -> list[Target]:
     if adhoc is not None:
         return [adhoc]
     candidates = [*known_names(), *(t.name for t in extra)]
+    if _looks_like_triple(spec):  # the closest of the table's names and rustc's triples
+        candidates += sorted(rustc_data.known_triples() - set(candidates))
     close = difflib.get_close_matches(spec, candidates, n=3, cutoff=0.5)
-    if not close and _looks_like_triple(spec):
-        close = difflib.get_close_matches(spec, sorted(rustc_data.known_triples()), n=3,
-                                          cutoff=0.8)
     hint = f"did you mean {' or '.join(close)}?" if close else ""
     hint += (" " if hint else "") + ("`inv targets` lists the table; a triple of "
                                      "`rustc --print target-list` also works")
