@@ -8,15 +8,18 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from tests.unit import fake_records
 from tests.unit.fake_rustc import FakeRustc, cfg, install
 from tooling.errors import ConfigError, StepFailed, UsageError
 from tooling.matrix import config, rustc_data, targets
 from tooling.matrix.targets import TABLE, NotSupportedYet, by_name, from_triple, resolve, select
-from tooling.release import ci
+from tooling.release import ci, deploy, merge
+from tooling.util import archives, atomic
 
 RUSTUP_TARGETS = {
     "s390x-unknown-linux-musl": cfg("s390x", env="musl", endian="big"),
@@ -284,3 +287,45 @@ def test_nox_lists_a_session_per_named_row(tmp_path: Path) -> None:
     assert "build-arm-soft [build,linux,musl,static,arm]" in done.stdout
     assert "test-arm-soft" in done.stdout
     assert "build-linux-armv7" in done.stdout
+
+
+def _row_part(dist: Path, name: str, triple: str, arch: str) -> Path:
+    """``dist/<name>`` of a named row, as `inv package` writes it."""
+    folder = dist / name
+    folder.mkdir(parents=True)
+    binary = dist.parent / f"{name}.stage"
+    binary.write_bytes(b"demo")
+    archive = folder / f"demo-0.1.0-{name}.tar.gz"
+    sha = archives.write_archive(archive, [("demo", binary, 0o755)], top_dir=f"demo-{name}",
+                                 mtime=0)
+    info = fake_records.build_info(
+        "linux-x86_64", archive=archive.name, archive_sha=sha,
+        artifacts=(fake_records.artifact("demo", size=4, sha256=atomic.sha256_file(binary)),))
+    replace(info, name=name, triple=triple, arch=arch).write(folder / "build_info.json")
+    archives.write_sha256sums(folder, [archive, folder / "build_info.json"])
+    return folder
+
+
+def test_merge_and_deploy_take_a_named_rows_release(fakes: tuple[FakeRustc, FakeRustc],
+                                                    tmp_path: Path) -> None:
+    dist = tmp_path / "a" / "dist"
+    _row_part(dist, "linux-s390x", "s390x-unknown-linux-musl", "s390x")
+    [part] = merge.find_parts([dist])
+    assert (part.name, part.info.triple) == ("linux-s390x", "s390x-unknown-linux-musl")
+    [found] = deploy.find(dist)
+    assert found.target.triple == "s390x-unknown-linux-musl"
+    assert found.target.arch.qemu == "qemu-s390x"
+
+
+@pytest.mark.parametrize(("name", "triple"), [
+    ("linux-s390x", "x86_64-unknown-freebsd"),  # rustc knows it; crossmatrix builds no such
+    ("Linux_S390X", "s390x-unknown-linux-musl"),  # no row can have that name
+])
+def test_merge_refuses_a_release_of_no_row(fakes: tuple[FakeRustc, FakeRustc], tmp_path: Path,
+                                           name: str, triple: str) -> None:
+    dist = tmp_path / "a" / "dist"
+    _row_part(dist, name, triple, "s390x")
+    with pytest.raises(StepFailed, match=f"name '{name}' is not a target of the table"):
+        merge.find_parts([dist])
+    with pytest.raises(UsageError, match=f"unknown target '{name}'|{triple}"):
+        deploy.find(dist)

@@ -150,8 +150,7 @@ _TOP_KEYS = {
 }
 _TARGET_KEYS = {"linker", "std-provider", "rustflags", "env", "glibc", "allow-libraries",
                 "pre-build", "triple"}
-#: a named row's name: a nox session's and a dist folder's too
-_ROW_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
 
 
 def _sub(where: str, *keys: str) -> str:
@@ -313,7 +312,7 @@ def _named_row(name: str, table: Mapping[str, Any], where: str) -> targets_mod.T
     """``[….target.<name>] triple = "…"``: a row of this project's matrix, named ``name``."""
     here = _sub(where, "target", name)
     triple = _str(table["triple"], "triple", here)
-    if not _ROW_NAME.fullmatch(name):
+    if not targets_mod.ROW_NAME.fullmatch(name):
         raise ConfigError(f"{here}: {name!r} cannot name a target",
                           'use lower-case letters, digits, "-" and "_", e.g. linux-s390x')
     if name in targets_mod.known_names():

@@ -463,6 +463,27 @@ def named(name: str) -> Target | None:
     return found[0] if len(found) == 1 and found[0].name == name else None
 
 
+#: the name of a project's own row: a nox session's and a dist folder's too
+ROW_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+
+def named_row(name: str, triple: str) -> Target | None:
+    """A project's named row (``[….target.<name>] triple = …``) as its build records name
+    it: a name of that shape no table row has, and a triple crossmatrix builds."""
+    if not ROW_NAME.fullmatch(name) or name in known_names():
+        return None
+    base = from_triple(triple)
+    if base is None:
+        return None
+    return replace(base, name=name, in_table=False, configured=True, glibc=None)
+
+
+def recorded(name: str, triple: str) -> Target | None:
+    """The target a build record (build_info.json) names: a target called ``name``
+    (:func:`named`), else a project's named row of ``triple``."""
+    return named(name) or named_row(name, triple)
+
+
 def select(specs: Sequence[str] | None, default: Iterable[str] | None = None,
            extra: Sequence[Target] = (),
            unsupported: list[NotSupportedYet] | None = None) -> list[Target]:
