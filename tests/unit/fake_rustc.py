@@ -80,4 +80,4 @@ def install(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *fakes: FakeRustc) 
     monkeypatch.setenv("CROSSMATRIX_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(rustc_data, "find_rustcs",
                         lambda: tuple(rustc_data.Rustc(f.kind, f.path) for f in fakes))
-    rustc_data.rustcs.cache_clear()
+    rustc_data.forget()

@@ -50,12 +50,12 @@ def fakes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[tuple[Fak
                        DEBIAN_TARGETS)
     install(monkeypatch, tmp_path, rustup, debian)
     yield rustup, debian
-    rustc_data.rustcs.cache_clear()
+    rustc_data.forget()
 
 
 def _forget() -> None:
     """A new crossmatrix process: only the remembered answers on disk are left."""
-    rustc_data.rustcs.cache_clear()
+    rustc_data.forget()
 
 
 # --- the data path --------------------------------------------------------------------------
@@ -86,7 +86,7 @@ def test_the_float_abi_comes_from_rustcs_target_abi_not_the_name(
         assert (target.arch.float_abi, target.arch.deb_arch, target.arch.gnu_loader) == (
             "soft", "armel", "lib/ld-linux.so.3")
     finally:
-        rustc_data.rustcs.cache_clear()
+        rustc_data.forget()
 
 
 def test_arm_rows_follow_target_abi(fakes: tuple[FakeRustc, FakeRustc]) -> None:
@@ -198,7 +198,7 @@ def test_no_rustc_at_all_leaves_only_the_table(monkeypatch: pytest.MonkeyPatch,
             resolve("s390x-unknown-linux-musl")
         assert resolve("linux-armv7") == [by_name()["linux-armv7"]]
     finally:
-        rustc_data.rustcs.cache_clear()
+        rustc_data.forget()
 
 
 def test_a_rustc_that_fails_is_one_line_naming_the_command(
@@ -214,7 +214,7 @@ def test_a_rustc_that_fails_is_one_line_naming_the_command(
         assert info.value.message == (f"{broken.path} --print cfg --target "
                                       "s390x-unknown-linux-musl failed with exit code 1")
     finally:
-        rustc_data.rustcs.cache_clear()
+        rustc_data.forget()
 
 
 # --- named rows in the project's settings ---------------------------------------------------

@@ -87,6 +87,13 @@ def rustcs() -> tuple[Rustc, ...]:
     return find_rustcs()
 
 
+def forget() -> None:
+    """Drop what this process was told (the remembered answers on disk stay)."""
+    for cached in (rustcs, _listing, _cfg):
+        cached.cache_clear()
+
+
+@functools.cache
 def _listing(rustc: Rustc) -> tuple[str, frozenset[str]]:
     """(``rustc -V``, the triples of ``--print target-list``) of one rustc."""
     def probe() -> tuple[list[str], list[Path]]:
@@ -110,6 +117,7 @@ def known_triples() -> frozenset[str]:
     return frozenset().union(*(_listing(r)[1] for r in rustcs()))
 
 
+@functools.cache
 def _cfg(rustc: Rustc, triple: str) -> dict[str, list[str]]:
     def probe() -> tuple[str, list[Path]]:
         res = proc.run([str(rustc.path), "--print", "cfg", "--target", triple], bound="tool",

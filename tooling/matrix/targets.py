@@ -21,6 +21,7 @@ from typing import Literal, get_args
 
 from tooling.errors import UsageError
 from tooling.matrix import rustc_data
+from tooling.util import memo
 
 Os = Literal["linux", "windows", "macos"]
 #: musl/gnu: Linux; mingw: windows-gnu (msvcrt through MinGW-w64); darwin: macOS's libSystem
@@ -346,6 +347,16 @@ def _unsupported(facts: rustc_data.Facts) -> tuple[str, str] | None:
 
 
 def _from_rustc(triple: str) -> Target | NotSupportedYet | None:
+    """rustc's target for ``triple``; its answers are remembered only when crossmatrix
+    builds it (an unknown or unsupported triple leaves nothing in the cache)."""
+    with memo.held() as keep:
+        found = _adhoc(triple)
+        if isinstance(found, Target):
+            keep()
+    return found
+
+
+def _adhoc(triple: str) -> Target | NotSupportedYet | None:
     facts = rustc_data.facts(triple)
     if facts is None:
         return None
@@ -444,7 +455,8 @@ def resolve(spec: str, extra: Sequence[Target] = ()) -> list[Target]:
         return [adhoc]
     candidates = [*known_names(), *(t.name for t in extra)]
     if _looks_like_triple(spec):  # the closest of the table's names and rustc's triples
-        candidates += sorted(rustc_data.known_triples() - set(candidates))
+        with memo.held():  # bad input: nothing it asked is kept
+            candidates += sorted(rustc_data.known_triples() - set(candidates))
     close = difflib.get_close_matches(spec, candidates, n=3, cutoff=0.5)
     hint = f"did you mean {' or '.join(close)}?" if close else ""
     hint += (" " if hint else "") + ("`inv targets` lists the table; a triple of "
