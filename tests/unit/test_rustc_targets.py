@@ -262,6 +262,7 @@ def test_a_named_row_with_a_floor_and_in_targets(fakes: tuple[FakeRustc, FakeRus
     ('[T."Big Name"]\ntriple = "s390x-unknown-linux-musl"\n', "cannot name a target"),
     ('[T.s]\ntriple = "s390x-unknown-linux-muls"\n', "unknown target"),
     ('[T.s]\ntriple = "linux-aarch64"\n', "is not a Rust target triple"),
+    ('[T.s]\ntriple = "aarch64-unknown-linux-musl"\n', "is the table's linux-aarch64"),
     ('[T.bsd]\ntriple = "x86_64-unknown-freebsd"\n', "not supported yet: compile: no platform"),
     ('[T.s]\ntriple = 3\n', "triple must be a non-empty string"),
 ])
@@ -320,6 +321,7 @@ def test_merge_and_deploy_take_a_named_rows_release(fakes: tuple[FakeRustc, Fake
 @pytest.mark.parametrize(("name", "triple"), [
     ("linux-s390x", "x86_64-unknown-freebsd"),  # rustc knows it; crossmatrix builds no such
     ("Linux_S390X", "s390x-unknown-linux-musl"),  # no row can have that name
+    ("linux-s390x", "x86_64-unknown-linux-gnu"),  # a table row's triple: that row's name
 ])
 def test_merge_refuses_a_release_of_no_row(fakes: tuple[FakeRustc, FakeRustc], tmp_path: Path,
                                            name: str, triple: str) -> None:

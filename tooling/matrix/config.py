@@ -318,6 +318,10 @@ def _named_row(name: str, table: Mapping[str, Any], where: str) -> targets_mod.T
     if name in targets_mod.known_names():
         raise ConfigError(f"{here}: {name} is a row of the table already",
                           "remove triple = … to set its options, or choose another name")
+    row = next((t for t in targets_mod.TABLE if t.triple == triple), None)
+    if row is not None:
+        raise ConfigError(f"{here}: triple = {triple!r} is the table's {row.name}",
+                          f"set its options in {_sub(where, 'target', row.name)} instead")
     try:
         found = targets_mod.resolve(triple)
     except UsageError as exc:

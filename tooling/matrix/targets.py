@@ -481,8 +481,9 @@ ROW_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 def named_row(name: str, triple: str) -> Target | None:
     """A project's named row (``[….target.<name>] triple = …``) as its build records name
-    it: a name of that shape no table row has, and a triple crossmatrix builds."""
-    if not ROW_NAME.fullmatch(name) or name in known_names():
+    it: a name of that shape no table row has, and a triple crossmatrix builds that is no
+    table row's (that row has a name already)."""
+    if not ROW_NAME.fullmatch(name) or name in known_names() or triple in known_names():
         return None
     base = from_triple(triple)
     if base is None:
