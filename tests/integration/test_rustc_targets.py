@@ -65,7 +65,7 @@ def test_plan_and_release_for_a_triple_not_supported_yet(project: Path) -> None:
 def arm_soft_release(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run]:
     """sensor-crc (Rust and C through cc) for arm-unknown-linux-musleabi, a named row."""
     root = write_project(tmp_path_factory.mktemp("arm-soft"),
-                         'packages = ["sensor-crc"]\n'
+                         'packages = ["sensor-crc"]\ntargets = ["linux-arm-soft"]\n'
                          "[tool.crossmatrix.target.linux-arm-soft]\n"
                          'triple = "arm-unknown-linux-musleabi"\n'
                          'std-provider = "build-std"\n')
