@@ -25,6 +25,10 @@ CONFIG: list[Case] = [
     ("unknown-key", 'targts = ["linux-x86_64"]', {}, ["release"], "targts"),
     ("targets-string", 'targets = "linux-x86_64"', {}, ["release"], "targets"),
     ("targets-unknown", 'targets = ["linux-x86-64"]', {}, ["release"], "linux-x86-64"),
+    ("targets-not-yet", 'targets = ["x86_64-unknown-freebsd"]', {}, ["release"],
+     "not supported yet: compile: no platform module for target_os freebsd"),
+    ("row-not-yet", '[tool.crossmatrix.target.bsd]\ntriple = "x86_64-unknown-freebsd"', {},
+     ["release"], "not supported yet"),
     ("targets-number", "targets = [1]", {}, ["release"], "targets"),
     ("targets-glob-none", 'targets = ["linux-*-sparc"]', {}, ["release"], "linux-*-sparc"),
     ("profile-number", "profile = 3", {}, ["release"], "profile"),
@@ -139,6 +143,11 @@ ARGUMENTS: list[Case] = [
      "sparc-unknown-linux"),
     ("arg-targets-unknown", "", {}, ["targets", "--target", "windows-arm64"], "windows-arm64"),
     ("arg-plan-unknown", "", {}, ["plan", "--json", "--target", "linux-sparc"], "linux-sparc"),
+    # a triple rustc knows and crossmatrix cannot build yet: the steps refuse it
+    ("arg-release-not-yet", "", {}, ["release", "--target", "wasm32-wasip1"],
+     "wasm32-wasip1 (known to "),
+    ("arg-compile-typo-triple", "", {}, ["compile", "--target", "s390x-unknown-linux-muls"],
+     "unknown target 's390x-unknown-linux-muls'"),
 ]
 
 #: (id, files the project holds besides its Cargo.toml — text, or "-> PATH" for a symlink —,

@@ -642,3 +642,86 @@ def test_ldd_foreign_without_sysroot(a64_dynamic: Path) -> None:
     text = elf.ldd_output(a64_dynamic, no_sysroot, elf.read_facts(a64_dynamic))
     assert text.startswith("(ldd unavailable: /usr/crossmatrix-absent-linux-gnu/")
     assert "\n" not in text
+
+
+# --------------------------------------------------------------------------- rustc's triples
+
+#: one triple (rustc's target-list) for each row of the architecture table beyond the Linux
+#: rows above: its object, compiled by zig cc with the row's flags, fits the row
+ROW_TRIPLES = (
+    "s390x-unknown-linux-musl", "arm-unknown-linux-musleabi", "arm-unknown-linux-musleabihf",
+    "armv7-unknown-linux-musleabi", "thumbv7neon-unknown-linux-musleabihf",
+    "mips-unknown-linux-musl", "mipsel-unknown-linux-musl", "mips64-unknown-linux-muslabi64",
+    "mips64el-unknown-linux-muslabi64", "powerpc-unknown-linux-musl",
+    "powerpc64-unknown-linux-musl", "powerpc64le-unknown-linux-musl",
+    "loongarch64-unknown-linux-musl", "aarch64_be-unknown-linux-musl",
+    "i586-unknown-linux-musl", "riscv64gc-unknown-linux-musl",
+)
+ARCH_CHECKS = ("machine", "class", "endian", "float-abi", "elf-abi")
+
+
+def _adhoc(triple: str) -> Target:
+    from tooling.matrix.targets import resolve
+
+    [found] = resolve(triple)
+    return found
+
+
+@pytest.mark.parametrize("triple", ROW_TRIPLES)
+def test_each_rows_zig_object_fits_the_row(build_dir: Path, triple: str) -> None:
+    from tooling.platforms import platform_of
+
+    adhoc = _adhoc(triple)
+    zig = platform_of(adhoc).zig_target(adhoc)
+    obj = _zig_object(build_dir, f"{triple}.o", zig, *adhoc.arch.zig_flags)
+    checks = by_check(elf.verify(elf.read_facts(obj), adhoc, require_stripped=False))
+    arch = {name: check for name, check in checks.items() if name in ARCH_CHECKS}
+    assert all(check.ok for check in arch.values()), arch
+    assert ("float-abi" in arch) is (adhoc.arch.float_abi is not None)
+    assert ("elf-abi" in arch) is (adhoc.arch.elf_abi is not None)
+
+
+def test_arm_soft_float_passes_the_soft_row_and_fails_the_hard_one(arm_soft: Path) -> None:
+    facts = elf.read_facts(arm_soft)
+    assert by_check(elf.verify(facts, _adhoc("arm-unknown-linux-musleabi")))["float-abi"].ok
+    hard = by_check(elf.verify(facts, _adhoc("arm-unknown-linux-gnueabihf")))["float-abi"]
+    assert (hard.ok, hard.expected, hard.actual) == (False, "hard", "soft")
+
+
+def _llvm_mc(build_dir: Path, name: str, triple: str, asm: str, *flags: str) -> Path:
+    if shutil.which("llvm-mc") is None:
+        pytest.skip("llvm-mc is not installed")
+    out = build_dir / name
+    subprocess.run(["llvm-mc", f"-triple={triple}", *flags, "-filetype=obj", "-o", str(out)],
+                   input=asm, text=True, check=True)
+    return out
+
+
+def test_ppc64_elfv1_and_elfv2(build_dir: Path) -> None:
+    v1 = _llvm_mc(build_dir, "ppc64-v1.o", "powerpc64-unknown-linux-gnu",
+                  ".abiversion 1\n.text\nnop\n")
+    gnu = _adhoc("powerpc64-unknown-linux-gnu")  # rustc: target_abi elfv1
+    assert elf.read_facts(v1).elf_abi == "elfv1"
+    assert by_check(elf.verify(elf.read_facts(v1), gnu))["elf-abi"].ok
+    # zig cc makes ELFv2 objects for powerpc64-linux-gnu: caught, not linked into ELFv1
+    v2 = _zig_object(build_dir, "ppc64-zig.o", "powerpc64-linux-gnu")
+    check = by_check(elf.verify(elf.read_facts(v2), gnu))["elf-abi"]
+    assert (check.ok, check.expected, check.actual) == (False, "elfv1", "elfv2")
+
+
+def test_mips_n32_fails_an_o32_row(build_dir: Path) -> None:
+    n32 = _llvm_mc(build_dir, "n32.o", "mips64-unknown-linux-gnuabin32", ".text\nnop\n")
+    facts = elf.read_facts(n32)
+    assert (facts.machine, facts.elf_class, facts.elf_abi) == ("EM_MIPS", 32, "n32")
+    check = by_check(elf.verify(facts, _adhoc("mips-unknown-linux-musl")))["elf-abi"]
+    assert (check.ok, check.expected, check.actual) == (False, "o32", "n32")
+
+
+@pytest.mark.parametrize(("machine", "elf_class", "flags", "abi"), [
+    ("EM_MIPS", 32, 0, "o32"), ("EM_MIPS", 32, 0x1000, "o32"), ("EM_MIPS", 32, 0x20, "n32"),
+    ("EM_MIPS", 32, 0x3000, "other"), ("EM_MIPS", 64, 0, "n64"),
+    ("EM_PPC64", 64, 0, "unspecified"), ("EM_PPC64", 64, 1, "elfv1"),
+    ("EM_PPC64", 64, 2, "elfv2"), ("EM_X86_64", 64, 2, None),
+])
+def test_elf_abi_from_e_flags(machine: str, elf_class: int, flags: int, abi: str | None) -> None:
+    assert elf.elf_abi(machine, elf_class, flags) == abi

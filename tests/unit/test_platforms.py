@@ -15,7 +15,7 @@ import pytest
 from tooling.errors import StepFailed, ToolMissing, UsageError
 from tooling.matrix import targets
 from tooling.matrix.host import Host
-from tooling.matrix.targets import ARCHES, TABLE, by_name, resolve
+from tooling.matrix.targets import TABLE, arch_row, by_name, resolve
 from tooling.platforms import PLATFORMS, base, linux, macos, platform_of, runner, strip, windows
 from tooling.platforms.base import Platform
 from tooling.pymod import modules
@@ -23,7 +23,7 @@ from tooling.release import containers
 from tooling.util import proc
 
 TOOLING = Path(__file__).resolve().parents[2] / "tooling"
-X86_64_GLIBC_HOST = Host(arch=ARCHES["x86_64"], machine="EM_X86_64", elf_class=64, libc="gnu",
+X86_64_GLIBC_HOST = Host(arch=arch_row("x86_64"), machine="EM_X86_64", elf_class=64, libc="gnu",
                          glibc="2.36")
 
 # --- the dispatch ------------------------------------------------------------------------
@@ -220,7 +220,7 @@ def test_deploy_fits_by_arch_then_libc() -> None:
 def test_arch_rows_carry_docker_and_multiarch_names() -> None:
     assert [containers._arch(by_name()[n]) for n in
             ("linux-x86_64", "linux-aarch64", "linux-armv7")] == ["amd64", "arm64", "arm"]
-    assert ARCHES["i686"].multiarch == "i386-linux-gnu"  # not its gnu_prefix
+    assert arch_row("i686").multiarch == "i386-linux-gnu"  # not its gnu_prefix
     assert [t.name for t in TABLE if platform_of(t).scratch_image(t)] == [
         "linux-x86_64", "linux-aarch64", "linux-armv7"]
     assert [t.name for t in TABLE if t.needs_rtstartup] == ["windows-x86_64", "windows-x86"]

@@ -197,7 +197,7 @@ def test_resolve_unlisted_linux_triple_is_ad_hoc(
     "triple",
     [
         "sparc-sun-solaris",
-        "sparc64-unknown-linux-gnu",  # unknown architecture
+        "armv5te-unknown-linux-gnueabi",  # an architecture with no row (rustc knows it)
         "x86_64-pc-windows-msvc",
         "x86_64-unknown-linux-gnux32",  # unknown ABI
         "armv7-unknown-linux-musl",  # armv7 is hard-float: needs ...eabihf

@@ -56,9 +56,13 @@ def _project(c: Context) -> Project:
     return project
 
 
-def _selected(c: Context, target: list[str]) -> tuple[Project, list[targets.Target]]:
+def _selected(c: Context, target: list[str],
+              unsupported: list[targets.NotSupportedYet] | None = None,
+              ) -> tuple[Project, list[targets.Target]]:
+    """The project and its chosen targets; with ``unsupported``, triples rustc knows and
+    crossmatrix cannot build yet are collected there (``targets``, ``plan`` show them)."""
     project = _project(c)
-    return project, project.select(target)
+    return project, project.select(target, unsupported=unsupported)
 
 
 def _steps(c: Context, target: list[str], steps: tuple[str, ...]) -> None:
@@ -88,8 +92,9 @@ def plan(c: Context, target: list[str], json: bool = False) -> None:
     linker, the cargo call and its environment, the steps, what is missing and its fix."""
     from tooling.plan import planner  # startup time: each task loads only its own stage
 
-    project, chosen = _selected(c, target)
-    made = planner.plan(project, chosen)
+    gaps: list[targets.NotSupportedYet] = []
+    project, chosen = _selected(c, target, gaps)
+    made = planner.plan(project, chosen, gaps)
     if json:
         console.out().print(_json.dumps(made.to_json(), indent=2), markup=False)
     else:
@@ -104,8 +109,10 @@ def targets_(c: Context, target: list[str], json: bool = False) -> None:
     from tooling.doctor import readiness  # startup time: each task loads only its own stage
     from tooling.plan import planner  # startup time: each task loads only its own stage
 
-    project, chosen = _selected(c, target)
+    gaps: list[targets.NotSupportedYet] = []
+    project, chosen = _selected(c, target, gaps)
     rows = [readiness.row(p) for p in planner.plan(project, chosen).targets]
+    rows += [readiness.unsupported_row(gap) for gap in gaps]
     if json:
         console.out().print(_json.dumps(rows, indent=2), markup=False)
     else:

@@ -104,7 +104,7 @@ def protoc_env(workspace: Path, environ: Mapping[str, str] | None = None) -> dic
 def pre_build_vars(target: Target) -> dict[str, str]:
     """The variables ``pre-build`` commands can use."""
     return {
-        "DEB_ARCH": target.arch.deb_arch,
+        "DEB_ARCH": target.arch.deb_arch or "",
         "CROSSMATRIX_TARGET": target.name,
         "TARGET_TRIPLE": target.triple,
         "GNU_PREFIX": target.arch.gnu_prefix,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tooling.matrix.targets import NotSupportedYet
 from tooling.plan import planner
 from tooling.util import console
 
@@ -28,6 +29,17 @@ def row(plan: planner.TargetPlan) -> dict[str, Any]:
         "name": target.name, "triple": target.triple, "linkage": target.linkage,
         "std": std, "linker": plan.link.kind, "runner": run_with,
         "ready": not missing, "missing": missing, "tags": list(target.tags),
+        "supported": True,
+    }
+
+
+def unsupported_row(gap: NotSupportedYet) -> dict[str, Any]:
+    """A triple rustc knows and crossmatrix does not build yet: the step, and why."""
+    return {
+        "name": gap.facts.triple, "triple": gap.facts.triple, "linkage": "-", "std": "-",
+        "linker": "-", "runner": "-", "ready": False,
+        "missing": [f"not supported yet: {gap.step}: {gap.why}"], "tags": [],
+        "supported": False, "known_by": list(gap.facts.known_by),
     }
 
 

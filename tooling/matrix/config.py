@@ -73,6 +73,8 @@ class Project:
     #: the smoke test also fails when the output does not name the target triple
     smoke_expect_triple: bool = False
     per_target: Mapping[str, TargetSettings] = field(default_factory=dict)
+    #: the project's own named rows: ``[….target.<name>] triple = "…"``
+    rows: tuple[targets_mod.Target, ...] = ()
     #: DLLs (Windows) or dylib paths (macOS) a binary may load beyond the system's own
     allow_libraries: tuple[str, ...] = ()
     #: CROSSMATRIX_STD_PROVIDER or a command-line option: beats every table
@@ -124,10 +126,13 @@ class Project:
             return None
         return target.glibc or self.settings_for(target).glibc or self.glibc
 
-    def select(self, specs: Sequence[str] | None) -> list[targets_mod.Target]:
-        """The targets named by ``specs`` (default: the matrix), with configured glibc floors."""
+    def select(self, specs: Sequence[str] | None,
+               unsupported: list[targets_mod.NotSupportedYet] | None = None,
+               ) -> list[targets_mod.Target]:
+        """The targets named by ``specs`` (default: the matrix), with configured glibc floors;
+        with ``unsupported``, triples crossmatrix cannot build yet are noted there."""
         chosen = []
-        for target in targets_mod.select(specs, self.targets):
+        for target in targets_mod.select(specs, self.targets, self.rows, unsupported):
             floor = self.glibc_for(target)
             if floor and not target.glibc:
                 target = targets_mod.with_floor(target, floor, rename=False)
@@ -146,7 +151,8 @@ _TOP_KEYS = {
     "smoke-expect-triple", "allow-libraries", "pre-build", "target", "timeouts", "ci-install",
 }
 _TARGET_KEYS = {"linker", "std-provider", "rustflags", "env", "glibc", "allow-libraries",
-                "pre-build"}
+                "pre-build", "triple"}
+
 
 
 def _sub(where: str, *keys: str) -> str:
@@ -314,20 +320,46 @@ def _timeouts(table: Any, where: str) -> timeouts_mod.Timeouts:
          for kind in timeouts_mod.KINDS if kind in table})
 
 
-def _known_target(name: str, where: str) -> None:
+def _known_target(name: str, where: str, rows: Sequence[targets_mod.Target] = ()) -> None:
     try:
-        targets_mod.resolve(name)
+        targets_mod.resolve(name, rows)
     except UsageError as exc:
         raise ConfigError(f"{where}: {exc.message}", exc.hint) from None
 
 
-def _target_settings(name: str, table: Any, where: str) -> TargetSettings:
+def _named_row(name: str, table: Mapping[str, Any], where: str) -> targets_mod.Target:
+    """``[….target.<name>] triple = "…"``: a row of this project's matrix, named ``name``."""
+    here = _sub(where, "target", name)
+    triple = _str(table["triple"], "triple", here)
+    if not targets_mod.ROW_NAME.fullmatch(name):
+        raise ConfigError(f"{here}: {name!r} cannot name a target",
+                          'use lower-case letters, digits, "-" and "_", e.g. linux-s390x')
+    if name in targets_mod.known_names():
+        raise ConfigError(f"{here}: {name} is a row of the table already",
+                          "remove triple = … to set its options, or choose another name")
+    row = next((t for t in targets_mod.TABLE if t.triple == triple), None)
+    if row is not None:
+        raise ConfigError(f"{here}: triple = {triple!r} is the table's {row.name}",
+                          f"set its options in {_sub(where, 'target', row.name)} instead")
+    try:
+        found = targets_mod.resolve(triple)
+    except UsageError as exc:
+        raise ConfigError(f"{here}: triple = {triple!r}: {exc.message}", exc.hint) from None
+    if len(found) != 1 or found[0].triple != triple:
+        raise ConfigError(f"{here}: triple = {triple!r} is not a Rust target triple",
+                          "give one of `rustc --print target-list`, e.g. s390x-unknown-linux-gnu")
+    base = found[0]
+    return replace(base, name=name, in_table=False, configured=True, glibc=None)
+
+
+def _target_settings(name: str, table: Any, where: str,
+                     rows: Sequence[targets_mod.Target] = ()) -> TargetSettings:
     here = _sub(where, "target", name)
     if not isinstance(table, dict):
         raise ConfigError(f"{here} must be a table")
     _unknown(set(table), _TARGET_KEYS, here)
-    _known_target(name, here)
-    if "glibc" in table and not all(t.is_glibc for t in targets_mod.resolve(name)):
+    _known_target(name, here, rows)
+    if "glibc" in table and not all(t.is_glibc for t in targets_mod.resolve(name, rows)):
         raise ConfigError(f"{here}: glibc = {table['glibc']!r} applies to gnu targets, "
                           f"not {name}", "remove it; musl, Windows and macOS need no glibc floor")
     env = _env_table(table.get("env", {}), here)
@@ -357,16 +389,19 @@ def from_table(root: Path, table: Mapping[str, Any], where: str, *,
             f"no Cargo.toml in {workspace}",
             f"set workspace = \"<folder with Cargo.toml>\" in {where}",
         )
-    names = _strs(table.get("targets", [t.name for t in targets_mod.TABLE]), "targets", where)
+    per_target_table = table.get("target", {})
+    if not isinstance(per_target_table, dict):
+        raise ConfigError(f"{_sub(where, 'target')} must be a table of per-target tables")
+    rows = tuple(_named_row(k, v, where) for k, v in per_target_table.items()
+                 if isinstance(v, dict) and "triple" in v)
+    names = _strs(table.get("targets", [t.name for t in (*targets_mod.TABLE, *rows)]),
+                  "targets", where)
     if not names:
         raise ConfigError(f"{where}: targets = [] names no target",
                           "list at least one (`crossmatrix targets` shows them), "
                           "or remove the key for every target")
     for name in names:
-        _known_target(name, f"{where}: targets")
-    per_target_table = table.get("target", {})
-    if not isinstance(per_target_table, dict):
-        raise ConfigError(f"{_sub(where, 'target')} must be a table of per-target tables")
+        _known_target(name, f"{where}: targets", rows)
     project = Project(
         root=root,
         name=_str(table["name"], "name", where) if "name" in table else None,
@@ -387,7 +422,8 @@ def from_table(root: Path, table: Mapping[str, Any], where: str, *,
         smoke_args=_strs(table.get("smoke-args", ["--version"]), "smoke-args", where),
         smoke_expect_triple=_bool(table.get("smoke-expect-triple", False),
                                   "smoke-expect-triple", where),
-        per_target={k: _target_settings(k, v, where) for k, v in per_target_table.items()},
+        per_target={k: _target_settings(k, v, where, rows) for k, v in per_target_table.items()},
+        rows=rows,
         allow_libraries=_strs(table.get("allow-libraries", []), "allow-libraries", where),
         pre_build=_strs(table.get("pre-build", []), "pre-build", where),
         timeouts=replace(_timeouts(table.get("timeouts", {}), where),

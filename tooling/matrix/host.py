@@ -44,7 +44,7 @@ def _elf_header(path: Path) -> tuple[str, int, str | None]:
 def detect(executable: Path | None = None) -> Host:
     exe = Path(executable or os.path.realpath(sys.executable))
     machine, elf_class, float_abi = _elf_header(exe)
-    arch = next((a for a in ARCHES.values() if a.elf_machine == machine
+    arch = next((a for a in ARCHES if a.elf_machine == machine
                  and a.elf_class == elf_class and (a.float_abi != "hard" or float_abi == "hard")),
                 None)
     # the C library this process runs on (platform.libc_ver would read the symbol versions

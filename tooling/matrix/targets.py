@@ -17,9 +17,11 @@ import platform
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Literal, get_args
 
 from tooling.errors import UsageError
+from tooling.matrix import rustc_data
+from tooling.util import memo
 
 Os = Literal["linux", "windows", "macos"]
 #: musl/gnu: Linux; mingw: windows-gnu (msvcrt through MinGW-w64); darwin: macOS's libSystem
@@ -30,17 +32,23 @@ LinkerKind = Literal["zig", "gcc"]
 
 @dataclass(frozen=True, kw_only=True)
 class Arch:
-    """What one CPU architecture means to each tool that touches it."""
+    """What one CPU architecture means to each tool that touches it: only what rustc cannot
+    say (``rustc --print cfg`` gives its target_arch, endian, pointer width and abi)."""
 
-    rust: str  #: the architecture part of the Rust triple
-    deb_arch: str  #: Debian's name (dpkg --add-architecture, pkg:arch)
-    gnu_prefix: str  #: prefix of Debian's cross gcc and binutils, and /usr/<prefix> sysroot
+    rust: str  #: the architecture part of the Rust triple (armv7, i586, thumbv7neon)
+    cfg_arch: str  #: rustc's ``target_arch``: x86 for i686, arm for armv7
+    #: rustc's ``target_abi`` this row is for (None: any): arm's float ABI, ppc64's ELF ABI
+    abi: str | None = None
+    deb_arch: str | None  #: Debian's name (dpkg --add-architecture, pkg:arch); None: no port
+    gnu_prefix: str  #: prefix of GNU's cross gcc and binutils, and /usr/<prefix> sysroot
     multiarch: str  #: Debian's multiarch triplet (/usr/lib/<multiarch>): i386-linux-gnu for i686
     qemu: str  #: qemu-user binary
     elf_machine: str  #: pyelftools' e_machine name
     elf_class: Literal[32, 64]
     endian: Literal["little", "big"]
-    float_abi: str | None  #: "hard" (ARM EABI hard-float) or "double" (RISC-V LP64D)
+    float_abi: str | None  #: "hard"/"soft" (ARM EABI) or "double" (RISC-V LP64D)
+    #: the ELF ABI e_flags name: "o32"/"n64" (MIPS: EF_MIPS_ABI2 clear), "elfv1"/"elfv2" (PPC64)
+    elf_abi: str | None = None
     zig_arch: str
     zig_flags: tuple[str, ...] = ()  #: what cargo-zigbuild passes for this arch
     gnu_loader: str  #: the glibc dynamic loader, relative to the sysroot
@@ -50,56 +58,133 @@ class Arch:
     pe_machine: str | None = None  #: pefile's MACHINE_TYPE name
     macho_cpu: str | None = None  #: lief's MachO CPU_TYPE name
     docker_arch: str | None = None  #: Docker's architecture name (None: the Rust one)
-    cfg_arch: str | None = None  #: cargo's ``target_arch`` (None: the Rust one)
 
     @property
     def target_arch(self) -> str:
         """What build scripts read in ``CARGO_CFG_TARGET_ARCH``: x86 for i686, arm for armv7."""
-        return self.cfg_arch or self.rust
+        return self.cfg_arch
+
+    @property
+    def deb(self) -> str:
+        """``deb_arch``, where a step needs Debian's port (its glibc, std or Python)."""
+        if self.deb_arch is None:
+            raise UsageError(f"Debian has no port for {self.rust} ({self.gnu_prefix})",
+                             "use a musl triple of it: zig links those with no Debian package")
+        return self.deb_arch
 
 
-ARCHES: dict[str, Arch] = {
-    a.rust: a
-    for a in (
-        Arch(
-            rust="x86_64", deb_arch="amd64", gnu_prefix="x86_64-linux-gnu", qemu="qemu-x86_64",
-            multiarch="x86_64-linux-gnu", docker_arch="amd64",
-            elf_machine="EM_X86_64", elf_class=64, endian="little", float_abi=None,
-            zig_arch="x86_64", gnu_loader="lib64/ld-linux-x86-64.so.2",
-            host_machines=("x86_64", "amd64"), mingw_prefix="x86_64-w64-mingw32",
-            mingw_deb="x86-64", pe_machine="IMAGE_FILE_MACHINE_AMD64", macho_cpu="X86_64",
-        ),
-        Arch(
-            rust="aarch64", deb_arch="arm64", gnu_prefix="aarch64-linux-gnu", qemu="qemu-aarch64",
-            multiarch="aarch64-linux-gnu", docker_arch="arm64",
-            elf_machine="EM_AARCH64", elf_class=64, endian="little", float_abi=None,
-            zig_arch="aarch64", gnu_loader="lib/ld-linux-aarch64.so.1",
-            host_machines=("aarch64", "arm64"), macho_cpu="ARM64",
-        ),
-        Arch(
-            rust="armv7", deb_arch="armhf", gnu_prefix="arm-linux-gnueabihf", qemu="qemu-arm",
-            multiarch="arm-linux-gnueabihf", docker_arch="arm", cfg_arch="arm",
-            elf_machine="EM_ARM", elf_class=32, endian="little", float_abi="hard",
-            zig_arch="arm", zig_flags=("-mcpu=generic+v7a+vfp3-d32+thumb2-neon",),
-            gnu_loader="lib/ld-linux-armhf.so.3", host_machines=("armv7l",),
-        ),
-        Arch(
-            rust="riscv64gc", deb_arch="riscv64", gnu_prefix="riscv64-linux-gnu",
-            multiarch="riscv64-linux-gnu", docker_arch="riscv64", cfg_arch="riscv64",
-            qemu="qemu-riscv64", elf_machine="EM_RISCV", elf_class=64, endian="little",
-            float_abi="double", zig_arch="riscv64", zig_flags=("-mcpu=generic_rv64+m+a+f+d+c",),
-            gnu_loader="lib/ld-linux-riscv64-lp64d.so.1", host_machines=("riscv64",),
-        ),
-        Arch(
-            rust="i686", deb_arch="i386", gnu_prefix="i686-linux-gnu", qemu="qemu-i386",
-            multiarch="i386-linux-gnu", cfg_arch="x86",
-            elf_machine="EM_386", elf_class=32, endian="little", float_abi=None,
-            zig_arch="x86", gnu_loader="lib/ld-linux.so.2", host_machines=("i686", "i386"),
-            mingw_prefix="i686-w64-mingw32", mingw_deb="i686",
-            pe_machine="IMAGE_FILE_MACHINE_I386",
-        ),
+def _arm(rust: str, abi: str, flags: tuple[str, ...]) -> Arch:
+    """An ARM EABI row: its float ABI, Debian port and loader follow rustc's target_abi."""
+    hard = abi == "eabihf"
+    gnu = "arm-linux-gnueabihf" if hard else "arm-linux-gnueabi"
+    return Arch(
+        rust=rust, cfg_arch="arm", abi=abi, deb_arch="armhf" if hard else "armel",
+        gnu_prefix=gnu, multiarch=gnu, qemu="qemu-arm", docker_arch="arm",
+        elf_machine="EM_ARM", elf_class=32, endian="little",
+        float_abi="hard" if hard else "soft", zig_arch="arm", zig_flags=flags,
+        gnu_loader="lib/ld-linux-armhf.so.3" if hard else "lib/ld-linux.so.3",
+        host_machines=("armv7l",) if rust == "armv7" and hard else (),
     )
-}
+
+
+def _plain(rust: str, cfg_arch: str, deb_arch: str | None, gnu_prefix: str, qemu: str,
+           elf_machine: str, elf_class: Literal[32, 64], endian: Literal["little", "big"],
+           gnu_loader: str, *, abi: str | None = None, elf_abi: str | None = None,
+           zig_arch: str | None = None, zig_flags: tuple[str, ...] = (),
+           host_machines: tuple[str, ...] = (), docker_arch: str | None = None) -> Arch:
+    return Arch(rust=rust, cfg_arch=cfg_arch, abi=abi, deb_arch=deb_arch,
+                gnu_prefix=gnu_prefix, multiarch=gnu_prefix, qemu=qemu,
+                elf_machine=elf_machine, elf_class=elf_class, endian=endian, float_abi=None,
+                elf_abi=elf_abi, zig_arch=zig_arch or rust, zig_flags=zig_flags,
+                gnu_loader=gnu_loader, host_machines=host_machines, docker_arch=docker_arch)
+
+
+#: One row per architecture (and per rustc target_abi where the ABI changes what the
+#: tools are called). A triple's row: rustc's target_arch, endian, pointer width and
+#: target_abi, and the triple's CPU part (see :func:`arch_for`).
+ARCHES: tuple[Arch, ...] = (
+    Arch(
+        rust="x86_64", cfg_arch="x86_64", deb_arch="amd64", gnu_prefix="x86_64-linux-gnu",
+        qemu="qemu-x86_64", multiarch="x86_64-linux-gnu", docker_arch="amd64",
+        elf_machine="EM_X86_64", elf_class=64, endian="little", float_abi=None,
+        zig_arch="x86_64", gnu_loader="lib64/ld-linux-x86-64.so.2",
+        host_machines=("x86_64", "amd64"), mingw_prefix="x86_64-w64-mingw32",
+        mingw_deb="x86-64", pe_machine="IMAGE_FILE_MACHINE_AMD64", macho_cpu="X86_64",
+    ),
+    Arch(
+        rust="aarch64", cfg_arch="aarch64", deb_arch="arm64", gnu_prefix="aarch64-linux-gnu",
+        qemu="qemu-aarch64", multiarch="aarch64-linux-gnu", docker_arch="arm64",
+        elf_machine="EM_AARCH64", elf_class=64, endian="little", float_abi=None,
+        zig_arch="aarch64", gnu_loader="lib/ld-linux-aarch64.so.1",
+        host_machines=("aarch64", "arm64"), macho_cpu="ARM64",
+    ),
+    _arm("armv7", "eabihf", ("-mcpu=generic+v7a+vfp3-d32+thumb2-neon",)),
+    Arch(
+        rust="riscv64gc", deb_arch="riscv64", gnu_prefix="riscv64-linux-gnu",
+        multiarch="riscv64-linux-gnu", docker_arch="riscv64", cfg_arch="riscv64",
+        qemu="qemu-riscv64", elf_machine="EM_RISCV", elf_class=64, endian="little",
+        float_abi="double", zig_arch="riscv64", zig_flags=("-mcpu=generic_rv64+m+a+f+d+c",),
+        gnu_loader="lib/ld-linux-riscv64-lp64d.so.1", host_machines=("riscv64",),
+    ),
+    Arch(
+        rust="i686", deb_arch="i386", gnu_prefix="i686-linux-gnu", qemu="qemu-i386",
+        multiarch="i386-linux-gnu", cfg_arch="x86",
+        elf_machine="EM_386", elf_class=32, endian="little", float_abi=None,
+        zig_arch="x86", gnu_loader="lib/ld-linux.so.2", host_machines=("i686", "i386"),
+        mingw_prefix="i686-w64-mingw32", mingw_deb="i686",
+        pe_machine="IMAGE_FILE_MACHINE_I386",
+    ),
+    Arch(
+        rust="i586", deb_arch="i386", gnu_prefix="i686-linux-gnu", qemu="qemu-i386",
+        multiarch="i386-linux-gnu", cfg_arch="x86",
+        elf_machine="EM_386", elf_class=32, endian="little", float_abi=None,
+        zig_arch="x86", zig_flags=("-mcpu=pentium",), gnu_loader="lib/ld-linux.so.2",
+    ),
+    _plain("aarch64_be", "aarch64", None, "aarch64_be-linux-gnu", "qemu-aarch64_be",
+           "EM_AARCH64", 64, "big", "lib/ld-linux-aarch64_be.so.1"),
+    _arm("armv7", "eabi", ("-mcpu=generic+v7a+thumb2+soft_float-neon",)),
+    _arm("arm", "eabi", ("-mcpu=generic+v6+strict_align",)),
+    _arm("arm", "eabihf", ("-mcpu=generic+v6+strict_align+vfp2-d32",)),
+    _arm("thumbv7neon", "eabihf", ("-mcpu=generic+v7a+vfp3+thumb2+neon", "-mthumb")),
+    _plain("mips", "mips", "mips", "mips-linux-gnu", "qemu-mips", "EM_MIPS", 32, "big",
+           "lib/ld.so.1", elf_abi="o32"),
+    _plain("mipsel", "mips", "mipsel", "mipsel-linux-gnu", "qemu-mipsel", "EM_MIPS", 32,
+           "little", "lib/ld.so.1", elf_abi="o32"),
+    _plain("mips64", "mips64", "mips64", "mips64-linux-gnuabi64", "qemu-mips64", "EM_MIPS",
+           64, "big", "lib64/ld.so.1", abi="abi64", elf_abi="n64"),
+    _plain("mips64el", "mips64", "mips64el", "mips64el-linux-gnuabi64", "qemu-mips64el",
+           "EM_MIPS", 64, "little", "lib64/ld.so.1", abi="abi64", elf_abi="n64"),
+    _plain("powerpc", "powerpc", "powerpc", "powerpc-linux-gnu", "qemu-ppc", "EM_PPC", 32,
+           "big", "lib/ld.so.1", abi=""),
+    _plain("powerpc64", "powerpc64", "ppc64", "powerpc64-linux-gnu", "qemu-ppc64", "EM_PPC64",
+           64, "big", "lib64/ld64.so.1", abi="elfv1", elf_abi="elfv1"),
+    _plain("powerpc64", "powerpc64", None, "powerpc64-linux-gnu", "qemu-ppc64", "EM_PPC64",
+           64, "big", "lib64/ld64.so.2", abi="elfv2", elf_abi="elfv2"),
+    _plain("powerpc64le", "powerpc64", "ppc64el", "powerpc64le-linux-gnu", "qemu-ppc64le",
+           "EM_PPC64", 64, "little", "lib64/ld64.so.2", abi="elfv2", elf_abi="elfv2",
+           host_machines=("ppc64le",), docker_arch="ppc64le"),
+    _plain("s390x", "s390x", "s390x", "s390x-linux-gnu", "qemu-s390x", "EM_S390", 64, "big",
+           "lib/ld64.so.1", host_machines=("s390x",), docker_arch="s390x"),
+    _plain("loongarch64", "loongarch64", "loong64", "loongarch64-linux-gnu", "qemu-loongarch64",
+           "EM_LOONGARCH", 64, "little", "lib64/ld-linux-loongarch-lp64d.so.1",
+           host_machines=("loongarch64",), docker_arch="loong64"),
+    _plain("sparc64", "sparc64", "sparc64", "sparc64-linux-gnu", "qemu-sparc64", "EM_SPARCV9",
+           64, "big", "lib64/ld-linux.so.2", host_machines=("sparc64",)),
+)
+
+
+def arch_row(rust: str, abi: str | None = None) -> Arch:
+    """The row of the table's own triples (by CPU part, and abi where there are several)."""
+    return next(a for a in ARCHES if a.rust == rust and (abi is None or a.abi in (None, abi)))
+
+
+def arch_for(facts: rustc_data.Facts) -> Arch | None:
+    """The row of a triple rustc knows: its target_arch, endian, pointer width and
+    target_abi, and the CPU part of the triple (armv7 and arm share target_arch arm)."""
+    return next((a for a in ARCHES if a.cfg_arch == facts.arch and a.endian == facts.endian
+                 and a.elf_class == facts.pointer_width and a.abi in (None, facts.abi)
+                 and a.rust == facts.cpu), None)
+
 
 #: Debian architectures whose ``libstd-rust-web-dev:<arch>`` the archive carries
 #: (Debian 12's release architectures; riscv64 is not one of them).
@@ -118,6 +203,8 @@ class Target:
     in_table: bool = True
     glibc: str | None = None  #: glibc floor ("2.17"): link against that version, verify it held
     os: Os = "linux"
+    #: a row of the project's settings (``[tool.crossmatrix.target.<name>] triple = …``)
+    configured: bool = False
 
     @property
     def is_linux(self) -> bool:
@@ -197,8 +284,8 @@ _OS_OF_SYSTEM: dict[str, Os] = {"linux": "linux", "windows": "windows", "darwin"
 
 
 def _row(name: str, triple: str, libc: Libc, linker: LinkerKind, *extra_tags: str,
-         os: Os = "linux") -> Target:
-    arch = ARCHES[triple.split("-", 1)[0]]
+         os: Os = "linux", abi: str | None = None) -> Target:
+    arch = arch_row(triple.split("-", 1)[0], abi)
     linkage: Linkage = "static" if libc == "musl" else "dynamic"
     tags = (os, libc, linkage, arch.rust, *extra_tags)
     return Target(name=name, triple=triple, arch=arch, libc=libc, linkage=linkage,
@@ -209,7 +296,7 @@ def _row(name: str, triple: str, libc: Libc, linker: LinkerKind, *extra_tags: st
 TABLE: tuple[Target, ...] = (
     _row("linux-x86_64", "x86_64-unknown-linux-musl", "musl", "zig"),
     _row("linux-aarch64", "aarch64-unknown-linux-musl", "musl", "zig"),
-    _row("linux-armv7", "armv7-unknown-linux-musleabihf", "musl", "zig"),
+    _row("linux-armv7", "armv7-unknown-linux-musleabihf", "musl", "zig", abi="eabihf"),
     _row("linux-x86_64-gnu", "x86_64-unknown-linux-gnu", "gnu", "gcc"),
     _row("linux-aarch64-gnu", "aarch64-unknown-linux-gnu", "gnu", "gcc"),
     _row("linux-riscv64-gnu", "riscv64gc-unknown-linux-gnu", "gnu", "gcc"),
@@ -221,7 +308,21 @@ TABLE: tuple[Target, ...] = (
     _row("macos-aarch64", "aarch64-apple-darwin", "darwin", "zig", os="macos"),
 )
 
-_ABIS: dict[str, Libc] = {"gnu": "gnu", "gnueabihf": "gnu", "musl": "musl", "musleabihf": "musl"}
+#: rustc's target_env of the Linux C libraries crossmatrix links
+_LIBCS: dict[str, Libc] = {"gnu": "gnu", "musl": "musl"}
+
+
+class NotSupportedYet(UsageError):
+    """A triple rustc knows that crossmatrix does not build yet: which step, and why."""
+
+    def __init__(self, facts: rustc_data.Facts, step: str, why: str) -> None:
+        super().__init__(
+            f"{facts.triple} (known to {facts.describe()}) is not supported yet: {step}: {why}",
+            "`crossmatrix targets` lists the table; Linux gnu/musl triples of the "
+            "architecture table work too")
+        self.facts = facts
+        self.step = step
+        self.why = why
 
 
 @functools.cache
@@ -229,24 +330,66 @@ def by_name() -> dict[str, Target]:
     return {t.name: t for t in TABLE}
 
 
-def from_triple(triple: str) -> Target | None:
-    """A table row with this triple, or an ad-hoc target for a known Linux triple."""
-    for t in TABLE:
-        if t.triple == triple:
-            return t
-    parts = triple.split("-")
-    if len(parts) != 4 or parts[1] != "unknown" or parts[2] != "linux":
+def _unsupported(facts: rustc_data.Facts) -> tuple[str, str] | None:
+    """(step, why) when crossmatrix cannot build ``facts``'s triple; None: it can."""
+    if facts.os not in get_args(Os):
+        what = "bare metal (target_os none)" if facts.os == "none" else f"target_os {facts.os}"
+        return "compile", (f"no platform module for {what}: how it links, strips, runs "
+                           "and verifies is not written yet")
+    if facts.os != "linux":
+        rows = ", ".join(t.triple for t in TABLE if t.os == facts.os)
+        return "compile", (f"only the table's {facts.os} triples ({rows}) are set up; "
+                           f"target_env {facts.env!r}, target_abi {facts.abi!r} needs another "
+                           "linker and C library")
+    if facts.env not in _LIBCS:
+        return "compile", (f"target_env {facts.env!r} is not a C library crossmatrix links "
+                           "(gnu and musl are)")
+    if arch_for(facts) is None:
+        return "compile", (f"no row for {facts.cpu} (target_arch {facts.arch}, target_abi "
+                           f"{facts.abi!r}, {facts.endian}-endian, {facts.pointer_width}-bit) "
+                           "in the architecture table (qemu, ELF, Debian and zig names)")
+    return None
+
+
+def _from_rustc(triple: str) -> Target | NotSupportedYet | None:
+    """rustc's target for ``triple``; its answers are remembered only when crossmatrix
+    builds it (an unknown or unsupported triple leaves nothing in the cache)."""
+    with memo.held() as keep:
+        found = _adhoc(triple)
+        if isinstance(found, Target):
+            keep()
+    return found
+
+
+def _adhoc(triple: str) -> Target | NotSupportedYet | None:
+    facts = rustc_data.facts(triple)
+    if facts is None:
         return None
-    arch = ARCHES.get(parts[0])
-    libc = _ABIS.get(parts[3])
-    if arch is None or libc is None:
-        return None
-    if (parts[3].endswith("eabihf")) != (arch.float_abi == "hard"):
-        return None
+    gap = _unsupported(facts)
+    if gap is not None:
+        return NotSupportedYet(facts, *gap)
+    arch = arch_for(facts)
+    assert arch is not None  # _unsupported said so
+    libc = _LIBCS[facts.env]
     linker: LinkerKind = "zig" if libc == "musl" else "gcc"
     linkage: Linkage = "static" if libc == "musl" else "dynamic"
     return Target(name=triple, triple=triple, arch=arch, libc=libc, linkage=linkage,
                   linker=linker, tags=("linux", libc, linkage, arch.rust), in_table=False)
+
+
+def from_triple(triple: str) -> Target | None:
+    """A table row with this triple, or an ad-hoc target for a Linux triple rustc knows
+    (its facts from ``rustc --print cfg``: asked only for triples outside the table)."""
+    for t in TABLE:
+        if t.triple == triple:
+            return t
+    found = _from_rustc(triple) if _looks_like_triple(triple) else None
+    return found if isinstance(found, Target) else None
+
+
+def _looks_like_triple(text: str) -> bool:
+    """Worth asking rustc about: a word with a dash and no glob, path or space in it."""
+    return "-" in text and not any(ch in text for ch in "*?[/ \\\0") and text == text.strip()
 
 
 def known_names() -> list[str]:
@@ -280,34 +423,49 @@ def with_floor(target: Target, floor: str, *, rename: bool) -> Target:
                    tags=(*[t for t in target.tags if not t.startswith("glibc")], f"glibc{floor}"))
 
 
-def resolve(spec: str) -> list[Target]:
+def resolve(spec: str, extra: Sequence[Target] = ()) -> list[Target]:
     """One ``--target`` value: a name, a triple, a glob over names, or ``tag:NAME``;
-    a name or triple may end in a glibc floor: ``linux-aarch64-gnu.2.17``."""
+    a name or triple may end in a glibc floor: ``linux-aarch64-gnu.2.17``. ``extra``: the
+    project's own named rows (``[tool.crossmatrix.target.<name>] triple = …``), beside the
+    table's. A triple of no row is rustc's to describe (:func:`from_triple`)."""
     spec = spec.strip()
+    rows = (*TABLE, *extra)
     floor = _FLOOR.match(spec)
     if floor and not any(ch in spec for ch in "*?[") and not spec.startswith("tag:"):
-        return [with_floor(t, floor["version"], rename=True) for t in resolve(floor["base"])]
-    if spec in by_name():
-        return [by_name()[spec]]
+        return [with_floor(t, floor["version"], rename=True)
+                for t in resolve(floor["base"], extra)]
+    named_here = {t.name: t for t in rows}
+    if spec in named_here:
+        return [named_here[spec]]
     if spec.startswith("tag:"):
         tag = spec[4:]
-        found = [t for t in TABLE if tag in t.tags]
+        found = [t for t in rows if tag in t.tags]
         if found:
             return found
-        tags = sorted({tag for t in TABLE for tag in t.tags})
+        tags = sorted({tag for t in rows for tag in t.tags})
         raise UsageError(f"no target has tag {tag!r}", f"known tags: {', '.join(tags)}")
     if any(ch in spec for ch in "*?["):
-        found = [t for t in TABLE if fnmatch.fnmatchcase(t.name, spec)]
+        found = [t for t in rows if fnmatch.fnmatchcase(t.name, spec)]
         if found:
             return found
         raise UsageError(f"target pattern {spec!r} matches no target",
-                         f"known targets: {', '.join(t.name for t in TABLE)}")
-    adhoc = from_triple(spec)
+                         f"known targets: {', '.join(t.name for t in rows)}")
+    for t in rows:
+        if t.triple == spec:
+            return [t]
+    adhoc = _from_rustc(spec) if _looks_like_triple(spec) else None
+    if isinstance(adhoc, NotSupportedYet):
+        raise adhoc
     if adhoc is not None:
         return [adhoc]
-    close = difflib.get_close_matches(spec, known_names(), n=3, cutoff=0.5)
+    candidates = [*known_names(), *(t.name for t in extra)]
+    if _looks_like_triple(spec):  # the closest of the table's names and rustc's triples
+        with memo.held():  # bad input: nothing it asked is kept
+            candidates += sorted(rustc_data.known_triples() - set(candidates))
+    close = difflib.get_close_matches(spec, candidates, n=3, cutoff=0.5)
     hint = f"did you mean {' or '.join(close)}?" if close else ""
-    hint += (" " if hint else "") + "`inv targets` lists the table; a Linux Rust triple also works"
+    hint += (" " if hint else "") + ("`inv targets` lists the table; a triple of "
+                                     "`rustc --print target-list` also works")
     raise UsageError(f"unknown target {spec!r}", hint)
 
 
@@ -322,12 +480,45 @@ def named(name: str) -> Target | None:
     return found[0] if len(found) == 1 and found[0].name == name else None
 
 
-def select(specs: Sequence[str] | None, default: Iterable[str] | None = None) -> list[Target]:
-    """Resolve repeated ``--target`` values (or the default list) to unique targets, in order."""
+#: the name of a project's own row: a nox session's and a dist folder's too
+ROW_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+
+
+def named_row(name: str, triple: str) -> Target | None:
+    """A project's named row (``[….target.<name>] triple = …``) as its build records name
+    it: a name of that shape no table row has, and a triple crossmatrix builds that is no
+    table row's (that row has a name already)."""
+    if not ROW_NAME.fullmatch(name) or name in known_names() or triple in known_names():
+        return None
+    base = from_triple(triple)
+    if base is None:
+        return None
+    return replace(base, name=name, in_table=False, configured=True, glibc=None)
+
+
+def recorded(name: str, triple: str) -> Target | None:
+    """The target a build record (build_info.json) names: a target called ``name``
+    (:func:`named`), else a project's named row of ``triple``."""
+    return named(name) or named_row(name, triple)
+
+
+def select(specs: Sequence[str] | None, default: Iterable[str] | None = None,
+           extra: Sequence[Target] = (),
+           unsupported: list[NotSupportedYet] | None = None) -> list[Target]:
+    """Resolve repeated ``--target`` values (or the default list) to unique targets, in order.
+    With ``unsupported``, triples crossmatrix cannot build yet are noted there, not raised."""
     chosen = list(specs) if specs else list(default or (t.name for t in TABLE))
     result: list[Target] = []
     for spec in chosen:
-        for target in resolve(spec):
+        try:
+            found = resolve(spec, extra)
+        except NotSupportedYet as gap:
+            if unsupported is None:
+                raise
+            if all(g.facts.triple != gap.facts.triple for g in unsupported):
+                unsupported.append(gap)
+            continue
+        for target in found:
             if target not in result:
                 result.append(target)
     return result

@@ -18,7 +18,7 @@ from typing import Any
 from tooling.compile import hosttools, linkers
 from tooling.errors import CrossmatrixError, ToolMissing, UsageError
 from tooling.matrix.config import Project
-from tooling.matrix.targets import Target
+from tooling.matrix.targets import NotSupportedYet, Target
 from tooling.plan import cargo_call
 from tooling.plan.cargo_call import Invocation
 from tooling.platforms import platform_of, runner, strip
@@ -102,11 +102,19 @@ class TargetPlan:
 class Plan:
     project: Project
     targets: tuple[TargetPlan, ...]
+    #: triples rustc knows that crossmatrix cannot build yet: which step, and why
+    unsupported: tuple[NotSupportedYet, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {"schema_version": SCHEMA_VERSION, "project": self.project.name,
                 "workspace": str(self.project.workspace), "dist": str(self.project.dist),
-                "targets": [p.to_json() for p in self.targets]}
+                "targets": [p.to_json() for p in self.targets],
+                "unsupported": [unsupported_json(gap) for gap in self.unsupported]}
+
+
+def unsupported_json(gap: NotSupportedYet) -> dict[str, Any]:
+    return {"triple": gap.facts.triple, "step": gap.step, "why": gap.why,
+            "known_by": list(gap.facts.known_by)}
 
 
 def _std(project: Project, target: Target) -> tuple[providers.StdPlan | None, str, Missing | None]:
@@ -170,10 +178,12 @@ def plan_target(project: Project, target: Target) -> TargetPlan:
                       rust_version=req.version if req else None)
 
 
-def plan(project: Project, targets: Sequence[Target]) -> Plan:
+def plan(project: Project, targets: Sequence[Target],
+         unsupported: Sequence[NotSupportedYet] = ()) -> Plan:
     """The whole matrix's plan. Writes nothing, not even remembered probes."""
     with memo.read_only():
-        return Plan(project=project, targets=tuple(plan_target(project, t) for t in targets))
+        return Plan(project=project, targets=tuple(plan_target(project, t) for t in targets),
+                    unsupported=tuple(unsupported))
 
 
 
@@ -206,4 +216,7 @@ def describe(plan: Plan) -> list[str]:
         if p.cannot_run:
             lines.append(f"  run        {runner.NOT_RUN}: {p.cannot_run}")
         lines.extend(f"  missing    {m.what} ({m.step}): {m.fix}" for m in p.missing)
+    for gap in plan.unsupported:
+        lines.append(f"{gap.facts.triple}  — not supported yet (known to {gap.facts.describe()})")
+        lines.append(f"  {gap.step:<10} {gap.why}")
     return lines

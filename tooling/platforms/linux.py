@@ -54,9 +54,10 @@ def gcc_link(target: Target) -> GccLink:
         return GccLink(gcc=gcc, ar=ar, packages=("gcc",), gxx="g++", gxx_packages=("g++",),
                        ranlib="ranlib")
     prefix = target.arch.gnu_prefix
+    deb = target.arch.deb_arch  # None: no Debian port, so no package brings its gcc
     return GccLink(gcc=gcc, ar=ar, gxx=f"{prefix}-g++", ranlib=f"{prefix}-ranlib",
-                   packages=(f"gcc-{prefix}", f"libc6-dev-{target.arch.deb_arch}-cross"),
-                   gxx_packages=(f"g++-{prefix}",), sysroot=target.gnu_sysroot)
+                   packages=(f"gcc-{prefix}", f"libc6-dev-{deb}-cross") if deb else (),
+                   gxx_packages=(f"g++-{prefix}",) if deb else (), sysroot=target.gnu_sysroot)
 
 
 def rustflags(target: Target) -> tuple[str, ...]:
@@ -176,9 +177,9 @@ def debian_packages(target: Target, linker: str) -> Packages:
     if linker == "gcc":
         packages += gcc_link(target).packages
     if target.debian_std_possible and not native:
-        arches.append(target.arch.deb_arch)
-        packages.append(f"libstd-rust-web-dev:{target.arch.deb_arch}")
-    if target.libc == "gnu" and not native:
+        arches.append(target.arch.deb)
+        packages.append(f"libstd-rust-web-dev:{target.arch.deb}")
+    if target.libc == "gnu" and not native and target.arch.deb_arch:
         # the target's glibc, for running and for ldd under qemu
         packages.append(f"libc6-dev-{target.arch.deb_arch}-cross")
     return Packages(arches=tuple(arches), packages=tuple(packages))

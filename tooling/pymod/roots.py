@@ -61,7 +61,7 @@ def find(cache_dir: Path, target: Target) -> Root | None:
     """The finished root for ``target``'s architecture, if ``inv setup`` made one."""
     if not wanted(target):
         return None
-    path = folder(cache_dir, target.arch.deb_arch)
+    path = folder(cache_dir, target.arch.deb)
     try:
         mark = json.loads((path / MARKER).read_text())
     except (OSError, ValueError):
@@ -100,7 +100,7 @@ def make(cache_dir: Path, target: Target) -> Root:
     setups from racing, and the folder appears whole or not at all)."""
     from filelock import FileLock
 
-    deb_arch = target.arch.deb_arch
+    deb_arch = target.arch.deb
     final = folder(cache_dir, deb_arch)
     final.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(final.parent / f".{deb_arch}.lock")):
@@ -140,6 +140,6 @@ def _check(root: Path, executable: str, target: Target) -> str:
                    bound="run", check=False, what=f"{executable} under {target.arch.qemu}")
     words = res.stdout.split()
     if not res.ok or len(words) != 2:
-        raise StepFailed(f"the {target.arch.deb_arch} Python does not start under "
+        raise StepFailed(f"the {target.arch.deb} Python does not start under "
                          f"{target.arch.qemu}: {res.tail(1) or f'exit {res.returncode}'}")
     return words[1]

@@ -119,7 +119,7 @@ def layout(project: Project) -> Layout:
 def build_command(target: Target, where: Layout) -> str:
     if not where.own:
         return where.crossmatrix("release", "--target", target.name)
-    if target.in_table and not target.glibc:
+    if (target.in_table or target.configured) and not target.glibc:
         return f".venv/bin/nox -s build-{target.name}"
     return f".venv/bin/inv release --target {target.name}"
 

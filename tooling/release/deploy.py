@@ -38,7 +38,7 @@ from filelock import FileLock, Timeout
 
 from tooling.errors import BadRecord, CrossmatrixError, StepFailed, UsageError
 from tooling.matrix import host
-from tooling.matrix.targets import Target, resolve
+from tooling.matrix.targets import Target, recorded, resolve
 from tooling.platforms import platform_of, runner
 from tooling.records.build_info import BuildInfo
 from tooling.records.codec import ABSENT
@@ -92,11 +92,17 @@ def find(source: Path) -> list[Artifact]:
             raise StepFailed(f"{folder}: build_info.json and SHA256SUMS disagree on the "
                              f"sha256 of {name}; refusing it",
                              "the release folder was changed after packaging; fetch it again")
-        found.append(Artifact(info.name, resolve(info.name)[0], folder / name, expected, info))
+        found.append(Artifact(info.name, _target(info), folder / name, expected, info))
     if not found:
         raise UsageError(f"no artifacts in {source}",
                          "expected target folders with build_info.json (dist/ of `inv release`)")
     return found
+
+
+def _target(info: BuildInfo) -> Target:
+    """The target a release was built for: its name, or a project's named row (its name
+    and triple); anything else is refused as an unknown target."""
+    return recorded(info.name, info.triple) or resolve(info.name)[0]
 
 
 def _checked_info(folder: Path, sums: dict[str, str]) -> BuildInfo:
@@ -363,7 +369,7 @@ def _smoke_release(release: Path, dest: Path) -> list[str]:
     lists that is not there fails it, and so does one that cannot be started (no ELF
     interpreter, not this CPU's, a noexec mount)."""
     info = _installed(release / MARKER)
-    target = resolve(info.name)[0]
+    target = _target(info)
     # programs only: a cdylib (a Python module) is loaded by its program, not run
     programs = sorted({a.name for a in info.artifacts if a.kind == "bin"})
     found, root = _binaries(release, programs)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tooling.errors import SomeTargetsFailed, StepFailed, UsageError
-from tooling.matrix.targets import named
+from tooling.matrix.targets import recorded
 from tooling.platforms import platform_of
 from tooling.pymod import modules
 from tooling.records.build_info import BuildInfo
@@ -102,7 +102,7 @@ def _check_part(folder: Path, info: BuildInfo, data: bytes,
     def refuse(problem: str) -> StepFailed:
         return StepFailed(f"{folder}: {problem}", _REBUILD)
 
-    target = named(info.name)
+    target = recorded(info.name, info.triple)
     if target is None:
         raise refuse(f"build_info.json: name {info.name!r} is not a target of the table")
     if folder.name != info.name:

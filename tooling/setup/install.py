@@ -181,7 +181,7 @@ def python_roots(targets: Sequence[Target], project: Project) -> None:
     arches: dict[str, Target] = {}
     for target in targets:
         if roots.wanted(target):
-            arches.setdefault(target.arch.deb_arch, target)
+            arches.setdefault(target.arch.deb, target)
     for deb_arch, target in arches.items():
         try:
             roots.make(project.cache_dir, target)

@@ -22,6 +22,9 @@ from tooling.util.digests import digest
 
 #: False inside :func:`read_only`: answers are used when remembered, never stored
 _WRITE: contextvars.ContextVar[bool] = contextvars.ContextVar("memo_write", default=True)
+#: inside :func:`held`: new answers wait here until kept
+_HELD: contextvars.ContextVar[list[tuple[Path, dict[str, Any]]] | None] = \
+    contextvars.ContextVar("memo_held", default=None)
 
 
 @contextlib.contextmanager
@@ -33,6 +36,32 @@ def read_only() -> Iterator[None]:
         yield
     finally:
         _WRITE.reset(token)
+
+
+@contextlib.contextmanager
+def held() -> Iterator[Callable[[], None]]:
+    """New answers asked inside are stored only when the ``keep()`` it gives is called: the
+    probes of input that turns out bad (an unknown target) leave nothing in the cache."""
+    pending: list[tuple[Path, dict[str, Any]]] = []
+    token = _HELD.set(pending)
+
+    def keep() -> None:
+        for path, entry in pending:
+            _write(path, entry)
+        pending.clear()
+
+    try:
+        yield keep
+    finally:
+        _HELD.reset(token)
+
+
+def _write(path: Path, entry: dict[str, Any]) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_json(path, entry)
+    except OSError:
+        pass  # a read-only cache only costs time
 
 
 def _store() -> Path:
@@ -62,11 +91,12 @@ def remember(name: str, key: Iterable[str], files: Iterable[Path],
     if not _WRITE.get():
         return value
     deps = {str(f): _stat(Path(f)) for f in [*files, *more]}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic.write_json(path, {"files": deps, "value": value})
-    except OSError:
-        pass  # a read-only cache only costs time
+    entry = {"files": deps, "value": value}
+    pending = _HELD.get()
+    if pending is not None:
+        pending.append((path, entry))
+    else:
+        _write(path, entry)
     return value
 
 

@@ -32,6 +32,12 @@ EF_ARM_ABI_FLOAT_SOFT = 0x200
 EF_ARM_ABI_FLOAT_HARD = 0x400
 EF_RISCV_FLOAT_ABI = 0x6
 DF_1_PIE = 0x08000000
+# MIPS: n32 sets EF_MIPS_ABI2; o32 leaves EF_MIPS_ABI at 0 or O32 (0x1000). PPC64: e_flags & 3.
+EF_MIPS_ABI2 = 0x20
+EF_MIPS_ABI = 0xF000
+EF_MIPS_ABI_O32 = 0x1000
+EF_PPC64_ABI = 0x3
+_PPC64_ABIS = {0: "unspecified", 1: "elfv1", 2: "elfv2", 3: "unknown"}
 _RISCV_FLOAT_ABIS = {0x0: "soft", 0x2: "single", 0x4: "double", 0x6: "quad"}
 
 #: versym entries carry a "hidden" flag in the top bit; the index is the rest.
@@ -52,6 +58,8 @@ class BinaryFacts:
     endian: str  #: "little" or "big"
     elf_type: str  #: "ET_EXEC", "ET_DYN", "ET_REL", ...
     float_abi: str | None  #: ARM "hard"/"soft", RISC-V "soft"/"single"/"double"/"quad"
+    #: MIPS "o32"/"n32"/"n64" (or "other"), PPC64 "elfv1"/"elfv2"/"unspecified"; else None
+    elf_abi: str | None = None
     interpreter: str | None  #: PT_INTERP
     needed: tuple[str, ...]  #: DT_NEEDED, in file order
     static: bool  #: no PT_INTERP and no DT_NEEDED
@@ -149,6 +157,7 @@ def _read(path: Path, elf: ELFFile) -> BinaryFacts:
         endian="little" if elf.little_endian else "big",
         elf_type=elf_type,
         float_abi=_float_abi(machine, int(header["e_flags"])),
+        elf_abi=elf_abi(machine, elf.elfclass, int(header["e_flags"])),
         interpreter=interpreter,
         needed=needed,
         static=static,
@@ -190,6 +199,24 @@ def _float_abi(machine: str, flags: int) -> str | None:
     if machine == "EM_RISCV":
         return _RISCV_FLOAT_ABIS[flags & EF_RISCV_FLOAT_ABI]
     return None
+
+
+def elf_abi(machine: str, elf_class: int, flags: int) -> str | None:
+    """The ABI variant e_flags name: MIPS o32/n32/n64 (EF_MIPS_ABI2), PPC64 ELFv1/v2."""
+    if machine == "EM_MIPS":
+        if elf_class == 64:
+            return "n64"
+        if flags & EF_MIPS_ABI2:
+            return "n32"
+        return "o32" if (flags & EF_MIPS_ABI) in (0, EF_MIPS_ABI_O32) else "other"
+    if machine == "EM_PPC64":
+        return _PPC64_ABIS[flags & EF_PPC64_ABI]
+    return None
+
+
+def _abi_fits(wanted: str, found: str | None) -> bool:
+    """ELFv1 objects of older tools leave e_flags 0: unspecified reads as ELFv1."""
+    return found == wanted or (wanted == "elfv1" and found == "unspecified")
 
 
 def _interpreter(elf: ELFFile) -> str | None:
@@ -288,6 +315,9 @@ def verify(
     if arch.float_abi is not None:
         checks.append(Check("float-abi", facts.float_abi == arch.float_abi,
                             arch.float_abi, facts.float_abi or "unspecified"))
+    if arch.elf_abi is not None:
+        checks.append(Check("elf-abi", _abi_fits(arch.elf_abi, facts.elf_abi),
+                            arch.elf_abi, facts.elf_abi or "unspecified"))
     checks.append(_linkage_check(facts, target))
     if target.glibc_loader or facts.glibc_requirements:
         checks.append(_glibc_check(facts, glibc_floor))
