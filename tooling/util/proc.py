@@ -168,8 +168,16 @@ def end_group(child: subprocess.Popen[str], grace: float = GRACE) -> None:
             time.sleep(0.02)
     finally:
         if not gone:
-            _signal(_tree(child.pid, seen), signal.SIGKILL)
-        child.wait()
+            killed = _tree(child.pid, seen)
+            _signal(killed, signal.SIGKILL)
+            child.wait()
+            # SIGKILL lands when the kernel next schedules each one (later on a loaded
+            # machine, or one in disk sleep): gone before we return, as far as a second goes
+            deadline = time.monotonic() + 1.0
+            while killed & set(_running()) and time.monotonic() < deadline:
+                time.sleep(0.01)
+        else:
+            child.wait()
 
 
 def _grace(exc: BaseException) -> float:
