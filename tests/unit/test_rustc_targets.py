@@ -243,7 +243,10 @@ def test_a_named_row_joins_the_matrix_and_the_ci(fakes: tuple[FakeRustc, FakeRus
     assert [t.name for t in project.select(["tag:s390x"])] == ["linux-s390x"]
     assert project.settings_for(row).rustflags == ("-Copt-level=s",)
     rows = {r["name"]: r for r in ci.matrix(project)}
-    assert rows["linux-s390x"]["command"] == ".venv/bin/nox -s build-linux-s390x"
+    assert rows["linux-s390x"]["session"] == "build-linux-s390x"  # nox -s build-linux-s390x
+    # an outside project's job: crossmatrix installed as a tool (ci-install)
+    assert rows["linux-s390x"]["command"] == (
+        "/opt/crossmatrix/bin/crossmatrix release --target linux-s390x")
     assert rows["linux-s390x"]["triple"] == "s390x-unknown-linux-musl"
 
 
