@@ -7,6 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pefile
 import pytest
 
 from tooling.compile import linkers
@@ -54,6 +55,26 @@ def test_pe_good_file_passes_and_unstripped_fails(tmp_path: Path) -> None:
     assert _failed(pe.verify(facts, WIN64)) == {"stripped": "not stripped"}
     stripped = pe.read_facts(_strip(exe, "x86_64-w64-mingw32-strip"))
     assert _failed(pe.verify(stripped, WIN64)) == {}
+
+
+@pytest.mark.parametrize("target", [WIN32, WIN64], ids=lambda t: t.name)
+def test_pe_long_section_names_are_read_as_objdump_reads_them(target: Target,
+                                                              tmp_path: Path) -> None:
+    """With debug info (a release profile's `debug = 1`), GNU ld names .debug_info and, for
+    i686, .eh_frame "/N" from the COFF string table, which strip keeps for .eh_frame. Such
+    a stripped program is stripped (it was once called "not stripped"), and the debug
+    sections of an unstripped one are found by their real names."""
+    exe = _mingw(tmp_path, target.gcc, "debug.exe", "-g")
+    stripped = _strip(exe, f"{target.arch.mingw_prefix}-strip")
+    for path, is_stripped in ((exe, False), (stripped, True)):
+        shown = subprocess.run([f"{target.arch.mingw_prefix}-objdump", "-h", str(path)],
+                               capture_output=True, text=True, check=True).stdout
+        theirs = [line.split()[1] for line in shown.splitlines()
+                  if line.split() and line.split()[0].isdigit()]
+        assert pe.section_names(pefile.PE(str(path), fast_load=True)) == theirs
+        assert pe.read_facts(path).stripped is is_stripped, theirs
+    assert any(name.startswith(".debug_") for name in theirs) is False
+    assert _failed(pe.verify(pe.read_facts(stripped), target)) == {}
 
 
 def test_pe_wrong_machine_and_class(tmp_path: Path) -> None:

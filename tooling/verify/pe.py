@@ -83,8 +83,33 @@ class PEFacts:
     subsystem: str  #: "IMAGE_SUBSYSTEM_WINDOWS_CUI"
     dll: bool  #: a DLL (.pyd) rather than an .exe
     imports: tuple[str, ...]  #: imported DLL names, lower case, sorted, unique
-    stripped: bool  #: no COFF symbol table and no .debug_* sections
+    stripped: bool  #: no COFF symbols and no .debug_* sections (long names looked up)
     exported: tuple[str, ...]
+
+
+#: what a debugger reads; an unresolved "/N" name (no string table to look it up in) counts
+DEBUG_SECTIONS = (".debug", ".zdebug", "/")
+_SYMBOL_SIZE = 18  #: bytes of one COFF symbol record
+
+
+def section_names(pe: pefile.PE) -> list[str]:
+    """The sections' names, long ones looked up as the PE/COFF spec says: a name "/N" is
+    the string at offset N of the COFF string table, which follows the symbol table (GNU
+    ld writes .debug_info, and .eh_frame for i686, that way; ``objdump -h`` shows the
+    same names)."""
+    header = pe.FILE_HEADER
+    table = header.PointerToSymbolTable + header.NumberOfSymbols * _SYMBOL_SIZE
+    data = pe.__data__
+    names = []
+    for section in pe.sections:
+        name = section.Name.rstrip(b"\0").decode(errors="replace")
+        if name.startswith("/") and name[1:].isdigit() and header.PointerToSymbolTable:
+            start = table + int(name[1:])
+            end = data.find(b"\0", start, start + 256)
+            if int(name[1:]) >= 4 and end > start:  # 0-3: the size field
+                name = bytes(data[start:end]).decode(errors="replace")
+        names.append(name)
+    return names
 
 
 def read_facts(path: Path) -> PEFacts:
@@ -99,7 +124,7 @@ def read_facts(path: Path) -> PEFacts:
     except pefile.PEFormatError as exc:
         raise StepFailed(f"{path} is not a valid PE file ({exc.value})") from exc
     header, optional = pe.FILE_HEADER, pe.OPTIONAL_HEADER
-    sections = [s.Name.rstrip(b"\0").decode(errors="replace") for s in pe.sections]
+    sections = section_names(pe)
     imports = sorted({entry.dll.decode(errors="replace").lower()
                       for entry in getattr(pe, "DIRECTORY_ENTRY_IMPORT", [])})
     exports = sorted(sym.name.decode(errors="replace")
@@ -113,9 +138,10 @@ def read_facts(path: Path) -> PEFacts:
         subsystem=pefile.SUBSYSTEM_TYPE.get(optional.Subsystem, str(optional.Subsystem)),
         dll=bool(header.Characteristics & pefile.IMAGE_CHARACTERISTICS["IMAGE_FILE_DLL"]),
         imports=tuple(imports),
-        # "/4"-style names are long section names (.debug_info ...) kept in the COFF strings
-        stripped=(header.PointerToSymbolTable == 0 and header.NumberOfSymbols == 0
-                  and not any(name.startswith((".debug", "/")) for name in sections)),
+        # no symbols, and no debug sections; a string table may stay (strip keeps it for
+        # long section names such as .eh_frame, "/4" in the header)
+        stripped=(header.NumberOfSymbols == 0
+                  and not any(name.startswith(DEBUG_SECTIONS) for name in sections)),
         exported=tuple(exports),
     )
     pe.close()
