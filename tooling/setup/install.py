@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from tooling.matrix.targets import Target
 from tooling.plan import planner
 from tooling.platforms import platform_of
 from tooling.pymod import roots
+from tooling.std import providers
 from tooling.std.compiler import Compiler, default_compiler
 from tooling.util import console, proc
 
@@ -105,7 +107,7 @@ def setup(targets: Sequence[Target], project: Project, *, dry_run: bool = False)
     """Enable architectures and install what is missing; return what was (or would be) done."""
     wanted = needs(targets, project)
     if not installs_with_apt():
-        return without_apt(targets, project, wanted)
+        return without_apt(targets, project, wanted, dry_run=dry_run)
     done: list[str] = []
     new_arches = [a for a in wanted.arches if a not in foreign_arches()]
     missing = [p for p in wanted.packages if not is_installed(p)]
@@ -145,15 +147,23 @@ def debian_commands(wanted: Needs) -> list[str]:
     return lines
 
 
-def without_apt(targets: Sequence[Target], project: Project, wanted: Needs) -> list[str]:
+def without_apt(targets: Sequence[Target], project: Project, wanted: Needs, *,
+                dry_run: bool = False) -> list[str]:
     """A host where setup cannot install Debian packages (macOS, Fedora, no root): say what
-    it would install on Debian, and what to install here, read from the plan — what a
-    build needs (an error when anything is missing), then what only running needs (its
-    binaries are recorded "not run" without it)."""
+    it would install on Debian, add the rustup targets whose std is missing (unless
+    offline), and say what to install here, read from the plan — what a build needs (an
+    error when anything is missing), then what only running needs (its binaries are
+    recorded "not run" without it)."""
     console.info("setup: no apt here (apt-get, dpkg-query, and root or sudo); builds use "
                  "rustup's std and zig")
     for line in debian_commands(wanted):
         console.info(f"setup: on Debian it would run: {line}")
+    for target in targets if not dry_run and not project.offline else ():
+        try:
+            providers.plan(project, target)
+        except ToolMissing:
+            with contextlib.suppress(ToolMissing):  # still missing: listed below, with its fix
+                providers.ensure(project, target)  # rustup target add, said in one line
     chosen = planner.plan(project, targets)
     here = [f"{p.target.name}: {m.what} ({m.step}): {m.fix}" for p in chosen.targets
             for m in p.missing]
