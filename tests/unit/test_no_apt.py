@@ -14,11 +14,11 @@ import pytest
 from tooling.compile import linkers
 from tooling.errors import ToolMissing
 from tooling.matrix import config, host
-from tooling.matrix.targets import by_name
+from tooling.matrix.targets import Target, by_name
 from tooling.plan import planner
 from tooling.platforms import linux, strip, windows
 from tooling.setup import install
-from tooling.std import compiler
+from tooling.std import compiler, providers
 from tooling.util import proc
 
 APT = ("apt-get", "dpkg-query", "dpkg")
@@ -204,3 +204,30 @@ def test_setup_without_apt_says_what_debian_would_get_and_what_to_install_here(
     said = capsys.readouterr()
     assert ("setup: here, install: linux-aarch64: no std for aarch64-unknown-linux-musl "
             "(compile): `rustup target add aarch64-unknown-linux-musl`") in said.out + said.err
+
+
+def test_setup_without_apt_adds_the_rustup_targets_whose_std_is_missing(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    project = _project(tmp_path)
+    aarch64, win = by_name()["linux-aarch64"], by_name()["windows-x86_64"]
+    only(monkeypatch, ())
+    monkeypatch.setattr(install, "needs", lambda targets, project: install.Needs(
+        arches=(), packages=("file",)))
+    monkeypatch.setattr(planner, "plan", lambda project, targets: _Plan(()))
+    have = {win.name}
+    ensured: list[str] = []
+
+    def std_plan(project: config.Project, target: Target) -> None:
+        if target.name not in have:
+            raise ToolMissing(f"no std for {target.triple}")
+
+    def ensure(project: config.Project, target: Target) -> None:
+        ensured.append(target.name)
+
+    monkeypatch.setattr(providers, "plan", std_plan)
+    monkeypatch.setattr(providers, "ensure", ensure)
+    install.setup([aarch64, win], project)
+    assert ensured == ["linux-aarch64"]  # windows-x86_64's std is there already
+    ensured.clear()
+    install.setup([aarch64, win], project, dry_run=True)
+    assert ensured == []  # a dry run adds nothing
