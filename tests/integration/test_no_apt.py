@@ -82,7 +82,11 @@ def test_release_without_apt_builds_through_zig_and_records_what_could_not_run(
     assert "no macOS here" in said["macos-aarch64"]
     assert infos["linux-aarch64"]["linkage"] == "static"
     assert infos["linux-aarch64-gnu.2.17"]["highest_glibc"] == "2.17"  # the floor held
-    assert infos["windows-x86_64"]["artifacts"][0]["machine"] == "IMAGE_FILE_MACHINE_AMD64"
+    win = infos["windows-x86_64"]["artifacts"][0]
+    assert win["machine"] == "IMAGE_FILE_MACHINE_AMD64"
+    # zig's windows-gnu links the UCRT, not MinGW-w64 gcc's msvcrt.dll
+    assert "api-ms-win-crt-runtime-l1-1-0.dll" in win["needed"]
+    assert "msvcrt.dll" not in win["needed"]
     assert "x86_64-w64-mingw32-gcc is not here (and no apt to install it)" in result.stderr
 
 

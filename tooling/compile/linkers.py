@@ -163,7 +163,7 @@ def for_project(project: Project, target: Target) -> LinkerPlan:
     """The target's linker as the project configures it. On a host without apt (where
     setup cannot install Debian's cross gcc or MinGW-w64), a target whose default linker
     is gcc links with zig when that gcc is not here and no linker is configured: zig
-    links every OS of the table (32-bit Windows through zig is untested)."""
+    links every OS of the table (a 32-bit Windows program links, but is not run by tests)."""
     found = plan(target, project.linker_for(target), project.cache_dir)
     if (found.kind != "gcc" or project.settings_for(target).linker is not None
             or found.present() or installs_with_apt()):
