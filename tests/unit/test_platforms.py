@@ -86,8 +86,14 @@ def test_windows_installs_wine_and_only_32_bit_wants_wine32() -> None:
     assert win32.optional == ("wine32:i386",) and win32.optional_arches == ("i386",)
 
 
+def _apt_only(program: str, path: str | None = None) -> str | None:
+    """An apt host (setup installs what is missing: see test_no_apt.py for hosts without)
+    with nothing else on PATH."""
+    return f"/usr/bin/{program}" if program in ("apt-get", "dpkg-query", "sudo") else None
+
+
 def test_a_missing_wine_is_a_tool_error_not_a_reason(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(proc, "which", lambda program, path=None: None)
+    monkeypatch.setattr(proc, "which", _apt_only)
     target = by_name()["windows-x86_64"]
     assert windows.cannot_run(target) is None  # installing wine fixes it
     with pytest.raises(ToolMissing, match="wine is not installed"):
@@ -141,7 +147,7 @@ def test_macos_link_hint_names_the_missing_framework(monkeypatch: pytest.MonkeyP
 
 
 def test_no_strip_names_the_platforms_package(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(proc, "which", lambda program, path=None: None)
+    monkeypatch.setattr(proc, "which", _apt_only)
     with pytest.raises(ToolMissing) as caught:
         strip.find_strip(by_name()["macos-x86_64"])
     assert "llvm-strip-19" in caught.value.message

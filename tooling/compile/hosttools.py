@@ -585,7 +585,7 @@ def environment(project: Project, target: Target) -> dict[str, str]:
 def cxx_compiler(project: Project, target: Target) -> HostTool | None:
     """The target's C++ compiler as a tool to look for, when one must be installed: gcc's
     g++ (zig brings its own c++; a linker the user names is theirs). None: nothing to check."""
-    link = linkers.plan(target, project.linker_for(target), project.cache_dir)
+    link = linkers.for_project(project, target)
     if link.kind != "gcc" or link.cxx is None:
         return None
     variable = f"CXX_{target.cc_key}"

@@ -13,10 +13,12 @@ operating system (zig's target, MinGW-w64's gcc, musl's flags) is the platform's
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tooling.errors import ToolMissing
+from tooling.matrix.config import Project
+from tooling.matrix.host import installs_with_apt
 from tooling.matrix.targets import Target
 from tooling.platforms import platform_of
 from tooling.util import proc, scripts
@@ -38,9 +40,12 @@ class LinkerPlan:
     sysroot: str | None = None  #: the target's C library and headers (Debian's /usr/<triplet>)
     zig_target: str | None = None  #: zig's ``-target`` (zig only)
     scripts: tuple[Script, ...] = ()  #: wrappers to write before cargo runs (zig)
+    #: why this linker and not the target's default ("": the default, or configured)
+    instead: str = ""
 
     def describe(self) -> str:
-        return f"{self.kind} ({self.linker})"
+        text = f"{self.kind} ({self.linker})"
+        return f"{text}, {self.instead}" if self.instead else text
 
     def cargo_env(self, target: Target) -> dict[str, str]:
         cxx = {f"CXX_{target.cc_key}": self.cxx} if self.cxx else {}
@@ -152,3 +157,16 @@ def plan(target: Target, kind: str, cache_dir: Path) -> LinkerPlan:
     if kind == "gcc":
         return gcc_plan(target)
     return custom_plan(kind)
+
+
+def for_project(project: Project, target: Target) -> LinkerPlan:
+    """The target's linker as the project configures it. On a host without apt (where
+    setup cannot install Debian's cross gcc or MinGW-w64), a target whose default linker
+    is gcc links with zig when that gcc is not here and no linker is configured: zig
+    links every OS of the table (a 32-bit Windows program links, but is not run by tests)."""
+    found = plan(target, project.linker_for(target), project.cache_dir)
+    if (found.kind != "gcc" or project.settings_for(target).linker is not None
+            or found.present() or installs_with_apt()):
+        return found
+    return replace(zig_plan(target, cache_dir=project.cache_dir),
+                   instead=f"as {found.linker} is not here (and no apt to install it)")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tooling.matrix.targets import ARCHES, Arch
+from tooling.util import proc
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,3 +63,19 @@ def detect(executable: Path | None = None) -> Host:
     else:
         libc = "unknown"
     return Host(arch=arch, machine=machine, elf_class=elf_class, libc=libc, glibc=glibc)
+
+
+def debian_system() -> bool:
+    """A Debian (or Ubuntu) system: ``dpkg-query`` is on PATH. Only there is ``/usr/bin/rustc``
+    Debian's rustc-web with its multiarch std (on Fedora it is Fedora's)."""
+    return proc.which("dpkg-query") is not None
+
+
+def installs_with_apt() -> bool:
+    """``crossmatrix setup`` can install Debian packages here: apt-get and dpkg-query are on
+    PATH, and it runs as root or sudo is there. Then a missing cross gcc, qemu or wine is
+    something setup installs (an error naming it); on a host without (macOS, Fedora, a
+    container without root) crossmatrix works with rustup's std and zig, and a missing
+    runner is a recorded "not run" with what to install."""
+    return (debian_system() and proc.which("apt-get") is not None
+            and (os.geteuid() == 0 or proc.which("sudo") is not None))

@@ -129,7 +129,7 @@ class Invocation:
 def link_plan(project: Project, target: Target) -> linkers.LinkerPlan:
     """The target's linker and C toolchain as the project configures them: the one place
     every command (plan, targets, doctor, configure, compile, test) gets it from."""
-    return linkers.plan(target, project.linker_for(target), project.cache_dir)
+    return linkers.for_project(project, target)
 
 
 def host_c_env(project: Project, compiler: Compiler) -> dict[str, str]:

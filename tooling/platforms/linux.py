@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tooling.errors import ToolMissing
-from tooling.matrix.host import Host
+from tooling.matrix.host import Host, installs_with_apt
 from tooling.matrix.targets import Os, Target
 from tooling.platforms.base import (
     BinaryFormat,
@@ -109,7 +109,18 @@ def prefix(target: Target) -> list[str]:
 
 
 def cannot_run(target: Target) -> str | None:
-    return None  # qemu-user runs every architecture of the table: a missing one is installed
+    """qemu-user runs every architecture of the table: where setup installs Debian packages a
+    missing qemu (or cross glibc) is installed, so only a host without apt says so here."""
+    argv = prefix(target)
+    if not argv or installs_with_apt():
+        return None
+    if proc.which(argv[0]) is None:
+        return f"no {argv[0]} here (install qemu-user)"
+    loader = Path(target.gnu_sysroot) / target.arch.gnu_loader
+    if not target.is_static and not loader.exists():
+        return (f"no {target.arch.rust} glibc at {target.gnu_sysroot} here (install the "
+                f"{target.arch.gnu_prefix} cross C library there)")
+    return None
 
 
 def describe_runner(target: Target) -> str:

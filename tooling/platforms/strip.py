@@ -7,20 +7,41 @@ import shutil
 from pathlib import Path
 
 from tooling.errors import ToolMissing
+from tooling.matrix.host import installs_with_apt
 from tooling.matrix.targets import Target
 from tooling.platforms import platform_of
+from tooling.std.compiler import rustup_toolchains
 from tooling.util import atomic, proc
+
+#: LLVM's objcopy as rustup's rustc component ships it: it strips ELF,
+#: PE and Mach-O alike, in place
+RUST_OBJCOPY = "rust-objcopy"
+
+
+def rustup_objcopy() -> str | None:
+    """The first installed rustup toolchain's ``rust-objcopy`` (None: none has one)."""
+    for compiler in rustup_toolchains():
+        found = compiler.sysroot / "lib" / "rustlib" / compiler.host / "bin" / RUST_OBJCOPY
+        if found.is_file():
+            return str(found)
+    return None
 
 
 def find_strip(target: Target) -> str:
+    """The platform's strip programs, best first; on a host without apt (where setup
+    cannot install binutils) rustup's ``rust-objcopy`` after them."""
     tools = platform_of(target).strip_tools(target)
     for name in tools.programs:
         if proc.which(name):
             return name
+    apt = installs_with_apt()
+    objcopy = None if apt else rustup_objcopy()
+    if objcopy is not None:
+        return objcopy
+    fix = (f"run `inv setup --target {target.name}` (installs {tools.package})" if apt
+           else f"install {tools.programs[0]} or llvm-strip (Debian's {tools.package})")
     raise ToolMissing(
-        f"no strip for {target.arch.rust} binaries (tried {', '.join(tools.programs)})",
-        f"run `inv setup --target {target.name}` (installs {tools.package})",
-    )
+        f"no strip for {target.arch.rust} binaries (tried {', '.join(tools.programs)})", fix)
 
 
 def strip_copy(target: Target, source: Path, dest: Path, *,
@@ -43,7 +64,12 @@ def strip_copy(target: Target, source: Path, dest: Path, *,
     shutil.copyfile(source, tmp)
     try:
         how = platform_of(target).strip_tools(target).library_flag if library else "--strip-all"
-        proc.run([tool, how, "-o", str(tmp), str(tmp)], bound="tool", what=f"{tool} {source.name}")
+        argv, env = [tool, how, "-o", str(tmp), str(tmp)], None
+        if Path(tool).name == RUST_OBJCOPY:  # in place; its libLLVM is in the toolchain's lib
+            lib = str(Path(tool).parents[3])
+            argv, env = [tool, how, str(tmp)], proc.child_env(
+                {"LD_LIBRARY_PATH": lib, "DYLD_FALLBACK_LIBRARY_PATH": lib})
+        proc.run(argv, bound="tool", env=env, what=f"{Path(tool).name} {source.name}")
         tmp.chmod(0o755)
         os.replace(tmp, dest)
     finally:

@@ -23,6 +23,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from tooling.errors import StepFailed, ToolMissing
+from tooling.matrix.host import installs_with_apt
 from tooling.matrix.targets import Arch, Os, Target
 from tooling.platforms.base import (
     BinaryFormat,
@@ -307,13 +308,16 @@ def wine_run(target: Target, binary: Path, args: Sequence[str], cache_dir: Path)
 
 
 def cannot_run(target: Target) -> str | None:
-    """Only a reason no package can fix here counts: a missing wine is an error with an
-    install hint instead (:func:`wine_program`)."""
+    """Only a reason no package can fix here counts: where setup installs Debian packages a
+    missing wine is an error with an install hint instead (:func:`wine_program`); on a host
+    without apt it is a recorded "not run" saying what to install."""
     try:
         wine_program(target)
     except ToolMissing as missing:
         if proc.which("wine") is not None:  # wine is there, but not for this arch
             return f"{missing.message}; {missing.hint}"
+        if not installs_with_apt():
+            return "no wine here (install wine)"
     return None
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,9 +11,12 @@ from tooling.compile import buildenv, hosttools
 from tooling.errors import StepFailed, ToolMissing
 from tooling.matrix import workspace
 from tooling.matrix.config import Project
+from tooling.matrix.host import installs_with_apt
 from tooling.matrix.targets import Target
+from tooling.plan import planner
 from tooling.platforms import platform_of
 from tooling.pymod import roots
+from tooling.std import providers
 from tooling.std.compiler import Compiler, default_compiler
 from tooling.util import console, proc
 
@@ -102,9 +106,8 @@ _SUDO_HINT = "if sudo asked for a password: run `sudo -v`, then inv setup again"
 def setup(targets: Sequence[Target], project: Project, *, dry_run: bool = False) -> list[str]:
     """Enable architectures and install what is missing; return what was (or would be) done."""
     wanted = needs(targets, project)
-    if proc.which("dpkg-query") is None:
-        raise ToolMissing("inv setup installs Debian packages, and this is not a Debian system",
-                          "install the equivalents of: " + " ".join(wanted.packages))
+    if not installs_with_apt():
+        return without_apt(targets, project, wanted, dry_run=dry_run)
     done: list[str] = []
     new_arches = [a for a in wanted.arches if a not in foreign_arches()]
     missing = [p for p in wanted.packages if not is_installed(p)]
@@ -133,6 +136,48 @@ def setup(targets: Sequence[Target], project: Project, *, dry_run: bool = False)
     if optional:
         _install_optional(sudo, env, wanted, optional)
     return done
+
+
+def debian_commands(wanted: Needs) -> list[str]:
+    """What setup runs on a Debian system with nothing installed yet."""
+    lines = [f"dpkg --add-architecture {arch}" for arch in wanted.arches]
+    lines.append("apt-get install " + " ".join(wanted.packages))
+    if wanted.optional:
+        lines.append("apt-get install " + " ".join(wanted.optional) + " (optional)")
+    return lines
+
+
+def without_apt(targets: Sequence[Target], project: Project, wanted: Needs, *,
+                dry_run: bool = False) -> list[str]:
+    """A host where setup cannot install Debian packages (macOS, Fedora, no root): say what
+    it would install on Debian, add the rustup targets whose std is missing (unless
+    offline), and say what to install here, read from the plan — what a build needs (an
+    error when anything is missing), then what only running needs (its binaries are
+    recorded "not run" without it)."""
+    console.info("setup: no apt here (apt-get, dpkg-query, and root or sudo); builds use "
+                 "rustup's std and zig")
+    for line in debian_commands(wanted):
+        console.info(f"setup: on Debian it would run: {line}")
+    for target in targets if not dry_run and not project.offline else ():
+        try:
+            providers.plan(project, target)
+        except ToolMissing:
+            with contextlib.suppress(ToolMissing):  # still missing: listed below, with its fix
+                providers.ensure(project, target)  # rustup target add, said in one line
+    chosen = planner.plan(project, targets)
+    here = [f"{p.target.name}: {m.what} ({m.step}): {m.fix}" for p in chosen.targets
+            for m in p.missing]
+    for line in here:
+        console.info(f"setup: here, install: {line}")
+    for p in chosen.targets:
+        if p.cannot_run:
+            console.info(f"setup: here, to run {p.target.name} too: {p.cannot_run}")
+    if here:
+        raise ToolMissing(f"{len(here)} thing{'s' if len(here) > 1 else ''} the selected "
+                          "targets need are not here (listed above)",
+                          "install them, then run setup again")
+    console.info(f"setup: nothing missing here to build {', '.join(t.name for t in targets)}")
+    return here
 
 
 def _update(sudo: list[str], env: dict[str, str]) -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from tooling.matrix.host import debian_system
 from tooling.util import memo, proc
 
 DEBIAN_RUSTC = Path("/usr/bin/rustc")
@@ -160,7 +161,10 @@ def toolchain_pin(workspace: Path) -> str | None:
 
 @functools.cache
 def debian_compiler() -> Compiler | None:
-    if not (DEBIAN_RUSTC.is_file() and DEBIAN_CARGO.is_file()):
+    """Debian's rustc-web, on a Debian system only: elsewhere ``/usr/bin/rustc`` is another
+    distribution's, without the multiarch std and std source the debian and build-std
+    providers use."""
+    if not (debian_system() and DEBIAN_RUSTC.is_file() and DEBIAN_CARGO.is_file()):
         return None
     return _compiler("debian", DEBIAN_RUSTC, DEBIAN_CARGO)
 

@@ -25,6 +25,7 @@ from typing import Literal
 from tooling.errors import StepFailed, ToolMissing, UsageError
 from tooling.matrix import workspace
 from tooling.matrix.config import Project
+from tooling.matrix.host import installs_with_apt
 from tooling.matrix.targets import Target
 from tooling.std import sysroot
 from tooling.std.compiler import (
@@ -159,6 +160,9 @@ def _missing(target: Target, forced: str) -> ToolMissing:
     what = f"no std for {target.triple}"
     if forced != "auto":
         what += f" from provider {forced!r}"
+    if not installs_with_apt():  # no Debian std here: rustup's is the one there can be
+        return ToolMissing(what, f"`rustup target add {target.triple}` (needs the network "
+                                 "once), or `crossmatrix setup` which runs it")
     return ToolMissing(
         what,
         f"run `inv setup --target {target.name}` (installs Debian's rustc-web and rust-web-src "
