@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tooling.errors import StepFailed, UsageError
+from tooling.steps import manifest
 from tooling.util import archives, atomic
 
 MTIME = 1_700_000_000
@@ -390,3 +391,14 @@ def test_source_date_epoch_from_head_commit(
         [git, "-C", str(repo), "commit", "-q", "--allow-empty", "-m", "x"], env=env, check=True
     )
     assert archives.source_date_epoch(repo) == 1600000000
+
+
+def test_a_run_where_every_target_failed_early_still_writes_release_json(
+        tmp_path: Path) -> None:
+    """No dist folder yet (nothing was built): release.json says what failed, no traceback."""
+    dist = tmp_path / "never-made" / "dist"
+    release = manifest.dist_manifest(dist, ["linux-aarch64"], "0.1.0",
+                                     {"linux-aarch64": "linux-aarch64: no std"})
+    assert not release.complete and release.missing == ("linux-aarch64",)
+    written = json.loads((dist / "release.json").read_text())
+    assert written["failed"] == {"linux-aarch64": "linux-aarch64: no std"}

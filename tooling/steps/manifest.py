@@ -93,5 +93,6 @@ def dist_manifest(dist: Path, expected: Sequence[str], version: str,
     manifest = DistManifest(version=version, targets=tuple(sorted(p.name for p in parts)),
                             expected=status.expected, missing=status.missing,
                             failed=status.failed, complete=status.complete)
+    dist.mkdir(parents=True, exist_ok=True)  # every target failed before making it
     manifest.write(dist / "release.json")
     return manifest
