@@ -110,13 +110,16 @@ def build_target(project: Project, target: Target, steps: Sequence[str | StepFn]
         try:
             with _exclusive(build):
                 for step in steps:
+                    console.started(target.name, _step_name(step))
                     started = time.monotonic()
                     result = (STEP_FUNCTIONS[step] if isinstance(step, str) else step)(build)
                     said.done(step if isinstance(step, str) else None,
                               time.monotonic() - started, result)
             said.flush()
+            console.finished(target.name, ok=True)
         except CrossmatrixError as exc:
             said.flush()  # what did finish
+            console.finished(target.name, ok=False)
             if not isinstance(exc, UsageError):
                 console.info(f"{target.name}: the whole log: {progress.shown_path(log)}")
             console.output(exc.render())
@@ -129,7 +132,8 @@ def run_matrix(project: Project, targets: Sequence[Target],
     preflight(project, targets, steps)
     leftovers.at_start(project)  # of processes killed before: a few folders to look into
 
-    outcomes = each_target(targets, lambda target: build_target(project, target, steps))
+    with console.live([t.name for t in targets]):  # a terminal: a row per target
+        outcomes = each_target(targets, lambda target: build_target(project, target, steps))
     if "package" in steps:
         failed = {t.name: e.message for t, e in outcomes.failed}
         held = _write_manifest(project, failed)

@@ -28,7 +28,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Protocol
 
 from tooling.errors import UsageError
 
@@ -73,10 +73,23 @@ def _write(line: str) -> None:
     sys.stderr.flush()
 
 
+class Shows(Protocol):
+    """What the terminal side is told: ``progress`` each finished group of a target's
+    steps, ``line`` everything else that is shown, ``summary`` the closing table; and, for
+    a live view, when a target's step starts, what its commands say as they run, and how
+    it ended."""
+
+    def line(self, text: str) -> None: ...
+    def progress(self, target: str, text: str) -> None: ...
+    def summary(self, lines: list[str]) -> None: ...
+    def started(self, target: str, step: str) -> None: ...
+    def activity(self, target: str, text: str) -> None: ...
+    def finished(self, target: str, ok: bool) -> None: ...
+
+
 class Display:
-    """The terminal side of the log lines: plain lines on stderr. A live view (a later
-    part) subclasses it: ``progress`` is told each finished group of a target's steps,
-    ``line`` everything else that is shown."""
+    """The terminal side of the log lines: plain lines on stderr (the live view,
+    :mod:`tooling.util.liveview`, replaces it on a terminal)."""
 
     def line(self, text: str) -> None:
         _write(text)
@@ -89,19 +102,64 @@ class Display:
         sys.stdout.write("".join(f"{line}\n" for line in lines))
         sys.stdout.flush()
 
+    def started(self, target: str, step: str) -> None:
+        pass  # plain lines say what finished, not what starts
 
-_display = Display()
+    def activity(self, target: str, text: str) -> None:
+        pass
+
+    def finished(self, target: str, ok: bool) -> None:
+        pass
 
 
-def use_display(display: Display) -> Display:
+_display: Shows = Display()
+
+
+def use_display(display: Shows) -> Shows:
     """Show the lines through ``display`` from now on; returns the one it replaces."""
     global _display
     previous, _display = _display, display
     return previous
 
 
-def display() -> Display:
+def display() -> Shows:
     return _display
+
+
+def live_wanted() -> bool:
+    """A live view: stderr is a terminal that can draw one, at the default verbosity, and
+    ``CROSSMATRIX_LIVE`` is not 0."""
+    return (sys.stderr.isatty() and verbosity() == QUIET
+            and os.environ.get("TERM", "") not in ("", "dumb")
+            and os.environ.get("CROSSMATRIX_LIVE", "1") != "0")
+
+
+@contextmanager
+def live(targets: list[str]) -> Iterator[None]:
+    """While inside, the targets' rows are drawn live (when :func:`live_wanted`)."""
+    if not live_wanted():
+        yield
+        return
+    # startup time: rich's Live is loaded only for a build on a terminal
+    from tooling.util.liveview import LiveView
+
+    view = LiveView(targets)
+    previous = use_display(view)
+    try:
+        with view:
+            yield
+    finally:
+        use_display(previous)
+
+
+def started(target: str, step: str) -> None:
+    """``target``'s ``step`` begins (a live view shows it)."""
+    _display.started(target, step)
+
+
+def finished(target: str, ok: bool) -> None:
+    """``target``'s steps are over: done, or failed."""
+    _display.finished(target, ok)
 
 
 # --- the log of one target ---------------------------------------------------------------
@@ -152,8 +210,10 @@ def _to_log(text: str) -> None:
 
 
 def output(text: str) -> None:
-    """A command's output: into the log only."""
+    """A command's output: into the log only (a live view reads cargo's status lines)."""
     _to_log(text)
+    if _log is not None:
+        _display.activity(_log.path.stem, text)
 
 
 def shows_output() -> bool:
