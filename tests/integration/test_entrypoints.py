@@ -37,7 +37,8 @@ def test_nox_build_session_runs_the_pipeline(tmp_path: Path, name: str,
     target = by_name()[name]
     layout = [] if target.libc == "musl" else [modules.folder_name("build_core")]
     assert sorted(p.name for p in (project / "dist").iterdir() if p.is_dir()) == sorted(
-        [name, *layout])
+        [name, *layout, "logs"])
+    assert [p.name for p in (project / "dist" / "logs").iterdir()] == [f"{name}.log"]
     if layout:
         builds = json.loads((project / "dist" / layout[0] / "build_info.json").read_text())
         assert list(builds["builds"]) == [target.platform_arch]
