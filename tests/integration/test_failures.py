@@ -101,6 +101,10 @@ def test_missing_strip_tool_exits_3_with_what_to_install(
     cargo = shutil.which("cargo")
     assert cargo is not None
     (only_cargo / "cargo").symlink_to(cargo)
+    for apt in ("apt-get", "dpkg-query"):  # still a Debian host: setup is the fix here
+        found = shutil.which(apt)
+        assert found is not None
+        (only_cargo / apt).symlink_to(found)
     try:
         result = crossmatrix(project, "strip", "--target", "linux-aarch64",
                              env={"PATH": str(only_cargo)})
