@@ -111,7 +111,7 @@ def test_sigkill_during_the_pipeline_never_leaves_a_trusted_partial(tmp_path: Pa
     for trial in range(1, TRIALS + 1):
         _set_trial(crates, trial)
         log = tmp_path / f"trial-{trial}.log"
-        proc = _start(project, log, "release")
+        proc = _start(project, log, "-v", "release")  # -v: each step's own lines
         delay = 0.3 + (span - 0.3) * trial / (TRIALS + 1)  # spread over the whole run
         killed += _kill_after(proc, delay)
         said = log.read_text(errors="replace")

@@ -64,7 +64,7 @@ def no_apt(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
 def test_release_without_apt_builds_through_zig_and_records_what_could_not_run(
         no_apt: tuple[Path, dict[str, str]]) -> None:
     crate, env = no_apt
-    result = crossmatrix(crate, "release", env=env, timeout=1800)
+    result = crossmatrix(crate, "-v", "release", env=env, timeout=1800)  # -v: step lines
     assert result.returncode == 0, result.stderr[-3000:]
     infos = {name: json.loads((crate / "out" / name / "build_info.json").read_text())
              for name in TARGETS}

@@ -36,7 +36,7 @@ def test_a_compiler_that_meets_rust_version_builds_and_runs(tmp_path: Path) -> N
     assert versions.parse(chosen["release"]) >= (1, 96)
     assert "rust-version 1.96 (msrv-hello)" in chosen["reason"]
 
-    result = crossmatrix(crate, "release", timeout=900)
+    result = crossmatrix(crate, "-v", "release", timeout=900)  # -v: the step lines
     assert result.returncode == 0, result.stderr[-3000:]
     assert "is not supported by the following packages" not in result.stderr
     said = [x for x in result.stderr.splitlines() if "linux-x86_64-gnu compiler: " in x]
