@@ -150,6 +150,18 @@ _CLOSING = re.compile(r"^error: ([\w.-]+): (.*)\n  hint: (.*)$", re.M)
 _LAST_ERROR = re.compile(r"^error: (.*)(?:\n  hint: (.*))?", re.M)
 
 
+_CARGO_ERROR = re.compile(r"^error(?:\[E\d+\])?: (?!could not compile)(.*)$", re.M)
+
+
+def _first_error(log: Path) -> str:
+    """The first error cargo or rustc printed in a target's log (dist/logs/<target>.log)."""
+    try:
+        found = _CARGO_ERROR.search(log.read_text(errors="replace"))
+    except OSError:
+        return ""
+    return found[0].strip()[:300] if found else ""
+
+
 def cells(project: Path, stderr: str, returncode: int, targets: list[str]) -> dict[str, Cell]:
     """What each target did, from the release's records and crossmatrix's closing lines."""
     dist = project / "dist"
@@ -165,7 +177,10 @@ def cells(project: Path, stderr: str, returncode: int, targets: list[str]) -> di
     for target in targets:
         if target in release.get("failed", {}):
             message, hint = hints.get(target, (release["failed"][target], ""))
-            result[target] = Cell("failed", message + (f" — {hint}" if hint else ""))
+            first = _first_error(dist / "logs" / f"{target}.log")
+            said = message + (f" — {hint}" if hint else "") + (f" (cargo: {first})" if first
+                                                              else "")
+            result[target] = Cell("failed", said)
             continue
         info_file = dist / target / "build_info.json"
         if not info_file.is_file():
@@ -232,11 +247,14 @@ def render(store: dict[str, Any], listed: list[Entry], matrix: list[str]) -> str
     notes: list[str] = []
     for key, crate in sorted(crates.items()):
         row = [f"`{key}`", crate["kind"]]
+        said: dict[tuple[str, str], list[str]] = {}  # the same words for several targets
         for target in targets:
             cell = crate["cells"].get(target)
             row.append(SYMBOL[cell["status"]] if cell else "·")
             if cell and cell["status"] != "ran":
-                notes.append(f"- `{key}` {target}: {SYMBOL[cell['status']]} — {cell['detail']}")
+                said.setdefault((cell["status"], cell["detail"]), []).append(target)
+        notes += [f"- `{key}` {', '.join(names)}: {SYMBOL[status]} — {detail}"
+                  for (status, detail), names in said.items()]
         lines.append("| " + " | ".join(row) + " |")
     done = sum(len(c["cells"]) for c in crates.values())
     ok = sum(1 for c in crates.values() for cell in c["cells"].values()
