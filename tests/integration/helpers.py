@@ -24,6 +24,11 @@ PROGRAMS = ("edge-agent", "fleet-report", "sensor-crc", "sqlite-probe", "telemet
             "log-shipper")
 
 
+#: where the matrix fixture (conftest.py) keeps its release's dist/logs: later tests run
+#: single steps on that project, and each run makes its targets' logs anew
+RELEASE_LOGS = "release-logs"
+
+
 @dataclass
 class Run:
     returncode: int

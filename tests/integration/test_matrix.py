@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.helpers import PROGRAMS, REPO, Run, command, crossmatrix
+from tests.integration.helpers import PROGRAMS, RELEASE_LOGS, REPO, Run, command, crossmatrix
 from tooling.matrix.targets import TABLE, Target
 from tooling.platforms import linux, macos, platform_of, runner, windows
 
@@ -223,7 +223,7 @@ def test_providers_are_the_offline_ones_and_recorded(matrix_release: tuple[Path,
     }
     project, _ = matrix_release
     for name, provider in providers.items():
-        log = (project / "dist" / "logs" / f"{name}.log").read_text()
+        log = (project / RELEASE_LOGS / f"{name}.log").read_text()  # the release's
         assert f"{name} std: {provider}" in log  # said (-v shows it), not only recorded
         assert f"{name} compiler: rustc " in log
 

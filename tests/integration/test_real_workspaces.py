@@ -18,7 +18,7 @@ import pefile
 import pytest
 from elftools.elf.elffile import ELFFile
 
-from tests.integration.helpers import Run
+from tests.integration.helpers import RELEASE_LOGS, Run
 from tooling.matrix import config
 from tooling.matrix.targets import TABLE, Target, by_name
 from tooling.platforms import runner
@@ -69,7 +69,7 @@ def test_aarch64_gnu_links_debians_arm64_zlib_and_runs_under_qemu(
     the program needs libz.so.1 and, run by qemu with the target's sysroot, reports the
     version of Debian's arm64 zlib (not a bundled copy)."""
     project, _ = matrix_release
-    log = (project / "dist" / "logs" / "linux-aarch64-gnu.log").read_text()
+    log = (project / RELEASE_LOGS / "linux-aarch64-gnu.log").read_text()  # the release's
     assert "linux-aarch64-gnu pre-build: " in log  # the step line (-v shows it)
     info = _info(matrix_release, "linux-aarch64-gnu")
     shipper = _artifact(info, "log-shipper")
