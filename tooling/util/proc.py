@@ -48,6 +48,8 @@ GRACE = 5.0
 #: crossmatrix ending ``cargo test``, and with it the wine runner) follows with SIGKILL
 #: after a grace of its own, and this process must have reaped its child by then
 TERMINATED_GRACE = 2.0
+#: how long, at most, to wait for SIGKILLed processes to be gone (only while they are not)
+KILLED_GRACE = 5.0
 
 
 @dataclass(frozen=True)
@@ -172,8 +174,8 @@ def end_group(child: subprocess.Popen[str], grace: float = GRACE) -> None:
             _signal(killed, signal.SIGKILL)
             child.wait()
             # SIGKILL lands when the kernel next schedules each one (later on a loaded
-            # machine, or one in disk sleep): gone before we return, as far as a second goes
-            deadline = time.monotonic() + 1.0
+            # machine, or one in disk sleep): gone before we return, within KILLED_GRACE
+            deadline = time.monotonic() + KILLED_GRACE
             while killed & set(_running()) and time.monotonic() < deadline:
                 time.sleep(0.01)
         else:
