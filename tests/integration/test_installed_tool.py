@@ -1,4 +1,5 @@
-"""crossmatrix installed as a tool, from a wheel, used outside the repository.
+"""crossmatrix installed as a tool — by the real pipx from a clean clone, and from a wheel —
+used outside the repository.
 
 The wheel is built from a copy of the sources (pyproject.toml, README.md, tooling/: the
 build writes nothing into the checkout) with pip; without build isolation when this
@@ -172,3 +173,52 @@ def test_bash_completes_task_names_with_the_sourced_script(venv: Path, tmp_path:
                     'echo "${COMPREPLY[@]}"\n')
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["plan"]
+
+
+@pytest.fixture(scope="module")
+def pipx_tool(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``pipx install <clean clone>``, the real pipx (a dev dependency), into a home of its
+    own: the clone's committed files only, its dependencies from pip's own sources."""
+    root = tmp_path_factory.mktemp("pipx")
+    clone = root / "clone"
+    if (REPO / ".git").exists():
+        made = command(["git", "clone", "-q", str(REPO), str(clone)], timeout=300)
+        assert made.returncode == 0, made.stderr
+    else:  # an unpacked source tree: what it holds is what a clone would
+        shutil.copytree(REPO, clone, ignore=shutil.ignore_patterns(
+            "__pycache__", ".venv", "target", "dist"))
+    env = {"PIPX_HOME": str(root / "home"), "PIPX_BIN_DIR": str(root / "bin"),
+           "PIPX_MAN_DIR": str(root / "man"), "PYTHONPATH": ""}
+    done = command([sys.executable, "-m", "pipx", "install", "--python", sys.executable,
+                    str(clone)], env=env, timeout=1200)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    return root / "bin"
+
+
+def test_pipx_install_from_a_clean_clone_builds_an_outside_project(
+        pipx_tool: Path, tmp_path: Path) -> None:
+    """The README's `pipx install .`: the tool it puts on PATH releases a project nobody
+    here wrote (no pyproject.toml, default settings) for a zig-linked target, through the
+    zig wrappers of its own environment, and the program runs."""
+    tool = pipx_tool / "crossmatrix"
+    assert tool.is_symlink() or tool.is_file()
+    project = _project(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "CROSSMATRIX_PROJECT", "VIRTUAL_ENV")}
+    env["PATH"] = os.pathsep.join([str(pipx_tool), *(
+        d for d in os.environ.get("PATH", "").split(os.pathsep) if Path(d) != BIN)])
+    done = subprocess.run([str(tool), "--project", str(project), "release", "--target",
+                           "linux-x86_64"], cwd=elsewhere, env=env, capture_output=True,
+                          text=True, timeout=1800, check=False)
+    # one target of the default matrix: a release that is not complete exits 1 and says so
+    assert "linux-x86_64 packaged" in done.stdout + done.stderr, (done.stdout + done.stderr)[-3000:]
+    assert "release: NOT complete, 1 of 10 targets" in done.stdout + done.stderr
+    info = json.loads((project / "dist" / "linux-x86_64" / "build_info.json").read_text())
+    assert (info["triple"], info["linker"], info["ran"]) == ("x86_64-unknown-linux-musl", "zig",
+                                                            True)
+    [binary] = info["artifacts"]
+    assert binary["linkage"] == "static" and binary["run"]["output"].strip() == "hello"
+    home = Path(os.path.realpath(tool)).parent
+    assert home.is_relative_to(pipx_tool.parent / "home")  # pipx's venv, not this one
