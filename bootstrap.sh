@@ -23,6 +23,9 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     .venv/bin/python -m pip install --quiet -e '.[dev]'
     echo "$want" > "$stamp"
 fi
+# Bytecode for the checkout's own code, as pip writes it for an installed package: where
+# PYTHONDONTWRITEBYTECODE is set, every start would compile ~250 modules again (~0.17 s).
+.venv/bin/python -m compileall -q -j 0 tooling tasks.py noxfile.py > /dev/null
 
 job=${1:-release}
 shift || true

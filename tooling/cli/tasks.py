@@ -21,7 +21,7 @@ from invoke.tasks import task
 from tooling.cli.boundary import reported
 from tooling.errors import StepFailed, UsageError
 from tooling.matrix import targets
-from tooling.matrix.config import Project, load
+from tooling.matrix.config import Project, jobs_value, load
 from tooling.util import console, timeouts
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -217,13 +217,17 @@ def package(c: Context, target: list[str]) -> None:
     _steps(c, target, ("package",))
 
 
-@task(iterable=["target"], help=TARGET_HELP)
+@task(iterable=["target"], help={
+    **TARGET_HELP, "jobs": "targets at once (default: the project's jobs, else one per core); "
+                           "cargo runs for one target at a time, the other steps beside it"})
 @boundary
-def release(c: Context, target: list[str]) -> None:
+def release(c: Context, target: list[str], jobs: str = "") -> None:
     """compile, strip, verify, run and package each target (std is provided on the way)."""
     from tooling.steps import pipeline  # startup time: each task loads only its own stage
 
-    _steps(c, target, pipeline.RELEASE)
+    at_once = jobs_value(jobs, "--jobs", "the command line") if jobs else None
+    project, chosen = _selected(c, target)
+    pipeline.run_matrix(project, chosen, pipeline.RELEASE, jobs=at_once)
 
 
 @task(name="test", iterable=["target"], help={

@@ -68,6 +68,8 @@ class Project:
     std_features: tuple[str, ...] = ()  #: std built from source with these cargo features
     sccache: bool = False  #: compile through sccache (RUSTC_WRAPPER), shared across CI runners
     offline: bool = False  #: never ask rustup to download a target
+    #: targets built at once (None: one per core); cargo's steps still take turns
+    jobs: int | None = None
     cache_dir: Path
     smoke_args: tuple[str, ...] = ("--version",)
     #: the smoke test also fails when the output does not name the target triple
@@ -149,6 +151,7 @@ _TOP_KEYS = {
     "name", "workspace", "glibc", "dist", "targets", "profile", "packages", "features",
     "std-provider", "std-features", "offline", "sccache", "cache-dir", "smoke-args",
     "smoke-expect-triple", "allow-libraries", "pre-build", "target", "timeouts", "ci-install",
+    "jobs",
 }
 _TARGET_KEYS = {"linker", "std-provider", "rustflags", "env", "glibc", "allow-libraries",
                 "pre-build", "triple"}
@@ -184,6 +187,16 @@ def _bool(value: Any, key: str, where: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"{where}: {key} must be true or false, got {value!r}")
     return value
+
+
+def jobs_value(value: Any, key: str, where: str) -> int:
+    """A number of targets at once: a whole number from 1 (TOML's, or text of one)."""
+    text = value if isinstance(value, str) else None
+    number = int(text) if text is not None and text.strip().isdigit() else value
+    if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+        raise ConfigError(f"{where}: {key} = {value!r} is not a number of targets at once",
+                          "use a whole number from 1 (1: one target after another)")
+    return number
 
 
 def _choice(value: Any, key: str, where: str, allowed: tuple[str, ...]) -> str:
@@ -414,6 +427,7 @@ def from_table(root: Path, table: Mapping[str, Any], where: str, *,
         std_provider=_choice(table.get("std-provider", "auto"), "std-provider", where,
                              STD_PROVIDERS),
         offline=_bool(table.get("offline", False), "offline", where),
+        jobs=jobs_value(table["jobs"], "jobs", where) if "jobs" in table else None,
         sccache=_bool(table.get("sccache", False), "sccache", where),
         std_features=_std_features(table.get("std-features", []), where),
         glibc=_floor(table["glibc"], where) if "glibc" in table else None,
@@ -464,6 +478,8 @@ def apply_env(project: Project) -> Project:
         if value not in ("0", "1", "true", "false"):
             raise ConfigError(f"CROSSMATRIX_OFFLINE={value!r} must be 0, 1, true or false")
         changes["offline"] = value in ("1", "true")
+    if (value := os.environ.get("CROSSMATRIX_JOBS")) is not None:
+        changes["jobs"] = jobs_value(value, "CROSSMATRIX_JOBS", "environment")
     if (value := os.environ.get("CROSSMATRIX_PROFILE")) is not None:
         changes["profile"] = _profile_name(value, "CROSSMATRIX_PROFILE", "environment")
     bounds = timeouts_mod.from_env(project.timeouts, os.environ)

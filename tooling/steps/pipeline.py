@@ -19,6 +19,7 @@ from tooling.matrix.targets import Target
 from tooling.platforms import platform_of
 from tooling.steps import (
     compiling,
+    each,
     leftovers,
     manifest,
     packaging,
@@ -43,6 +44,10 @@ STEP_FUNCTIONS: dict[str, StepFn] = {
     "package": packaging.package_target,
 }
 RELEASE = STEPS  #: `inv release`: every step, in order
+#: the steps that run cargo (std builds too): cargo uses every core and locks the target
+#: folder, so targets built side by side (``jobs``) take turns for these, in the matrix's
+#: order; strip, verify, run and package of one target go on beside the next one's cargo
+CARGO_STEPS = frozenset({"install-targets", "compile"})
 
 
 @contextlib.contextmanager
@@ -112,7 +117,13 @@ def build_target(project: Project, target: Target, steps: Sequence[str | StepFn]
                 for step in steps:
                     console.started(target.name, _step_name(step))
                     started = time.monotonic()
-                    result = (STEP_FUNCTIONS[step] if isinstance(step, str) else step)(build)
+                    function = STEP_FUNCTIONS[step] if isinstance(step, str) else step
+                    if step in CARGO_STEPS:
+                        with each.exclusive(target.name):
+                            result = function(build)
+                    else:
+                        each.done_exclusive(target.name)
+                        result = function(build)
                     said.done(step if isinstance(step, str) else None,
                               time.monotonic() - started, result)
             said.flush()
@@ -127,13 +138,15 @@ def build_target(project: Project, target: Target, steps: Sequence[str | StepFn]
 
 
 def run_matrix(project: Project, targets: Sequence[Target],
-               steps: Sequence[str | StepFn]) -> None:
-    """Run ``steps`` for each target; one target's failure does not stop the others."""
+               steps: Sequence[str | StepFn], jobs: int | None = None) -> None:
+    """Run ``steps`` for each target; one target's failure does not stop the others.
+    ``jobs``: targets at once (default: the project's ``jobs``, else one per core)."""
     preflight(project, targets, steps)
     leftovers.at_start(project)  # of processes killed before: a few folders to look into
 
     with console.live([t.name for t in targets]):  # a terminal: a row per target
-        outcomes = each_target(targets, lambda target: build_target(project, target, steps))
+        outcomes = each_target(targets, lambda target: build_target(project, target, steps),
+                               jobs=jobs or project.jobs or each.default_jobs())
     if "package" in steps:
         failed = {t.name: e.message for t, e in outcomes.failed}
         held = _write_manifest(project, failed)

@@ -21,6 +21,7 @@ rich is loaded only for the tables and JSON of ``out()``.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import os
 import sys
@@ -181,45 +182,50 @@ class _Log:
             self.file.close()
 
 
-_log: _Log | None = None
+#: the log of the target whose steps this thread (or the task it runs) is doing: a
+#: context variable, so targets built side by side (``--jobs``) each write their own
+_LOG: contextvars.ContextVar[_Log | None] = contextvars.ContextVar("target_log", default=None)
 
 
 @contextmanager
 def target_log(path: Path, header: str) -> Iterator[Path]:
     """While inside, every line and the commands' output also go to ``path`` (made anew,
     kept when the build fails)."""
-    global _log
     path.parent.mkdir(parents=True, exist_ok=True)
-    previous, _log = _log, _Log(path)
+    log = _Log(path)
+    token = _LOG.set(log)
     try:
-        _log.write(header)
+        log.write(header)
         yield path
     finally:
-        _log.close()
-        _log = previous
+        log.close()
+        _LOG.reset(token)
 
 
 def log_path() -> Path | None:
     """The target log open now, if any."""
-    return _log.path if _log is not None else None
+    log = _LOG.get()
+    return log.path if log is not None else None
 
 
 def _to_log(text: str) -> None:
-    if _log is not None:
-        _log.write(text)
+    log = _LOG.get()
+    if log is not None:
+        log.write(text)
 
 
 def output(text: str) -> None:
     """A command's output: into the log only (a live view reads cargo's status lines)."""
-    _to_log(text)
-    if _log is not None:
-        _display.activity(_log.path.stem, text)
+    log = _LOG.get()
+    if log is not None:
+        log.write(text)
+        _display.activity(log.path.stem, text)
 
 
 def shows_output() -> bool:
     """Whether long commands' output goes to the terminal as it comes: at -vv, and
     always where no target log keeps it."""
-    return _log is None or verbosity() >= EVERYTHING
+    return _LOG.get() is None or verbosity() >= EVERYTHING
 
 
 # --- the lines ---------------------------------------------------------------------------

@@ -19,7 +19,9 @@ its own (wineserver) lives on.
 
 from __future__ import annotations
 
+import contextvars
 import os
+import select
 import shlex
 import shutil
 import signal
@@ -92,15 +94,67 @@ def describe(argv: Sequence[str], env: Mapping[str, str] | None, cwd: Path | Non
 Stream = int | IO[str] | None
 
 
+class _Children:
+    """The children that run now, from every thread: targets built side by side
+    (``--jobs``) start theirs in worker threads, and a Ctrl-C or SIGTERM reaches only the
+    main thread, which ends them all (:func:`end_all`)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running: set[subprocess.Popen[str]] = set()
+        self.stopping: BaseException | None = None
+
+    def add(self, child: subprocess.Popen[str]) -> None:
+        with self.lock:
+            self.running.add(child)
+
+    def discard(self, child: subprocess.Popen[str]) -> None:
+        with self.lock:
+            self.running.discard(child)
+
+
+_CHILDREN = _Children()
+
+
+def end_all(exc: BaseException) -> None:
+    """``exc`` (Ctrl-C, SIGTERM) stops everything: each running child's group is ended,
+    and from now on no thread starts another (each gets ``exc`` raised instead)."""
+    with _CHILDREN.lock:
+        _CHILDREN.stopping = exc
+        children = list(_CHILDREN.running)
+    ends = [threading.Thread(target=end_group, args=(child, _grace(exc)), daemon=True)
+            for child in children]
+    for end in ends:
+        end.start()
+    for end in ends:
+        end.join()
+
+
+def resume() -> None:
+    """After :func:`end_all`'s threads are done: children may be started again."""
+    with _CHILDREN.lock:
+        _CHILDREN.stopping = None
+
+
+def _raise_if_stopping() -> None:
+    """In a thread whose children :func:`end_all` ended: the reason, raised anew."""
+    stopping = _CHILDREN.stopping
+    if stopping is not None:
+        raise type(stopping)(*stopping.args)
+
+
 def _start(args: list[str], hint: str | None, *, env: Mapping[str, str] | None,
            cwd: Path | None, stdin: Stream, stdout: Stream,
            stderr: Stream) -> subprocess.Popen[str]:
+    _raise_if_stopping()
     try:
-        return subprocess.Popen(args, text=True, errors="replace",
-                                env=dict(env) if env is not None else None, cwd=cwd,
-                                stdin=stdin, stdout=stdout, stderr=stderr)
+        child = subprocess.Popen(args, text=True, errors="replace",
+                                 env=dict(env) if env is not None else None, cwd=cwd,
+                                 stdin=stdin, stdout=stdout, stderr=stderr)
     except FileNotFoundError as exc:
         raise ToolMissing(f"{args[0]} not found", hint) from exc
+    _CHILDREN.add(child)
+    return child
 
 
 def _running() -> dict[int, int]:
@@ -247,9 +301,12 @@ def run(
             end_group(child, _grace(exc))
             _close(child.stdin, child.stdout, child.stderr)
             raise
+        finally:
+            _CHILDREN.discard(child)
     finally:
         if sink is not None:
             sink.close()
+    _raise_if_stopping()
     written = "" if output is None else output.read_text(errors="replace")
     result = Result(tuple(args), child.returncode, stdout or "", stderr or written)
     _log_output(result)
@@ -334,11 +391,13 @@ def stream(
                 sys.stdout.write(line)
                 sys.stdout.flush()
 
-    pumps = [threading.Thread(target=pump, daemon=True) for pump in (pump_stderr, pump_stdout)]
+    # in this thread's context: the output goes to the log of the target it builds
+    pumps = [threading.Thread(target=contextvars.copy_context().run, args=(pump,), daemon=True)
+             for pump in (pump_stderr, pump_stdout)]
     for pump in pumps:
         pump.start()
     try:
-        returncode = child.wait(timeout=seconds)
+        returncode = _wait(child, seconds)
         for pump in pumps:  # the output ends when the last process holding it does
             pump.join(timeout=max(0.0, deadline - time.monotonic()))
         if any(pump.is_alive() for pump in pumps):
@@ -351,6 +410,9 @@ def stream(
         end_group(child, _grace(exc))
         _join(pumps)
         raise
+    finally:
+        _CHILDREN.discard(child)
+    _raise_if_stopping()
     _close(child.stdout, child.stderr)
     result = Result(tuple(args), returncode, "".join(lines), "".join(kept))
     if returncode != 0:
@@ -358,6 +420,23 @@ def stream(
     if check and not result.ok:
         raise StepFailed(f"{what or shlex.join(args)} failed with exit code {returncode}", hint)
     return result
+
+
+def _wait(child: subprocess.Popen[str], seconds: float) -> int:
+    """``child.wait(timeout=seconds)``, woken the moment the child exits: Popen's own wait
+    with a timeout polls, sleeping up to 50 ms between looks (a warm no-op build of one
+    target is ~0.1 s of cargo); a pidfd says at once."""
+    try:
+        pidfd = os.pidfd_open(child.pid)
+    except (AttributeError, OSError):  # not Linux ≥ 5.3, or the child is reaped already
+        return child.wait(timeout=seconds)
+    try:
+        ready, _, _ = select.select([pidfd], [], [], seconds)
+    finally:
+        os.close(pidfd)
+    if not ready:
+        raise subprocess.TimeoutExpired(child.args, seconds)
+    return child.wait()
 
 
 def _join(pumps: Sequence[threading.Thread]) -> None:
