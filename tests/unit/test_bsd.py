@@ -124,7 +124,7 @@ def test_the_target_comes_from_rustcs_cfg(rustc: FakeRustc, triple: str, os: str
         triple, os, libc, "dynamic", "zig")
     assert target.arch.rust == arch and not target.in_table
     assert target.tags == (os, libc, "dynamic", arch)
-    assert platform_of(target) is PLATFORMS[os]
+    assert platform_of(target) is PLATFORMS[target.os] and target.os == os
     assert platform_of(target).zig_target(target) == zig
     assert not target.is_glibc and target.glibc_loader is None
     assert not target.debian_std_possible and target.tool_prefix is None
