@@ -10,10 +10,13 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.integration.helpers import Run, crossmatrix
+
+pytestmark = pytest.mark.integration
 
 FREEBSD = "x86_64-unknown-freebsd"
 WOA = "aarch64-pc-windows-gnullvm"
@@ -44,13 +47,16 @@ def released(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run]:
     return crate, crossmatrix(crate, "release", timeout=1800)
 
 
-def _info(crate: Path, triple: str) -> dict:  # type: ignore[type-arg]
-    return json.loads((crate / "out" / triple / "build_info.json").read_text())
+def _info(crate: Path, triple: str) -> dict[str, Any]:
+    found: dict[str, Any] = json.loads((crate / "out" / triple / "build_info.json").read_text())
+    return found
 
 
-def _verified(crate: Path, triple: str) -> dict:  # type: ignore[type-arg]
+def _verified(crate: Path, triple: str) -> dict[str, Any]:
     state = json.loads((crate / "target" / "crossmatrix" / triple / "state.json").read_text())
-    return state["verify"]["data"]["bsd-hello" + (".exe" if "windows" in triple else "")]
+    found: dict[str, Any] = state["verify"]["data"][
+        "bsd-hello" + (".exe" if "windows" in triple else "")]
+    return found
 
 
 def test_both_release_with_rustups_std_and_zig(released: tuple[Path, Run]) -> None:
