@@ -371,7 +371,7 @@ def _unsupported(facts: rustc_data.Facts) -> tuple[str, str] | None:
                            "and verifies is not written yet")
     if _kind(facts) is None and facts.os != "linux":
         rows = ", ".join([t.triple for t in TABLE if t.os == facts.os]
-                         + [f"{os}'s target_env {env!r}, target_abi {abi!r}"
+                         + [f"target_env {env!r} with target_abi {abi!r}"
                             for os, env, abi in _KINDS if os == facts.os and abi])
         return "compile", (f"only the table's {facts.os} triples ({rows}) are set up; "
                            f"target_env {facts.env!r}, target_abi {facts.abi!r} needs another "
