@@ -114,6 +114,7 @@ int main(void) {
 
 def _mingw_lib(target: Target) -> Path:
     folder = windows.mingw_lib_dir(target)
+    assert folder is not None  # Debian has MinGW-w64 for the table's Windows targets
     if not folder.is_dir():
         pytest.skip(f"{folder} is missing (gcc-mingw-w64 not installed)")
     return folder

@@ -5,7 +5,8 @@ A target is a row of data; code asks the row (``target.arch.qemu``,
 does (link, strip, run, name, package) is its platform module's
 (:func:`tooling.platforms.platform_of`). A raw Rust triple is accepted wherever a
 name is: a triple of a table row resolves to that row, any other Linux triple of a
-known architecture becomes an ad-hoc target.
+known architecture becomes an ad-hoc target, and so does a FreeBSD or NetBSD triple, or a
+Windows gnullvm one (Windows on ARM), of a known architecture (zig links them all).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from tooling.errors import UsageError
 from tooling.matrix import rustc_data
 from tooling.util import memo
 
-Os = Literal["linux", "windows", "macos"]
-#: musl/gnu: Linux; mingw: windows-gnu (msvcrt through MinGW-w64); darwin: macOS's libSystem
-Libc = Literal["musl", "gnu", "mingw", "darwin"]
+Os = Literal["linux", "windows", "macos", "freebsd", "netbsd"]
+#: musl/gnu: Linux; mingw: windows-gnu (msvcrt through MinGW-w64); darwin: macOS's libSystem;
+#: bsd: the base system's libc of FreeBSD or NetBSD (rustc's target_env "")
+Libc = Literal["musl", "gnu", "mingw", "darwin", "bsd"]
 Linkage = Literal["static", "dynamic"]
 LinkerKind = Literal["zig", "gcc"]
 
@@ -117,6 +119,7 @@ ARCHES: tuple[Arch, ...] = (
         elf_machine="EM_AARCH64", elf_class=64, endian="little", float_abi=None,
         zig_arch="aarch64", gnu_loader="lib/ld-linux-aarch64.so.1",
         host_machines=("aarch64", "arm64"), macho_cpu="ARM64",
+        pe_machine="IMAGE_FILE_MACHINE_ARM64",
     ),
     _arm("armv7", "eabihf", ("-mcpu=generic+v7a+vfp3-d32+thumb2-neon",)),
     Arch(
@@ -205,6 +208,7 @@ class Target:
     os: Os = "linux"
     #: a row of the project's settings (``[tool.crossmatrix.target.<name>] triple = …``)
     configured: bool = False
+    abi: str = ""  #: rustc's target_abi where it picks the toolchain ("llvm": windows-gnullvm)
 
     @property
     def is_linux(self) -> bool:
@@ -221,8 +225,9 @@ class Target:
 
     @property
     def needs_rtstartup(self) -> bool:
-        """windows-gnu links rustc's ``rsbegin.o``/``rsend.o``, which build-std leaves out."""
-        return self.libc == "mingw"
+        """windows-gnu links rustc's ``rsbegin.o``/``rsend.o``, which build-std leaves out
+        (windows-gnullvm does not: LLVM's libunwind needs no frame registration)."""
+        return self.libc == "mingw" and self.abi != "llvm"
 
     @property
     def platform_arch(self) -> str:
@@ -252,10 +257,11 @@ class Target:
 
     @property
     def tool_prefix(self) -> str | None:
-        """Prefix of the Debian cross gcc/binutils for this target (none for macOS)."""
+        """Prefix of the Debian cross gcc/binutils for this target (none for macOS, the BSDs
+        and Windows on ARM: Debian has no such toolchain)."""
         if self.os == "windows":
             return self.arch.mingw_prefix
-        if self.os == "macos":
+        if self.os != "linux":
             return None
         return self.arch.gnu_prefix
 
@@ -280,7 +286,7 @@ class Target:
 
 
 _OS_OF_SYSTEM: dict[str, Os] = {"linux": "linux", "windows": "windows", "darwin": "macos",
-                                "macos": "macos"}
+                                "macos": "macos", "freebsd": "freebsd", "netbsd": "netbsd"}
 
 
 def _row(name: str, triple: str, libc: Libc, linker: LinkerKind, *extra_tags: str,
@@ -312,13 +318,40 @@ TABLE: tuple[Target, ...] = (
 _LIBCS: dict[str, Libc] = {"gnu": "gnu", "musl": "musl"}
 
 
+@dataclass(frozen=True)
+class _Kind:
+    """How crossmatrix builds the triples of one rustc (target_os, target_env, target_abi)."""
+
+    libc: Libc
+    linkage: Linkage
+    linker: LinkerKind
+
+
+#: (target_os, target_env, target_abi; None: any) → its C library, linkage and linker. FreeBSD
+#: and NetBSD (target_env "") and Windows gnullvm (Windows on ARM) link with zig.
+_KINDS: dict[tuple[str, str, str | None], _Kind] = {
+    **{("linux", env, None): _Kind(libc, "static" if libc == "musl" else "dynamic",
+                                   "zig" if libc == "musl" else "gcc")
+       for env, libc in _LIBCS.items()},
+    ("freebsd", "", None): _Kind("bsd", "dynamic", "zig"),
+    ("netbsd", "", None): _Kind("bsd", "dynamic", "zig"),
+    ("windows", "gnu", "llvm"): _Kind("mingw", "dynamic", "zig"),
+}
+
+
+def _kind(facts: rustc_data.Facts) -> _Kind | None:
+    return _KINDS.get((facts.os, facts.env, facts.abi)) or _KINDS.get(
+        (facts.os, facts.env, None))
+
+
 class NotSupportedYet(UsageError):
     """A triple rustc knows that crossmatrix does not build yet: which step, and why."""
 
     def __init__(self, facts: rustc_data.Facts, step: str, why: str) -> None:
         super().__init__(
             f"{facts.triple} (known to {facts.describe()}) is not supported yet: {step}: {why}",
-            "`crossmatrix targets` lists the table; Linux gnu/musl triples of the "
+            "`crossmatrix targets` lists the table; Linux gnu/musl, FreeBSD, NetBSD and "
+            "Windows gnullvm triples of the "
             "architecture table work too")
         self.facts = facts
         self.step = step
@@ -336,12 +369,14 @@ def _unsupported(facts: rustc_data.Facts) -> tuple[str, str] | None:
         what = "bare metal (target_os none)" if facts.os == "none" else f"target_os {facts.os}"
         return "compile", (f"no platform module for {what}: how it links, strips, runs "
                            "and verifies is not written yet")
-    if facts.os != "linux":
-        rows = ", ".join(t.triple for t in TABLE if t.os == facts.os)
+    if _kind(facts) is None and facts.os != "linux":
+        rows = ", ".join([t.triple for t in TABLE if t.os == facts.os]
+                         + [f"target_env {env!r} with target_abi {abi!r}"
+                            for os, env, abi in _KINDS if os == facts.os and abi])
         return "compile", (f"only the table's {facts.os} triples ({rows}) are set up; "
                            f"target_env {facts.env!r}, target_abi {facts.abi!r} needs another "
                            "linker and C library")
-    if facts.env not in _LIBCS:
+    if _kind(facts) is None:
         return "compile", (f"target_env {facts.env!r} is not a C library crossmatrix links "
                            "(gnu and musl are)")
     if arch_for(facts) is None:
@@ -368,17 +403,16 @@ def _adhoc(triple: str) -> Target | NotSupportedYet | None:
     gap = _unsupported(facts)
     if gap is not None:
         return NotSupportedYet(facts, *gap)
-    arch = arch_for(facts)
-    assert arch is not None  # _unsupported said so
-    libc = _LIBCS[facts.env]
-    linker: LinkerKind = "zig" if libc == "musl" else "gcc"
-    linkage: Linkage = "static" if libc == "musl" else "dynamic"
-    return Target(name=triple, triple=triple, arch=arch, libc=libc, linkage=linkage,
-                  linker=linker, tags=("linux", libc, linkage, arch.rust), in_table=False)
+    arch, kind = arch_for(facts), _kind(facts)
+    assert arch is not None and kind is not None  # _unsupported said so
+    os: Os = next(o for o in get_args(Os) if o == facts.os)
+    return Target(name=triple, triple=triple, arch=arch, libc=kind.libc, linkage=kind.linkage,
+                  linker=kind.linker, tags=(os, kind.libc, kind.linkage, arch.rust),
+                  in_table=False, os=os, abi=facts.abi)
 
 
 def from_triple(triple: str) -> Target | None:
-    """A table row with this triple, or an ad-hoc target for a Linux triple rustc knows
+    """A table row with this triple, or an ad-hoc target for a triple rustc knows
     (its facts from ``rustc --print cfg``: asked only for triples outside the table)."""
     for t in TABLE:
         if t.triple == triple:

@@ -139,6 +139,10 @@ class Platform(Protocol):
         """A ``FROM scratch`` container image can run its binaries."""
 
 
+#: LLVM's strip, by the names Debian gives its versions: it reads ELF, PE (ARM64 too) and Mach-O
+LLVM_STRIPS = ("llvm-strip", "llvm-strip-19", "llvm-strip-16", "llvm-strip-15", "llvm-strip-14")
+
+
 def strip_programs(prefix: str | None, target: Target) -> tuple[str, ...]:
     """The binutils strip of a Debian cross toolchain, the host's own when the target runs
     here, then llvm-strip."""

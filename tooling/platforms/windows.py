@@ -1,6 +1,10 @@
 """Windows (windows-gnu): PE programs linked by Debian's MinGW-w64 gcc, packaged as .zip, and
 run here under Debian's wine, in a prefix of crossmatrix's own.
 
+Windows on ARM (``aarch64-pc-windows-gnullvm``): linked by zig (``aarch64-windows-gnu``, its
+MinGW-w64 and UCRT), stripped by llvm-strip, verified as an ARM64 PE file and not run: Debian
+has no MinGW-w64 gcc for it, and this machine's wine runs only its own CPU's programs.
+
 Rust's std (since 1.78) takes its random numbers from ``ProcessPrng`` in
 ``bcryptprimitives.dll``, which wine gained only in 9.0; Debian 12 ships wine
 8.0. When the running wine has no such DLL, crossmatrix builds a shim with the
@@ -15,6 +19,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import platform
 import shlex
 import shutil
 from collections.abc import Mapping, Sequence
@@ -22,10 +27,11 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from tooling.errors import StepFailed, ToolMissing
+from tooling.errors import StepFailed, ToolMissing, UsageError
 from tooling.matrix.host import installs_with_apt
-from tooling.matrix.targets import Arch, Os, Target
+from tooling.matrix.targets import ARCHES, Arch, Os, Target
 from tooling.platforms.base import (
+    LLVM_STRIPS,
     BinaryFormat,
     GccLink,
     Packages,
@@ -59,6 +65,10 @@ def zig_link(target: Target) -> ZigLink:
 
 def gcc_link(target: Target) -> GccLink:
     prefix = target.tool_prefix
+    if prefix is None:
+        raise UsageError(f"linker 'gcc' cannot link {target.name}: Debian has no MinGW-w64 "
+                         f"gcc for {target.arch.rust}",
+                         "remove its linker setting: it links with zig")
     return GccLink(gcc=f"{prefix}-gcc", ar=f"{prefix}-ar", ranlib=f"{prefix}-ranlib",
                    packages=(f"gcc-mingw-w64-{target.arch.mingw_deb}-win32",),
                    gxx=f"{prefix}-g++",
@@ -91,13 +101,33 @@ def link_hint(target: Target, stderr: str) -> str | None:
     return None
 
 
-def mingw_lib_dir(target: Target) -> Path:
+def mingw_lib_dir(target: Target) -> Path | None:
     """Where Debian's MinGW-w64 (``mingw-w64-<arch>-dev``) keeps the target's import
-    libraries, ``/usr/x86_64-w64-mingw32/lib``: one ``lib<name>.a`` per Windows DLL."""
-    return Path("/usr") / str(target.tool_prefix) / "lib"
+    libraries, ``/usr/x86_64-w64-mingw32/lib``: one ``lib<name>.a`` per Windows DLL (None:
+    Debian has no MinGW-w64 for the architecture)."""
+    return Path("/usr") / target.tool_prefix / "lib" if target.tool_prefix else None
+
+
+#: zig's copy of MinGW-w64's module definitions, one ``<dll>.def`` per Windows DLL it makes
+#: an import library of: ``lib-common`` for every architecture, then the architecture's own
+_ZIG_DEF_DIRS = {"aarch64": "libarm64", "x86_64": "lib64", "x86": "lib32", "arm": "libarm32"}
+
+
+def zig_def_dirs(target: Target) -> tuple[Path, ...]:
+    """The folders of zig's MinGW-w64 ``.def`` files for the target (those that exist)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("ziglang")
+    if spec is None or spec.origin is None:
+        return ()
+    mingw = Path(spec.origin).parent / "lib" / "libc" / "mingw"
+    folders = [mingw / "lib-common", mingw / _ZIG_DEF_DIRS.get(target.arch.target_arch, "")]
+    return tuple(folder for folder in folders if folder != mingw and folder.is_dir())
 
 
 def strip_tools(target: Target) -> StripTools:
+    if target.tool_prefix is None:  # LLVM's strip reads ARM64 PE files; binutils' here do not
+        return StripTools(programs=LLVM_STRIPS, package="llvm", library_flag="--strip-all")
     return StripTools(programs=strip_programs(target.tool_prefix, target),
                       package=f"binutils-mingw-w64-{target.arch.mingw_deb}",
                       library_flag="--strip-all")
@@ -114,6 +144,8 @@ def debian_libraries(target: Target) -> bool:
 
 
 def debian_packages(target: Target, linker: str) -> Packages:
+    if target.arch.mingw_deb is None:  # zig links it, and nothing runs it here
+        return Packages(packages=("llvm",))
     packages = (f"gcc-mingw-w64-{target.arch.mingw_deb}-win32", "wine", "wine64")
     if target.arch.elf_class == 32:  # 32-bit programs need wine's i386 half
         return Packages(packages=packages, optional=("wine32:i386",), optional_arches=("i386",))
@@ -154,8 +186,24 @@ def pe_arch(target: Target) -> str:
     return _pe(target.arch)
 
 
+#: wine's name of a PE architecture (its ``<arch>-windows`` folders), by rustc's target_arch
+_WINE_ARCH = {"x86_64": "x86_64", "x86": "i386", "aarch64": "aarch64", "arm": "arm"}
+#: the PE architectures Debian's wine runs on a machine of each CPU (wine64 + wine32 on x86_64)
+_WINE_RUNS = {"x86_64": ("x86_64", "i386"), "x86": ("i386",), "aarch64": ("aarch64",)}
+
+
 def _pe(arch: Arch) -> str:
-    return "x86_64" if arch.elf_class == 64 else "i386"
+    return _WINE_ARCH.get(arch.target_arch, arch.target_arch)
+
+
+def _wine_runs_here(target: Target) -> str | None:
+    """Why no wine can run the target's programs on this machine's CPU (None: one can)."""
+    machine = platform.machine().lower()
+    host = next((a.target_arch for a in ARCHES if machine in a.host_machines), machine)
+    if pe_arch(target) in _WINE_RUNS.get(host, ()):
+        return None
+    return (f"no {pe_arch(target)} Windows here: wine on this {machine} machine runs "
+            f"{' and '.join(_WINE_RUNS.get(host, ())) or 'no'} programs only")
 
 
 def wine_program(target: Target) -> str:
@@ -311,6 +359,9 @@ def cannot_run(target: Target) -> str | None:
     """Only a reason no package can fix here counts: where setup installs Debian packages a
     missing wine is an error with an install hint instead (:func:`wine_program`); on a host
     without apt it is a recorded "not run" saying what to install."""
+    foreign = _wine_runs_here(target)
+    if foreign:
+        return foreign
     try:
         wine_program(target)
     except ToolMissing as missing:

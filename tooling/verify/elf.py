@@ -17,12 +17,14 @@ from pathlib import Path
 from elftools.elf.constants import SH_FLAGS
 from elftools.elf.dynamic import DynamicSegment
 from elftools.elf.elffile import ELFFile
+from elftools.elf.enums import ENUM_NOTE_N_TYPE
 from elftools.elf.gnuversions import GNUVerNeedSection, GNUVerSymSection
-from elftools.elf.sections import SymbolTableSection
+from elftools.elf.sections import NoteSection, SymbolTableSection
 from elftools.elf.segments import InterpSegment
 
 from tooling.errors import StepFailed, ToolMissing, UsageError
 from tooling.matrix.targets import Target
+from tooling.platforms import bsd
 from tooling.util import proc, versions
 
 ELF_MAGIC = b"\x7fELF"
@@ -72,6 +74,9 @@ class BinaryFacts:
     exported: tuple[str, ...]  #: defined global/weak functions in .dynsym, sorted
     #: ET_DYN without PT_INTERP and without DF_1_PIE: a cdylib/.so, not an executable
     shared_library: bool = False
+    osabi: str = "ELFOSABI_SYSV"  #: e_ident's EI_OSABI as pyelftools names it
+    #: the SHT_NOTE notes: (owner, type, the first 4 bytes of the description as a number)
+    notes: tuple[tuple[str, int, int | None], ...] = ()
 
     @property
     def linkage(self) -> str:
@@ -168,7 +173,26 @@ def _read(path: Path, elf: ELFFile) -> BinaryFacts:
         exported=_exported(elf),
         shared_library=(elf_type == "ET_DYN" and interpreter is None
                         and not _flags_1(elf) & DF_1_PIE),
+        osabi=str(header["e_ident"]["EI_OSABI"]),
+        notes=_notes(elf),
     )
+
+
+def _notes(elf: ELFFile) -> tuple[tuple[str, int, int | None], ...]:
+    """Each note's owner, type (as a number: pyelftools names every owner's types as GNU's)
+    and description's first word, in the file's byte order."""
+    found: list[tuple[str, int, int | None]] = []
+    for section in elf.iter_sections(type="SHT_NOTE"):
+        if not isinstance(section, NoteSection):
+            continue
+        for note in section.iter_notes():
+            kind = note["n_type"]
+            number = kind if isinstance(kind, int) else ENUM_NOTE_N_TYPE.get(kind, -1)
+            desc = note["n_desc"]
+            word = (int.from_bytes(desc[:4], "little" if elf.little_endian else "big")
+                    if isinstance(desc, bytes) and len(desc) >= 4 else None)
+            found.append((str(note["n_name"]), int(number), word))
+    return tuple(found)
 
 
 def _stripped(elf: ELFFile) -> bool:
@@ -318,6 +342,9 @@ def verify(
     if arch.elf_abi is not None:
         checks.append(Check("elf-abi", _abi_fits(arch.elf_abi, facts.elf_abi),
                             arch.elf_abi, facts.elf_abi or "unspecified"))
+    system = bsd.system(target)
+    if system is not None:
+        checks.append(_osabi_check(facts, system))
     checks.append(_linkage_check(facts, target))
     if target.glibc_loader or facts.glibc_requirements:
         checks.append(_glibc_check(facts, glibc_floor))
@@ -336,7 +363,32 @@ def _linkage_check(facts: BinaryFacts, target: Target) -> Check:
     if target.glibc_loader:
         return Check("linkage", facts.interpreter == target.glibc_loader,
                      f"dynamic (interpreter {target.glibc_loader})", facts.linkage)
+    system = bsd.system(target)
+    if system is not None:
+        return Check("linkage", facts.interpreter in system.loaders,
+                     f"dynamic (interpreter {' or '.join(system.loaders)})", facts.linkage)
     return Check("linkage", facts.interpreter is not None, "dynamic", facts.linkage)
+
+
+def _osabi_check(facts: BinaryFacts, system: bsd.System) -> Check:
+    """The brand the system's kernel runs a program by: its note (FreeBSD's ABI tag,
+    NetBSD's ident), or for FreeBSD EI_OSABI as well. A shared library has none (the crt
+    objects of a program bring the note): the program that loads it is branded."""
+    notes = [word for owner, kind, word in facts.notes
+             if owner == system.note_owner and kind == system.note_type]
+    osabi = facts.osabi.removeprefix("ELFOSABI_")
+    by_osabi = system.osabi is not None and facts.osabi == system.osabi
+    expected = f"{system.title} ({system.note_kind} note" + (
+        f" or EI_OSABI {system.osabi.removeprefix('ELFOSABI_')})" if system.osabi else ")")
+    if facts.shared_library and not notes and not by_osabi:
+        return Check("osabi", True, expected,
+                     f"shared library (EI_OSABI {osabi}): the program loading it is branded")
+    if notes:
+        version = system.version(notes[0]) if notes[0] is not None else "no version"
+        actual = f"{system.title} {version}: {system.note_kind} note, EI_OSABI {osabi}"
+    else:
+        actual = f"EI_OSABI {osabi}, no {system.note_kind} note"
+    return Check("osabi", bool(notes) or by_osabi, expected, actual)
 
 
 def _glibc_check(facts: BinaryFacts, floor: str | None) -> Check:
@@ -395,6 +447,9 @@ def ldd_output(path: Path, target: Target, facts: BinaryFacts) -> str:
     """
     if facts.static:
         return "not a dynamic executable"
+    if target.glibc_loader is None and not target.runs_natively():
+        needs = ", ".join(facts.needed) or "nothing"
+        return f"(no ldd here for {target.name}; needs {needs})"
     if target.runs_natively():
         argv = ["ldd", str(path)]
     else:

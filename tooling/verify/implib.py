@@ -11,6 +11,10 @@ An import library is an ``ar`` archive. Two kinds of member name their DLL:
 
 A static library (``libmingwex.a``, ``libuuid.a``) has neither and names no DLL.
 Only member headers and those few bytes are read: the archive is not loaded whole.
+
+Where no import libraries are installed (Windows on ARM: Debian has no MinGW-w64 for it),
+the module definitions they are made from name the DLLs: MinGW-w64's ``<dll>.def`` (and
+``.def.in``) files, as zig ships them, say ``LIBRARY <name>`` (see :func:`def_dll_name`).
 """
 
 from __future__ import annotations
@@ -83,6 +87,20 @@ def _member_dll(stream: BinaryIO, start: int, size: int) -> str | None:
         stream.seek(start + raw_pointer)
         return _valid(stream.read(raw_size).split(b"\0", 1)[0])
     return None
+
+
+#: a module definition's LIBRARY statement: the DLL's name, maybe quoted, maybe without ".dll"
+_LIBRARY = re.compile(rb'^[ \t]*LIBRARY[ \t]+"?([^"\s]+)"?', re.IGNORECASE | re.MULTILINE)
+
+
+def def_dll_name(path: Path) -> str | None:
+    """The DLL (lower case) a module definition file's ``LIBRARY`` statement names; a name
+    without an extension is a ``.dll``, as for the linker. None: no LIBRARY statement."""
+    found = _LIBRARY.search(path.read_bytes())
+    if found is None:
+        return None
+    name = found[1] if b"." in found[1] else found[1] + b".dll"
+    return _valid(name)
 
 
 def _valid(name: bytes) -> str | None:

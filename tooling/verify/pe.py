@@ -57,8 +57,19 @@ class SystemDlls:
 
 def system_dlls(target: Target) -> SystemDlls:
     """The DLLs the target's MinGW-w64 import libraries name, with :data:`HAND_LIST`;
-    only the hand list (said so) where the MinGW-w64 lib folder is missing."""
-    return _system_dlls(windows.mingw_lib_dir(target))
+    where Debian has no MinGW-w64 for the architecture (Windows on ARM), the DLLs zig's
+    MinGW-w64 module definitions name; only the hand list (said so) where neither is here."""
+    folder = windows.mingw_lib_dir(target)
+    if folder is None:
+        return _defined_dlls(windows.zig_def_dirs(target))
+    return _system_dlls(folder)
+
+
+def _allowed(named: frozenset[str], fallback: str) -> SystemDlls:
+    named = frozenset(name for name in named if not _REDISTRIBUTABLE.fullmatch(name))
+    if not named:
+        return SystemDlls(HAND_LIST, fallback=fallback)
+    return SystemDlls(named | HAND_LIST, from_import_libraries=named)
 
 
 @functools.cache
@@ -66,12 +77,17 @@ def _system_dlls(folder: Path) -> SystemDlls:
     # lib<name>.dll.a are import libraries of the toolchain's own DLLs (libwinpthread-1.dll)
     libraries = sorted(path for path in folder.glob("lib*.a")
                        if not path.name.endswith(".dll.a")) if folder.is_dir() else []
-    named = frozenset(name for library in libraries for name in implib.dll_names(library)
-                      if not _REDISTRIBUTABLE.fullmatch(name))
-    if not named:
-        return SystemDlls(HAND_LIST, fallback=f"hand list: no MinGW-w64 import libraries in "
-                                               f"{folder}")
-    return SystemDlls(named | HAND_LIST, from_import_libraries=named)
+    return _allowed(frozenset(name for library in libraries for name in implib.dll_names(library)),
+                    f"hand list: no MinGW-w64 import libraries in {folder}")
+
+
+@functools.cache
+def _defined_dlls(folders: tuple[Path, ...]) -> SystemDlls:
+    files = sorted(path for folder in folders for pattern in ("*.def", "*.def.in")
+                   for path in folder.glob(pattern))
+    named = frozenset(name for path in files if (name := implib.def_dll_name(path)))
+    where = ", ".join(map(str, folders)) or "zig's MinGW-w64 (ziglang is not installed)"
+    return _allowed(named, f"hand list: no MinGW-w64 module definitions in {where}")
 
 
 @dataclass(frozen=True, kw_only=True)
