@@ -103,7 +103,7 @@ def test_a_malformed_record_names_the_field() -> None:
     del bad["archive"]["sha256"]
     assert _refused(bad) == where + "archive.sha256: missing"
     assert _refused({**data, "os": "plan9"}) == (
-        where + 'os: expected one of "linux", "windows", "macos", got "plan9"')
+        where + 'os: expected one of "linux", "windows", "macos", "wasi", got "plan9"')
     assert _refused({**data, "ran": 1}) == where + "ran: expected true or false, got 1"
     assert _refused({**data, "extra": 1}) == where + "extra: not a field of this record"
     assert _refused({**data, "artifacts": {}}) == (

@@ -23,9 +23,10 @@ from tooling.errors import UsageError
 from tooling.matrix import rustc_data
 from tooling.util import memo
 
-Os = Literal["linux", "windows", "macos"]
-#: musl/gnu: Linux; mingw: windows-gnu (msvcrt through MinGW-w64); darwin: macOS's libSystem
-Libc = Literal["musl", "gnu", "mingw", "darwin"]
+Os = Literal["linux", "windows", "macos", "wasi"]
+#: musl/gnu: Linux; mingw: windows-gnu (msvcrt through MinGW-w64); darwin: macOS's libSystem;
+#: wasi: wasi-libc (rustc's self-contained copy), in a WebAssembly module
+Libc = Literal["musl", "gnu", "mingw", "darwin", "wasi"]
 Linkage = Literal["static", "dynamic"]
 LinkerKind = Literal["zig", "gcc"]
 
@@ -170,6 +171,10 @@ ARCHES: tuple[Arch, ...] = (
            host_machines=("loongarch64",), docker_arch="loong64"),
     _plain("sparc64", "sparc64", "sparc64", "sparc64-linux-gnu", "qemu-sparc64", "EM_SPARCV9",
            64, "big", "lib64/ld-linux.so.2", host_machines=("sparc64",)),
+    # WebAssembly (WASI): no Debian port, qemu, ELF or loader; zig compiles its C
+    Arch(rust="wasm32", cfg_arch="wasm32", deb_arch=None, gnu_prefix="wasm32-wasi",
+         multiarch="wasm32-wasi", qemu="", elf_machine="", elf_class=32, endian="little",
+         float_abi=None, zig_arch="wasm32", gnu_loader=""),
 )
 
 
@@ -310,6 +315,8 @@ TABLE: tuple[Target, ...] = (
 
 #: rustc's target_env of the Linux C libraries crossmatrix links
 _LIBCS: dict[str, Libc] = {"gnu": "gnu", "musl": "musl"}
+#: rustc's target_env of the WASI versions crossmatrix builds: preview 1 (core modules)
+_WASI_ENVS = ("p1",)
 
 
 class NotSupportedYet(UsageError):
@@ -336,6 +343,8 @@ def _unsupported(facts: rustc_data.Facts) -> tuple[str, str] | None:
         what = "bare metal (target_os none)" if facts.os == "none" else f"target_os {facts.os}"
         return "compile", (f"no platform module for {what}: how it links, strips, runs "
                            "and verifies is not written yet")
+    if facts.os == "wasi":
+        return _wasi_unsupported(facts)
     if facts.os != "linux":
         rows = ", ".join(t.triple for t in TABLE if t.os == facts.os)
         return "compile", (f"only the table's {facts.os} triples ({rows}) are set up; "
@@ -348,6 +357,16 @@ def _unsupported(facts: rustc_data.Facts) -> tuple[str, str] | None:
         return "compile", (f"no row for {facts.cpu} (target_arch {facts.arch}, target_abi "
                            f"{facts.abi!r}, {facts.endian}-endian, {facts.pointer_width}-bit) "
                            "in the architecture table (qemu, ELF, Debian and zig names)")
+    return None
+
+
+def _wasi_unsupported(facts: rustc_data.Facts) -> tuple[str, str] | None:
+    if facts.env not in _WASI_ENVS:
+        return "compile", (f"target_env {facts.env!r} of WASI is not built yet (preview 1, "
+                           "core wasm modules, is: wasm32-wasip1); a component of WASI "
+                           "preview 2 needs a component parser and runner")
+    if arch_for(facts) is None:
+        return "compile", f"no row for {facts.cpu} (target_arch {facts.arch}) of WASI"
     return None
 
 
@@ -370,6 +389,10 @@ def _adhoc(triple: str) -> Target | NotSupportedYet | None:
         return NotSupportedYet(facts, *gap)
     arch = arch_for(facts)
     assert arch is not None  # _unsupported said so
+    if facts.os == "wasi":  # one module, wasi-libc inside; zig compiles C for it
+        return Target(name=triple, triple=triple, arch=arch, libc="wasi", linkage="static",
+                      linker="zig", tags=("wasi", "static", arch.rust),
+                      in_table=False, os="wasi")
     libc = _LIBCS[facts.env]
     linker: LinkerKind = "zig" if libc == "musl" else "gcc"
     linkage: Linkage = "static" if libc == "musl" else "dynamic"

@@ -13,7 +13,7 @@ from tooling.matrix.host import Host
 from tooling.matrix.targets import Os, Target
 from tooling.util import proc
 
-BinaryFormat = Literal["elf", "pe", "macho"]
+BinaryFormat = Literal["elf", "pe", "macho", "wasm"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,6 +23,9 @@ class ZigLink:
     target: str  #: zig's ``-target``
     rustflags: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)  #: for cargo and the cc crate
+    #: zig compiles C only, and rustc links with its own linker (the name said in records:
+    #: ``rust-lld``); None: zig links too
+    rustc_linker: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
