@@ -66,12 +66,15 @@ def module(*, imports: tuple[tuple[str, str], ...] = (("wasi_snapshot_preview1",
 @pytest.fixture
 def wasip1(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeRustc]:
     """A rustc that answers for wasm32-wasip1, -wasip1-threads (the same ``--print cfg``:
-    only its target spec tells threads) and -wasip2 what rustc 1.95.0 printed here."""
+    only its target spec tells threads), -wasip2 and -wasip3 what rustc 1.95.0 printed
+    here (their target_env is p2, p3)."""
     fake = FakeRustc(tmp_path / "rustup", "rustup", "rustc 1.95.0 (59807616e 2026-04-14)",
                      {"wasm32-wasip1": _recorded(WASIP1_CFG),
                       "wasm32-wasip1-threads": _recorded(WASIP1_CFG),
-                      "wasm32-wasip2": _recorded(WASIP1_CFG.replace('"p1"', '"p2"'))},
+                      "wasm32-wasip2": _recorded(WASIP1_CFG.replace('"p1"', '"p2"')),
+                      "wasm32-wasip3": _recorded(WASIP1_CFG.replace('"p1"', '"p3"'))},
                      specs={"wasm32-wasip1": {"os": "wasi", "singlethread": True},
+                            "wasm32-wasip2": {"os": "wasi", "singlethread": True},
                             "wasm32-wasip1-threads": {"os": "wasi",
                                                       "features": "+atomics,+bulk-memory"}})
     install(monkeypatch, tmp_path, fake)
@@ -204,6 +207,32 @@ def test_a_component_or_an_invalid_module_fails(tmp_path: Path, target: Target) 
     assert not ok and why != "valid"
 
 
+def component(*parts: bytes) -> bytes:
+    return b"\0asm\x0d\x00\x01\x00" + b"".join(parts)
+
+
+def test_the_reader_finds_the_custom_sections_nested_in_a_component() -> None:
+    inner = component(section(0, name("component-name") + b"x"))
+    data = component(section(1, module(custom=("name", "producers"))), section(4, inner),
+                     section(0, name(".debug_info") + b"x"))
+    found = wasm.read_sections(data)
+    assert (found.version, found.layer) == (13, 1)
+    assert found.custom == ("name", "producers", "component-name", ".debug_info")
+    with pytest.raises(wasm.WasmFormatError, match="runs past the end"):
+        wasm.read_sections(component(b"\x01\x40\x00"))
+
+
+def test_a_component_is_checked_as_preview_2(wasip1: FakeRustc, tmp_path: Path) -> None:
+    [p2] = resolve("wasm32-wasip2")
+    checks = _checks(tmp_path, p2, component(section(1, module(custom=("name",)))))
+    assert checks == {"format": (True, "version 13, layer 1"), "valid": (True, "valid"),
+                      "imports": (True, "0 WASI interfaces"),
+                      "entry": (False, "no wasi:cli/run@0.2.x export"),
+                      "stripped": (False, "name")}
+    core = _checks(tmp_path, p2, module())
+    assert core["format"] == (False, "version 1, layer 0 (a core module)")
+
+
 # --- running under wasmtime -----------------------------------------------------------------
 
 
@@ -301,11 +330,19 @@ def test_wasm32_wasip1_is_a_wasi_target_from_rustcs_facts(wasip1: FakeRustc,
     assert link.describe() == "rust-lld (rustc's own), C by zig"
 
 
-def test_wasip2_is_not_supported_yet_and_says_why(wasip1: FakeRustc) -> None:
+def test_wasip2_is_a_component_target_and_wasip3_is_not_supported_yet(
+        wasip1: FakeRustc) -> None:
+    [p1], [p2] = resolve("wasm32-wasip1"), resolve("wasm32-wasip2")
+    assert (p2.os, p2.libc, p2.arch.rust) == ("wasi", "wasi", "wasm32")
+    assert (wasi.is_component(p1), wasi.is_component(p2)) == (False, True)
+    tools = wasi.strip_tools(p2)  # llvm-strip cannot read a component
+    assert Path(tools.programs[0]).name == "wasm-tools"
+    assert (tools.subcommand, tools.program_flag) == (("strip",), "--all")
+    assert wasi.strip_tools(p1).programs[0] == "llvm-strip"
     with pytest.raises(NotSupportedYet) as caught:
-        resolve("wasm32-wasip2")
+        resolve("wasm32-wasip3")
     assert caught.value.step == "compile"
-    assert "target_env 'p2' of WASI is not built yet" in caught.value.why
+    assert "target_env 'p3' of WASI is not built yet" in caught.value.why
 
 
 def test_wasip1_threads_is_told_apart_by_rustcs_target_spec(wasip1: FakeRustc) -> None:

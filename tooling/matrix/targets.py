@@ -315,8 +315,9 @@ TABLE: tuple[Target, ...] = (
 
 #: rustc's target_env of the Linux C libraries crossmatrix links
 _LIBCS: dict[str, Libc] = {"gnu": "gnu", "musl": "musl"}
-#: rustc's target_env of the WASI versions crossmatrix builds: preview 1 (core modules)
-_WASI_ENVS = ("p1",)
+#: rustc's target_env of the WASI versions crossmatrix builds: preview 1 (core modules) and
+#: preview 2 (components)
+_WASI_ENVS = ("p1", "p2")
 
 
 class NotSupportedYet(UsageError):
@@ -362,9 +363,9 @@ def _unsupported(facts: rustc_data.Facts) -> tuple[str, str] | None:
 
 def _wasi_unsupported(facts: rustc_data.Facts) -> tuple[str, str] | None:
     if facts.env not in _WASI_ENVS:
-        return "compile", (f"target_env {facts.env!r} of WASI is not built yet (preview 1, "
-                           "core wasm modules, is: wasm32-wasip1); a component of WASI "
-                           "preview 2 needs a component parser and runner")
+        return "compile", (f"target_env {facts.env!r} of WASI is not built yet (preview 1 "
+                           "and 2 are: wasm32-wasip1, wasm32-wasip2); the Wasmtime crossmatrix "
+                           "runs modules with has no WASI of that version")
     if arch_for(facts) is None:
         return "compile", f"no row for {facts.cpu} (target_arch {facts.arch}) of WASI"
     spec = rustc_data.spec(facts.triple)  # --print cfg says nothing of threads

