@@ -36,6 +36,9 @@ elif args[:3] == ["--print", "cfg", "--target"] and args[3] in data["targets"] \
         else:
             print(f'{{key}}="{{value}}"')
     print("unix")
+elif args[:5] == ["-Z", "unstable-options", "--print", "target-spec-json", "--target"] \\
+        and args[5] in data.get("specs", {{}}):
+    print(json.dumps(data["specs"][args[5]]))
 else:
     print(f"error: unknown target triple '{{args[-1]}}'", file=sys.stderr)
     sys.exit(1)
@@ -52,16 +55,18 @@ def cfg(arch: str, os: str = "linux", env: str = "gnu", abi: str = "", endian: s
 
 class FakeRustc:
     def __init__(self, folder: Path, kind: str, version: str,
-                 targets: Mapping[str, Mapping[str, object]], refuse: tuple[str, ...] = ()
-                 ) -> None:
-        """``refuse``: triples its list names and its ``--print cfg`` then fails on."""
+                 targets: Mapping[str, Mapping[str, object]], refuse: tuple[str, ...] = (),
+                 specs: Mapping[str, Mapping[str, object]] | None = None) -> None:
+        """``refuse``: triples its list names and its ``--print cfg`` then fails on;
+        ``specs``: what its ``--print target-spec-json`` prints per triple (else it fails)."""
         folder.mkdir(parents=True, exist_ok=True)
         self.kind = kind
         self.path = folder / "rustc"
         self.path.write_text(SCRIPT.format(python=sys.executable))
         self.path.chmod(0o755)
         self.path.with_suffix(".json").write_text(
-            json.dumps({"version": version, "targets": dict(targets), "refuse": list(refuse)}))
+            json.dumps({"version": version, "targets": dict(targets), "refuse": list(refuse),
+                        "specs": dict(specs or {})}))
 
     @property
     def calls(self) -> list[str]:

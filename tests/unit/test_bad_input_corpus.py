@@ -144,8 +144,8 @@ ARGUMENTS: list[Case] = [
     ("arg-targets-unknown", "", {}, ["targets", "--target", "windows-arm64"], "windows-arm64"),
     ("arg-plan-unknown", "", {}, ["plan", "--json", "--target", "linux-sparc"], "linux-sparc"),
     # a triple rustc knows and crossmatrix cannot build yet: the steps refuse it
-    ("arg-release-not-yet", "", {}, ["release", "--target", "wasm32-wasip1"],
-     "wasm32-wasip1 (known to "),
+    ("arg-release-not-yet", "", {}, ["release", "--target", "x86_64-unknown-illumos"],
+     "x86_64-unknown-illumos (known to "),
     ("arg-compile-typo-triple", "", {}, ["compile", "--target", "s390x-unknown-linux-muls"],
      "unknown target 's390x-unknown-linux-muls'"),
 ]

@@ -42,15 +42,21 @@ class LinkerPlan:
     scripts: tuple[Script, ...] = ()  #: wrappers to write before cargo runs (zig)
     #: why this linker and not the target's default ("": the default, or configured)
     instead: str = ""
+    #: ``linker`` is rustc's own (rust-lld from its sysroot, as the target spec says):
+    #: cargo gets no ``CARGO_TARGET_<T>_LINKER`` and it is there wherever rustc is
+    rustc_linker: bool = False
 
     def describe(self) -> str:
-        text = f"{self.kind} ({self.linker})"
+        text = (f"{self.linker} (rustc's own), C by {self.kind}" if self.rustc_linker
+                else f"{self.kind} ({self.linker})")
         return f"{text}, {self.instead}" if self.instead else text
 
     def cargo_env(self, target: Target) -> dict[str, str]:
         cxx = {f"CXX_{target.cc_key}": self.cxx} if self.cxx else {}
+        linker = {} if self.rustc_linker else {
+            f"CARGO_TARGET_{target.env_key}_LINKER": self.linker}
         return {
-            f"CARGO_TARGET_{target.env_key}_LINKER": self.linker,
+            **linker,
             f"CC_{target.cc_key}": self.cc,
             f"AR_{target.cc_key}": self.ar,
             **cxx,
@@ -67,6 +73,8 @@ class LinkerPlan:
 
     def present(self) -> bool:
         """The linker is installed (a planned wrapper counts: writing it is the executor's)."""
+        if self.rustc_linker:
+            return True
         if any(str(s.path) == self.linker for s in self.scripts):
             return True
         return proc.which(self.linker) is not None or Path(self.linker).is_file()
@@ -122,7 +130,8 @@ def zig_plan(target: Target, cache_dir: Path) -> LinkerPlan:
     cxx = scripts.wrapper(cache_dir, f"zigcxx-{target.triple}", _zig_script("c++", args))
     ar = scripts.wrapper(cache_dir, "zigar", _zig_script("ar", []))
     ranlib = scripts.wrapper(cache_dir, "zigranlib", _zig_script("ranlib", []))
-    return LinkerPlan(kind="zig", linker=str(cc.path), cc=str(cc.path), ar=str(ar.path),
+    return LinkerPlan(kind="zig", linker=zig.rustc_linker or str(cc.path), cc=str(cc.path),
+                      ar=str(ar.path), rustc_linker=zig.rustc_linker is not None,
                       rustflags=zig.rustflags, env=dict(zig.env), cxx=str(cxx.path),
                       ranlib=str(ranlib.path), zig_target=zig.target,
                       scripts=(cc, cxx, ar, ranlib))

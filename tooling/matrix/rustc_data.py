@@ -10,6 +10,7 @@ default matrix never runs rustc here.
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,7 +90,7 @@ def rustcs() -> tuple[Rustc, ...]:
 
 def forget() -> None:
     """Drop what this process was told (the remembered answers on disk stay)."""
-    for cached in (rustcs, _listing, _cfg):
+    for cached in (rustcs, _listing, _cfg, _spec):
         cached.cache_clear()
 
 
@@ -148,3 +149,29 @@ def facts(triple: str) -> Facts | None:
                  pointer_width=int(one("target_pointer_width") or 0),
                  features=tuple(values.get("target_feature", ())),
                  known_by=tuple(f"{r.kind}'s {_short(v)}" for r, v in knowers))
+
+
+@functools.cache
+def _spec(rustc: Rustc, triple: str) -> str:
+    def probe() -> tuple[str, list[Path]]:
+        res = proc.run([str(rustc.path), "-Z", "unstable-options", "--print",
+                        "target-spec-json", "--target", triple], bound="tool", check=False,
+                       env=proc.child_env({"RUSTC_BOOTSTRAP": "1"}), echo=False,
+                       what=f"{rustc.path} --print target-spec-json --target {triple}")
+        return (res.stdout if res.ok else ""), []
+
+    text: str = memo.remember("rustc-spec", [str(rustc.path), triple], [rustc.path], probe)
+    return text
+
+
+def spec(triple: str) -> dict[str, object] | None:
+    """``rustc --print target-spec-json --target T`` (under ``RUSTC_BOOTSTRAP=1``) of the first
+    rustc that knows ``triple``, for what ``--print cfg`` does not say (whether the target
+    is single-threaded); None when no rustc prints it."""
+    knowers = [r for r in rustcs() if triple in _listing(r)[1]]
+    text = _spec(knowers[0], triple) if knowers else ""
+    try:
+        found = json.loads(text) if text else None
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None

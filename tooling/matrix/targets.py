@@ -24,10 +24,11 @@ from tooling.errors import UsageError
 from tooling.matrix import rustc_data
 from tooling.util import memo
 
-Os = Literal["linux", "windows", "macos", "freebsd", "netbsd"]
+Os = Literal["linux", "windows", "macos", "freebsd", "netbsd", "wasi"]
 #: musl/gnu: Linux; mingw: windows-gnu (msvcrt through MinGW-w64); darwin: macOS's libSystem;
-#: bsd: the base system's libc of FreeBSD or NetBSD (rustc's target_env "")
-Libc = Literal["musl", "gnu", "mingw", "darwin", "bsd"]
+#: bsd: the base system's libc of FreeBSD or NetBSD (rustc's target_env "");
+#: wasi: wasi-libc (rustc's self-contained copy), in a WebAssembly module
+Libc = Literal["musl", "gnu", "mingw", "darwin", "bsd", "wasi"]
 Linkage = Literal["static", "dynamic"]
 LinkerKind = Literal["zig", "gcc"]
 
@@ -173,6 +174,10 @@ ARCHES: tuple[Arch, ...] = (
            host_machines=("loongarch64",), docker_arch="loong64"),
     _plain("sparc64", "sparc64", "sparc64", "sparc64-linux-gnu", "qemu-sparc64", "EM_SPARCV9",
            64, "big", "lib64/ld-linux.so.2", host_machines=("sparc64",)),
+    # WebAssembly (WASI): no Debian port, qemu, ELF or loader; zig compiles its C
+    Arch(rust="wasm32", cfg_arch="wasm32", deb_arch=None, gnu_prefix="wasm32-wasi",
+         multiarch="wasm32-wasi", qemu="", elf_machine="", elf_class=32, endian="little",
+         float_abi=None, zig_arch="wasm32", gnu_loader=""),
 )
 
 
@@ -316,6 +321,9 @@ TABLE: tuple[Target, ...] = (
 
 #: rustc's target_env of the Linux C libraries crossmatrix links
 _LIBCS: dict[str, Libc] = {"gnu": "gnu", "musl": "musl"}
+#: rustc's target_env of the WASI versions crossmatrix builds: preview 1 (core modules) and
+#: preview 2 (components)
+_WASI_ENVS = ("p1", "p2")
 
 
 @dataclass(frozen=True)
@@ -369,6 +377,8 @@ def _unsupported(facts: rustc_data.Facts) -> tuple[str, str] | None:
         what = "bare metal (target_os none)" if facts.os == "none" else f"target_os {facts.os}"
         return "compile", (f"no platform module for {what}: how it links, strips, runs "
                            "and verifies is not written yet")
+    if facts.os == "wasi":
+        return _wasi_unsupported(facts)
     if _kind(facts) is None and facts.os != "linux":
         rows = ", ".join([t.triple for t in TABLE if t.os == facts.os]
                          + [f"target_env {env!r} with target_abi {abi!r}"
@@ -383,6 +393,21 @@ def _unsupported(facts: rustc_data.Facts) -> tuple[str, str] | None:
         return "compile", (f"no row for {facts.cpu} (target_arch {facts.arch}, target_abi "
                            f"{facts.abi!r}, {facts.endian}-endian, {facts.pointer_width}-bit) "
                            "in the architecture table (qemu, ELF, Debian and zig names)")
+    return None
+
+
+def _wasi_unsupported(facts: rustc_data.Facts) -> tuple[str, str] | None:
+    if facts.env not in _WASI_ENVS:
+        return "compile", (f"target_env {facts.env!r} of WASI is not built yet (preview 1 "
+                           "and 2 are: wasm32-wasip1, wasm32-wasip2); the Wasmtime crossmatrix "
+                           "runs modules with has no WASI of that version")
+    if arch_for(facts) is None:
+        return "compile", f"no row for {facts.cpu} (target_arch {facts.arch}) of WASI"
+    spec = rustc_data.spec(facts.triple)  # --print cfg says nothing of threads
+    if spec is not None and spec.get("singlethread") is not True:
+        return "compile", ("WASI with threads (wasi-threads: a shared memory the module "
+                           "imports) is not built yet: the Wasmtime crossmatrix runs it "
+                           "with has no wasi-threads")
     return None
 
 
@@ -403,6 +428,12 @@ def _adhoc(triple: str) -> Target | NotSupportedYet | None:
     gap = _unsupported(facts)
     if gap is not None:
         return NotSupportedYet(facts, *gap)
+    if facts.os == "wasi":  # one module, wasi-libc inside; zig compiles C for it
+        arch = arch_for(facts)
+        assert arch is not None  # _unsupported said so
+        return Target(name=triple, triple=triple, arch=arch, libc="wasi", linkage="static",
+                      linker="zig", tags=("wasi", "static", arch.rust),
+                      in_table=False, os="wasi")
     arch, kind = arch_for(facts), _kind(facts)
     assert arch is not None and kind is not None  # _unsupported said so
     os: Os = next(o for o in get_args(Os) if o == facts.os)

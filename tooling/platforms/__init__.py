@@ -2,9 +2,10 @@
 
 One module per OS (:mod:`~tooling.platforms.linux`, :mod:`~tooling.platforms.windows`,
 :mod:`~tooling.platforms.macos`, :mod:`~tooling.platforms.freebsd`,
-:mod:`~tooling.platforms.netbsd`) provides what :class:`~tooling.platforms.base.Platform`
-declares; :func:`platform_of` picks it for a target. Callers ask the platform and never
-branch on ``target.os``: adding an OS is one module here plus rows of the target table.
+:mod:`~tooling.platforms.netbsd`, :mod:`~tooling.platforms.wasi`) provides what
+:class:`~tooling.platforms.base.Platform` declares; :func:`platform_of` picks it for a
+target. Callers ask the platform and never branch on ``target.os``: adding an OS is one
+module here plus rows of the target table.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 from typing import Final
 
 from tooling.matrix.targets import Os, Target
-from tooling.platforms import freebsd, linux, macos, netbsd, windows
+from tooling.platforms import freebsd, linux, macos, netbsd, wasi, windows
 from tooling.platforms.base import Platform
 
 PLATFORMS: Final[dict[Os, Platform]] = {"linux": linux, "windows": windows, "macos": macos,
-                                        "freebsd": freebsd, "netbsd": netbsd}
+                                        "freebsd": freebsd, "netbsd": netbsd, "wasi": wasi}
 
 
 def platform_of(target: Target) -> Platform:

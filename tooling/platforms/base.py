@@ -13,7 +13,7 @@ from tooling.matrix.host import Host
 from tooling.matrix.targets import Os, Target
 from tooling.util import proc
 
-BinaryFormat = Literal["elf", "pe", "macho"]
+BinaryFormat = Literal["elf", "pe", "macho", "wasm"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -23,6 +23,9 @@ class ZigLink:
     target: str  #: zig's ``-target``
     rustflags: tuple[str, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)  #: for cargo and the cc crate
+    #: zig compiles C only, and rustc links with its own linker (the name said in records:
+    #: ``rust-lld``); None: zig links too
+    rustc_linker: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,6 +47,8 @@ class StripTools:
     programs: tuple[str, ...]  #: strip programs that read the target's binaries, best first
     package: str  #: the Debian package that installs the first
     library_flag: str  #: how a shared library is stripped (its exports must stay)
+    program_flag: str = "--strip-all"  #: how a program is stripped
+    subcommand: tuple[str, ...] = ()  #: before the flag (``wasm-tools strip``)
 
 
 @dataclass(frozen=True, kw_only=True)

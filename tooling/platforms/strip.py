@@ -63,8 +63,9 @@ def strip_copy(target: Target, source: Path, dest: Path, *,
     tmp = work / dest.name
     shutil.copyfile(source, tmp)
     try:
-        how = platform_of(target).strip_tools(target).library_flag if library else "--strip-all"
-        argv, env = [tool, how, "-o", str(tmp), str(tmp)], None
+        tools = platform_of(target).strip_tools(target)
+        how = tools.library_flag if library else tools.program_flag
+        argv, env = [tool, *tools.subcommand, how, "-o", str(tmp), str(tmp)], None
         if Path(tool).name == RUST_OBJCOPY:  # in place; its libLLVM is in the toolchain's lib
             lib = str(Path(tool).parents[3])
             argv, env = [tool, how, str(tmp)], proc.child_env(

@@ -17,7 +17,8 @@ from tooling.util import console
 
 def settings(plan: planner.TargetPlan, project: Project) -> dict[str, Any]:
     """The keys of ``[target.<triple>]`` for one target's plan."""
-    keys: dict[str, Any] = {"linker": plan.link.linker}
+    # rustc's own linker (WASI's rust-lld) is rustc's default: nothing to write
+    keys: dict[str, Any] = {} if plan.link.rustc_linker else {"linker": plan.link.linker}
     if run_with := platform_of(plan.target).cargo_runner(plan.target):
         keys["runner"] = run_with
     flags = [*plan.link.rustflags, *project.settings_for(plan.target).rustflags]

@@ -1,4 +1,5 @@
-"""One entry point for verifying a built binary, whatever its format (ELF, PE or Mach-O)."""
+"""One entry point for verifying a built binary, whatever its format (ELF, PE, Mach-O or
+WebAssembly)."""
 
 from __future__ import annotations
 
@@ -58,6 +59,19 @@ def inspect(path: Path, target: Target, *, glibc_floor: str | None = None,
                           _loaded(macho_facts.cpu, macho_facts.dylibs, macho_facts.stripped,
                                   min_os=macho_facts.min_os, signature=macho_facts.signature),
                           [file_line])
+    if fmt == "wasm":
+        from tooling.verify import wasm  # startup time: wasmtime loads only for wasm
+
+        wasm_facts = wasm.read_facts(path)
+        exported = tuple(name for name, _ in wasm_facts.exports)
+        return Inspection(
+            wasm.verify(wasm_facts, target) + exports_check(exports, exported),
+            {"machine": target.arch.rust, "linkage": "static", "static_pie": False,
+             "interpreter": None, "needed": list(wasm_facts.import_modules),
+             "highest_glibc": None, "stripped": wasm_facts.stripped},
+            [file_line, "wasm: " + (", ".join(wasm_facts.custom) or "no custom sections")
+             + f"; {len(wasm_facts.imports)} imports, exports "
+             + ", ".join(exported)])
     facts = elf.read_facts(path)
     checks = elf.verify(facts, target, glibc_floor=glibc_floor) + exports_check(
         exports, facts.exported)
