@@ -10,6 +10,7 @@ default matrix never runs rustc here.
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,7 +90,7 @@ def rustcs() -> tuple[Rustc, ...]:
 
 def forget() -> None:
     """Drop what this process was told (the remembered answers on disk stay)."""
-    for cached in (rustcs, _listing, _cfg):
+    for cached in (rustcs, _listing, _cfg, _spec):
         cached.cache_clear()
 
 
@@ -148,3 +149,58 @@ def facts(triple: str) -> Facts | None:
                  pointer_width=int(one("target_pointer_width") or 0),
                  features=tuple(values.get("target_feature", ())),
                  known_by=tuple(f"{r.kind}'s {_short(v)}" for r, v in knowers))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Spec:
+    """``rustc --print target-spec-json --target T`` (under ``RUSTC_BOOTSTRAP=1``), the keys
+    crossmatrix reads where ``--print cfg`` says too little: how a bare-metal target links
+    and its float ABI."""
+
+    triple: str
+    linker: str | None  #: "rust-lld", "avr-gcc" … (None: the platform's cc)
+    linker_flavor: str | None  #: "gnu-lld", "gnu-cc", "wasm-lld", "bpf" …
+    llvm_floatabi: str | None = None  #: ARM's "hard" or "soft"
+    llvm_abiname: str | None = None  #: RISC-V's "ilp32", "ilp32f", "lp64d" …; LoongArch's
+    tier: int | None = None
+    std: bool | None = None  #: the target has a std (False: core and alloc only)
+
+    @property
+    def links_elf_with_lld(self) -> bool:
+        """rustc links it itself, with its own lld as a GNU ld (an ELF image)."""
+        return self.linker_flavor == "gnu-lld"
+
+
+@functools.cache
+def _spec(rustc: Rustc, triple: str) -> dict[str, object]:
+    def probe() -> tuple[dict[str, object], list[Path]]:
+        res = proc.run([str(rustc.path), "-Zunstable-options", "--print", "target-spec-json",
+                        "--target", triple], bound="tool", echo=False,
+                       env=proc.child_env({"RUSTC_BOOTSTRAP": "1"}),
+                       what=f"{rustc.path} --print target-spec-json --target {triple}")
+        return json.loads(res.stdout), []
+
+    value: dict[str, object] = memo.remember("rustc-spec", [str(rustc.path), triple],
+                                             [rustc.path], probe)
+    return value
+
+
+def spec(triple: str) -> Spec | None:
+    """rustc's target spec of ``triple``, from the first rustc that knows it (as
+    :func:`facts`); None: none does."""
+    knowers = [r for r in rustcs() if triple in _listing(r)[1]]
+    if not knowers:
+        return None
+    raw = _spec(knowers[0], triple)
+    metadata = raw.get("metadata")
+    meta = metadata if isinstance(metadata, dict) else {}
+
+    def text(key: str) -> str | None:
+        value = raw.get(key)
+        return str(value) if value is not None else None
+
+    tier, std = meta.get("tier"), meta.get("std")
+    return Spec(triple=triple, linker=text("linker"), linker_flavor=text("linker-flavor"),
+                llvm_floatabi=text("llvm-floatabi"), llvm_abiname=text("llvm-abiname"),
+                tier=tier if isinstance(tier, int) else None,
+                std=std if isinstance(std, bool) else None)

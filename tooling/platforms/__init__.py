@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Final
 
 from tooling.matrix.targets import Os, Target
-from tooling.platforms import linux, macos, windows
+from tooling.platforms import linux, macos, none, windows
 from tooling.platforms.base import Platform
 
-PLATFORMS: Final[dict[Os, Platform]] = {"linux": linux, "windows": windows, "macos": macos}
+PLATFORMS: Final[dict[Os, Platform]] = {"linux": linux, "windows": windows, "macos": macos,
+                                         "none": none}
 
 
 def platform_of(target: Target) -> Platform:

@@ -72,6 +72,7 @@ class BinaryFacts:
     exported: tuple[str, ...]  #: defined global/weak functions in .dynsym, sorted
     #: ET_DYN without PT_INTERP and without DF_1_PIE: a cdylib/.so, not an executable
     shared_library: bool = False
+    entry: int = 0  #: e_entry: where execution starts (0: none, as in a library)
 
     @property
     def linkage(self) -> str:
@@ -168,6 +169,7 @@ def _read(path: Path, elf: ELFFile) -> BinaryFacts:
         exported=_exported(elf),
         shared_library=(elf_type == "ET_DYN" and interpreter is None
                         and not _flags_1(elf) & DF_1_PIE),
+        entry=int(header["e_entry"]),
     )
 
 
@@ -319,6 +321,9 @@ def verify(
         checks.append(Check("elf-abi", _abi_fits(arch.elf_abi, facts.elf_abi),
                             arch.elf_abi, facts.elf_abi or "unspecified"))
     checks.append(_linkage_check(facts, target))
+    if target.freestanding:  # nothing loads it but a reset or a boot loader: it says where
+        checks.append(Check("entry", facts.entry != 0, "an entry point",
+                            f"{facts.entry:#x}" if facts.entry else "none (e_entry 0)"))
     if target.glibc_loader or facts.glibc_requirements:
         checks.append(_glibc_check(facts, glibc_floor))
     if require_stripped:
