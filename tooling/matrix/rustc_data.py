@@ -175,10 +175,14 @@ class Spec:
 def _spec(rustc: Rustc, triple: str) -> dict[str, object]:
     def probe() -> tuple[dict[str, object], list[Path]]:
         res = proc.run([str(rustc.path), "-Zunstable-options", "--print", "target-spec-json",
-                        "--target", triple], bound="tool", echo=False,
+                        "--target", triple], bound="tool", echo=False, check=False,
                        env=proc.child_env({"RUSTC_BOOTSTRAP": "1"}),
                        what=f"{rustc.path} --print target-spec-json --target {triple}")
-        return json.loads(res.stdout), []
+        try:
+            found = json.loads(res.stdout) if res.ok else {}
+        except ValueError:
+            found = {}
+        return found if isinstance(found, dict) else {}, []
 
     value: dict[str, object] = memo.remember("rustc-spec", [str(rustc.path), triple],
                                              [rustc.path], probe)
@@ -187,11 +191,13 @@ def _spec(rustc: Rustc, triple: str) -> dict[str, object]:
 
 def spec(triple: str) -> Spec | None:
     """rustc's target spec of ``triple``, from the first rustc that knows it (as
-    :func:`facts`); None: none does."""
+    :func:`facts`); None: none does, or it gives no spec."""
     knowers = [r for r in rustcs() if triple in _listing(r)[1]]
     if not knowers:
         return None
     raw = _spec(knowers[0], triple)
+    if not raw:
+        return None  # that rustc would not say (no RUSTC_BOOTSTRAP, an odd build)
     metadata = raw.get("metadata")
     meta = metadata if isinstance(metadata, dict) else {}
 
