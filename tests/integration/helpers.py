@@ -184,10 +184,12 @@ def write_no_std_crate(root: Path, name: str = "bare") -> Path:
     return root
 
 
-def no_std_project(root: Path, triple: str, extra: str = "", *, name: str = "bare") -> Path:
-    """:func:`write_no_std_crate` as its own crossmatrix project (offline) for ``triple``."""
+def no_std_project(root: Path, *triples: str, extra: str = "", name: str = "bare") -> Path:
+    """:func:`write_no_std_crate` as its own crossmatrix project (offline) whose default
+    targets are ``triples``."""
     write_no_std_crate(root, name)
+    listed = ", ".join(f'"{triple}"' for triple in triples)
     (root / "pyproject.toml").write_text(
-        f'[tool.crossmatrix]\nname = "{name}"\noffline = true\ntargets = ["{triple}"]\n'
+        f'[tool.crossmatrix]\nname = "{name}"\noffline = true\ntargets = [{listed}]\n'
         + extra)
     return root

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 LINUX = ("arm-unknown-linux-gnueabihf", "armv7-unknown-linux-musleabi",
          "s390x-unknown-linux-gnu", "powerpc64le-unknown-linux-gnu",
          "loongarch64-unknown-linux-gnu")
-NOT_YET = ("x86_64-unknown-freebsd", "wasm32-wasip1", "thumbv7em-none-eabihf",
+NOT_YET = ("x86_64-unknown-freebsd", "wasm32-wasip1", "avr-none",
            "aarch64-pc-windows-gnullvm")
 
 

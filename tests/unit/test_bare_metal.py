@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.unit.fake_rustc import FakeRustc, install
-from tooling.compile import crossenv, linkers
+from tooling.compile import crossenv, linkers, nostd
 from tooling.matrix import rustc_data
 from tooling.matrix.targets import NotSupportedYet, Target, resolve
 from tooling.platforms import none, platform_of, runner
@@ -230,3 +230,26 @@ def test_verify_checks_machine_float_abi_static_and_the_entry_point(rustc: FakeR
     riscv = _one("riscv32imac-unknown-none-elf")
     assert not elf.failed(elf.verify(_facts(machine="EM_RISCV", float_abi="soft"), riscv))
     assert elf.failed(elf.verify(_facts(machine="EM_RISCV", float_abi="double"), riscv))
+
+
+def test_cargo_naming_the_crate_that_needs_std_wins(rustc: FakeRustc) -> None:
+    """A dependency that needs std: cargo says which, and the hint names it, not the
+    package that failed to compile."""
+    target = _one("thumbv7em-none-eabihf")
+    stderr = ("error[E0463]: can't find crate for `std`\n  = note: `std` is required by "
+              "`itoa` because it does not declare `#![no_std]`\nerror: could not compile "
+              "`itoa` (lib) due to 1 previous error\n")
+    hint = none.link_hint(target, stderr)
+    assert hint is not None and hint.startswith("itoa needs std")
+
+
+@pytest.mark.parametrize(("source", "no_std"), [
+    ("#![no_std]\n#![no_main]\n", True),
+    ("//! docs\n#![ no_std ]\n", True),
+    ('#![cfg_attr(not(feature = "std"), no_std)]\n', True),
+    ("fn main() { println!(\"hi\"); }\n", False),
+    ("#![no_main]\nuse core::panic::PanicInfo;\n", False),
+    ("#![cfg_attr(test, allow(unused))]\n// no_std some day\n", False),
+])
+def test_which_crate_roots_declare_no_std(source: str, no_std: bool) -> None:
+    assert nostd.declares_no_std(source) is no_std

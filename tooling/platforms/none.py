@@ -36,7 +36,8 @@ links_python_dll = False
 #: llvm-strip reads every architecture LLVM targets (no binutils per bare-metal arch)
 LLVM_STRIPS = ("llvm-strip", "llvm-strip-19", "llvm-strip-16", "llvm-strip-15", "llvm-strip-14")
 _NO_STD = re.compile(r"can't find crate for `std`")
-_WHICH_CRATE = re.compile(r"could not compile `([\w.+-]+)`")
+#: cargo names the crate that needs std, else the one that failed
+_WHICH_CRATE = re.compile(r"`std` is required by `([\w.+-]+)`|could not compile `([\w.+-]+)`")
 
 
 # --- linking ---------------------------------------------------------------------------
@@ -76,7 +77,7 @@ def link_hint(target: Target, stderr: str) -> str | None:
     if not _NO_STD.search(stderr):
         return None
     crate = _WHICH_CRATE.search(stderr)
-    who = f"{crate[1]} needs" if crate else "a crate of the build needs"
+    who = f"{crate[1] or crate[2]} needs" if crate else "a crate of the build needs"
     return (f"{who} std, and {target.triple} (bare metal) has only core and alloc: make it "
             "#![no_std] (with #![no_main] and a #[panic_handler] for a program), or leave "
             f"it out of {target.name}'s packages")
