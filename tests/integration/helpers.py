@@ -114,7 +114,8 @@ def hello_project(root: Path, target: str, triple: str) -> Path:
 
 
 #: A bare-metal program (``#![no_std]``, ``#![no_main]``) that links with rustc's rust-lld
-#: and no linker script: ``_start`` is lld's default entry, a ``#[panic_handler]`` and a
+#: and no linker script: ``_start`` is lld's default entry (``__start`` on MIPS; without it
+#: lld keeps nothing and e_entry is 0, which verify refuses), a ``#[panic_handler]`` and a
 #: tiny global allocator (no atomics: thumbv6m has no compare-and-swap) so that ``alloc``
 #: is linked too, and a volatile store keeps the work from being optimised away.
 NO_STD_MAIN = """\
@@ -167,6 +168,13 @@ pub extern "C" fn _start() -> ! {
     let sum: u32 = squares.iter().sum();
     unsafe { core::ptr::write_volatile(core::ptr::addr_of_mut!(RESULT), sum) };
     loop {}
+}
+
+// lld starts MIPS images at __start (as GNU ld does), every other one at _start
+#[cfg(any(target_arch = "mips", target_arch = "mips32r6", target_arch = "mips64"))]
+#[no_mangle]
+pub extern "C" fn __start() -> ! {
+    _start()
 }
 """
 

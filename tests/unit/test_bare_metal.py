@@ -56,6 +56,8 @@ def test_the_recorded_text_is_a_real_rustcs() -> None:
     ("riscv32e-unknown-none-elf", "EM_RISCV", 32, "little", "soft"),  # ilp32e
     ("riscv64gc-unknown-none-elf", "EM_RISCV", 64, "little", "double"),  # lp64d
     ("x86_64-unknown-none", "EM_X86_64", 64, "little", None),
+    ("mipsel-unknown-none", "EM_MIPS", 32, "little", None),
+    ("hexagon-unknown-none-elf", "EM_QDSP6", 32, "little", None),
 ])
 def test_a_bare_metal_triple_gets_its_row_from_rustcs_cfg_and_spec(
         rustc: FakeRustc, triple: str, machine: str, bits: int, endian: str,
@@ -73,6 +75,14 @@ def test_a_bare_metal_triple_gets_its_row_from_rustcs_cfg_and_spec(
     assert platform_of(target) is none
     assert f"--print cfg --target {triple}" in rustc.calls
     assert f"-Zunstable-options --print target-spec-json --target {triple}" in rustc.calls
+
+
+def test_qemu_system_and_the_elf_abi_follow_the_machine_row(rustc: FakeRustc) -> None:
+    mips = _one("mipsel-unknown-none").arch
+    assert (mips.qemu, mips.elf_abi) == ("qemu-system-mipsel", "o32")  # little-endian MIPS
+    assert _one("armebv7r-none-eabihf").arch.qemu == "qemu-system-arm"  # big-endian too
+    assert _one("hexagon-unknown-none-elf").arch.qemu == ""  # no qemu-system
+    assert "qemu-system " in (none.cannot_run(_one("hexagon-unknown-none-elf")) or "")
 
 
 def test_the_float_abi_is_rustcs_spec_not_the_name(

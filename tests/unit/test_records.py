@@ -8,13 +8,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
 from tests.unit import fake_records, snapshot
 from tooling import records
 from tooling.errors import BadRecord, StepFailed
+from tooling.matrix.targets import Os
 from tooling.records import codec
 from tooling.records.build_info import BuildInfo
 from tooling.records.layout import ModuleLayout
@@ -102,8 +103,9 @@ def test_a_malformed_record_names_the_field() -> None:
     bad = json.loads(json.dumps(data))
     del bad["archive"]["sha256"]
     assert _refused(bad) == where + "archive.sha256: missing"
+    oses = ", ".join(f'"{name}"' for name in get_args(Os))
     assert _refused({**data, "os": "plan9"}) == (
-        where + 'os: expected one of "linux", "windows", "macos", got "plan9"')
+        where + f'os: expected one of {oses}, got "plan9"')
     assert _refused({**data, "ran": 1}) == where + "ran: expected true or false, got 1"
     assert _refused({**data, "extra": 1}) == where + "extra: not a field of this record"
     assert _refused({**data, "artifacts": {}}) == (

@@ -195,6 +195,8 @@ class Machine:
     elf_machine: str  #: pyelftools' e_machine name
     qemu_system: str | None = None
     elf_abi: str | None = None
+    #: the little-endian machines' own qemu-system, where they have one (MIPS: …-mipsel)
+    qemu_system_little: str | None = None
 
 
 #: Bare metal (target_os none) by rustc's target_arch: only the architectures whose
@@ -209,7 +211,8 @@ BARE_MACHINES: dict[str, Machine] = {
     "x86_64": Machine("EM_X86_64", "qemu-system-x86_64"),
     "loongarch32": Machine("EM_LOONGARCH"),
     "loongarch64": Machine("EM_LOONGARCH", "qemu-system-loongarch64"),
-    "mips": Machine("EM_MIPS", "qemu-system-mips", elf_abi="o32"),
+    "mips": Machine("EM_MIPS", "qemu-system-mips", elf_abi="o32",
+                    qemu_system_little="qemu-system-mipsel"),
     "s390x": Machine("EM_S390", "qemu-system-s390x"),
     "hexagon": Machine("EM_QDSP6"),
 }
@@ -238,11 +241,13 @@ def bare_arch(facts: rustc_data.Facts, spec: rustc_data.Spec) -> Arch | None:
     if machine is None or facts.pointer_width not in (32, 64) or facts.endian not in (
             "little", "big"):
         return None
+    little = facts.endian == "little"
+    qemu = (little and machine.qemu_system_little) or machine.qemu_system or ""
     return Arch(rust=facts.cpu, cfg_arch=facts.arch, abi=facts.abi, deb_arch=None,
-                gnu_prefix="", multiarch="", qemu=machine.qemu_system or "",
+                gnu_prefix="", multiarch="", qemu=qemu,
                 elf_machine=machine.elf_machine,
                 elf_class=32 if facts.pointer_width == 32 else 64,
-                endian="little" if facts.endian == "little" else "big",
+                endian="little" if little else "big",
                 float_abi=bare_float_abi(facts, spec), elf_abi=machine.elf_abi,
                 zig_arch=facts.arch, gnu_loader="")
 
