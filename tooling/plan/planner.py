@@ -202,7 +202,8 @@ def describe(plan: Plan) -> list[str]:
         files = call.writes if call is not None else p.link.scripts
         writes = f"; writes {len(files)} file{'s' if len(files) > 1 else ''}" if files else ""
         cxx = f", C++: {p.link.cxx}" if p.link.cxx else ""
-        lines.append(f"  linker     {p.link.describe()}, C: {p.link.cc}{cxx}{writes}")
+        c = p.link.cc or "none set up"  # rust-lld (bare metal) brings no C compiler
+        lines.append(f"  linker     {p.link.describe()}, C: {c}{cxx}{writes}")
         if call is not None:
             lines.append(f"  rustflags  {' '.join(call.flags) or '(none)'}")
             lines.append(f"  cargo      {shlex.join(call.argv)}")
