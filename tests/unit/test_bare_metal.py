@@ -263,3 +263,16 @@ def test_cargo_naming_the_crate_that_needs_std_wins(rustc: FakeRustc) -> None:
 ])
 def test_which_crate_roots_declare_no_std(source: str, no_std: bool) -> None:
     assert nostd.declares_no_std(source) is no_std
+
+
+def test_without_any_rust_lld_setup_installs_debians_lld(
+        rustc: FakeRustc, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No rustup toolchain with its rust-lld and no ld.lld: the plan names the linker as
+    missing and setup installs Debian's lld (with llvm for llvm-strip)."""
+    target = _one("thumbv7em-none-eabihf")
+    assert none.debian_packages(target, "rust-lld").packages[0] == "llvm"
+    monkeypatch.setattr(linkers, "rust_lld", lambda workspace=None: None)
+    monkeypatch.setattr(none, "rust_lld", lambda workspace=None: None)
+    plan = linkers.plan(target, "rust-lld", tmp_path)
+    assert (plan.linker, plan.packages, plan.present()) == ("rust-lld", ("lld",), False)
+    assert none.debian_packages(target, "rust-lld").packages == ("llvm", "lld")
