@@ -113,6 +113,10 @@ def test_a_crate_that_needs_std_stops_before_cargo(tmp_path: Path) -> None:
     assert hint.strip().startswith("hint: make it #![no_std]")
     assert "can't find crate" not in result.stderr  # cargo never ran
     assert not (root / "target" / THUMB).exists()
+    listed = crossmatrix(root, "targets", "--json")  # and the plan says so first
+    assert listed.returncode == 0, listed.stderr
+    [row] = json.loads(listed.stdout)
+    assert row["missing"] == [line.removeprefix("error: ")]
 
 
 def test_targets_and_plan_say_how_bare_metal_is_served(release: tuple[Path, Run]) -> None:

@@ -41,21 +41,27 @@ def std_users(project: Project) -> list[tuple[str, Path]]:
     return found
 
 
-def check(project: Project, target: Target) -> None:
-    """UsageError (one line) when ``target`` has no std and a selected crate needs it."""
+def problem(project: Project, target: Target) -> tuple[str, str] | None:
+    """(what, fix) when ``target`` has no std and a selected crate needs it; None: fine."""
     if not target.freestanding:
-        return
+        return None
     users = std_users(project)
     if not users:
-        return
+        return None
     package, path = users[0]
     try:
         shown = path.relative_to(project.workspace)
     except ValueError:
         shown = path
     more = f" (and {len(users) - 1} more)" if len(users) > 1 else ""
-    raise UsageError(
-        f"{target.name}: {package} ({shown}) does not declare #![no_std]{more}, and "
-        f"{target.triple} (bare metal) has only core and alloc",
-        "make it #![no_std] (a program also #![no_main] and a #[panic_handler]), or select "
-        "only no_std packages (`packages` in the project's settings)")
+    return (f"{target.name}: {package} ({shown}) does not declare #![no_std]{more}, and "
+            f"{target.triple} (bare metal) has only core and alloc",
+            "make it #![no_std] (a program also #![no_main] and a #[panic_handler]), or "
+            "select only no_std packages (`packages` in the project's settings)")
+
+
+def check(project: Project, target: Target) -> None:
+    """UsageError (one line) when ``target`` has no std and a selected crate needs it."""
+    found = problem(project, target)
+    if found is not None:
+        raise UsageError(*found)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tooling.compile import hosttools, linkers
+from tooling.compile import hosttools, linkers, nostd
 from tooling.errors import CrossmatrixError, ToolMissing, UsageError
 from tooling.matrix.config import Project
 from tooling.matrix.targets import NotSupportedYet, Target
@@ -148,6 +148,9 @@ def plan_target(project: Project, target: Target) -> TargetPlan:
         missing.append(Missing(step="compile", what=exc.message, fix=exc.hint or ""))
     missing += [Missing(step="compile", what=gap.what, fix=gap.fix)  # cmake, nasm, libclang …
                 for gap in hosttools.missing_for(project, target)]
+    needs_std = nostd.problem(project, target)  # a crate that needs std, on bare metal
+    if needs_std is not None:
+        missing.append(Missing(step="compile", what=needs_std[0], fix=needs_std[1]))
     strip_program = None
     try:
         strip_program = strip.find_strip(target)
