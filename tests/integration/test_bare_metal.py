@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.helpers import Run, crossmatrix, no_std_project
+from tooling.util.cachedir import default_cache_dir
 
 pytestmark = pytest.mark.integration
 
@@ -129,3 +130,27 @@ def test_targets_and_plan_say_how_bare_metal_is_served(release: tuple[Path, Run]
     assert plan.returncode == 0, plan.stderr
     assert "linker     rust-lld (" in plan.stdout
     assert "verified structurally, not run: bare metal: " in plan.stdout
+
+
+def test_core_and_alloc_built_from_source_serve_it_too(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """std-provider = "build-std": core and alloc (not std) built once with Debian's rustc
+    into the std cache, and the image linked with rust-lld all the same."""
+    root = no_std_project(tmp_path_factory.mktemp("bare-metal-src"), "stm32-src", extra=(
+        f'[tool.crossmatrix.target.stm32-src]\ntriple = "{THUMB}"\n'
+        'std-provider = "build-std"\n'))
+    result = crossmatrix(root, "release")
+    assert result.returncode == 0, result.stderr[-3000:]
+    info = json.loads((root / "dist" / "stm32-src" / "build_info.json").read_text())
+    assert (info["std_provider"], info["compiler"]["kind"], info["linker"]) == (
+        "build-std", "debian", "rust-lld")
+    sysroot = default_cache_dir() / "sysroots" / info["std_sysroot"]  # named by its entry
+    marker = json.loads((sysroot / "crossmatrix-sysroot.json").read_text())
+    assert "-Zbuild-std=core,alloc" in marker["inputs"]["cargo args"]
+    assert "-Zbuild-std-features=compiler-builtins-mem" in marker["inputs"]["cargo args"]
+    rlibs = {Path(name).name.split("-")[0] for name in marker["files"]}
+    assert {"libcore", "liballoc", "libcompiler_builtins"} <= rlibs
+    assert "libstd" not in rlibs
+    checks = _verified(root, "stm32-src")["checks"]
+    assert isinstance(checks, dict) and all(check["ok"] for check in checks.values()), checks
+    assert checks["float-abi"]["actual"] == "hard"
