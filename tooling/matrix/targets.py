@@ -406,7 +406,7 @@ def _unsupported(facts: rustc_data.Facts) -> tuple[str, str] | None:
     if facts.os == "none":
         return _bare_unsupported(facts)
     if facts.os not in get_args(Os):
-        what = "bare metal (target_os none)" if facts.os == "none" else f"target_os {facts.os}"
+        what = f"target_os {facts.os}"
         return "compile", (f"no platform module for {what}: how it links, strips, runs "
                            "and verifies is not written yet")
     if facts.os != "linux":
