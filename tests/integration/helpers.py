@@ -111,3 +111,93 @@ def hello_project(root: Path, target: str, triple: str) -> Path:
         "smoke-expect-triple = true\n"
         f'[tool.crossmatrix.target.{target}]\nstd-provider = "build-std"\n')
     return root
+
+
+#: A bare-metal program (``#![no_std]``, ``#![no_main]``) that links with rustc's rust-lld
+#: and no linker script: ``_start`` is lld's default entry (``__start`` on MIPS; without it
+#: lld keeps nothing and e_entry is 0, which verify refuses), a ``#[panic_handler]`` and a
+#: tiny global allocator (no atomics: thumbv6m has no compare-and-swap) so that ``alloc``
+#: is linked too, and a volatile store keeps the work from being optimised away.
+NO_STD_MAIN = """\
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use core::alloc::{GlobalAlloc, Layout};
+use core::cell::UnsafeCell;
+use core::panic::PanicInfo;
+
+const HEAP: usize = 4096;
+
+struct Bump {
+    heap: UnsafeCell<[u8; HEAP]>,
+    next: UnsafeCell<usize>,
+}
+
+// one core, no interrupts touching the heap: a plain cell is enough
+unsafe impl Sync for Bump {}
+
+unsafe impl GlobalAlloc for Bump {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let next = &mut *self.next.get();
+        let start = (*next + layout.align() - 1) & !(layout.align() - 1);
+        if start + layout.size() > HEAP {
+            return core::ptr::null_mut();
+        }
+        *next = start + layout.size();
+        (self.heap.get() as *mut u8).add(start)
+    }
+    unsafe fn dealloc(&self, _ptr: *mut u8, _layout: Layout) {}
+}
+
+#[global_allocator]
+static ALLOCATOR: Bump = Bump { heap: UnsafeCell::new([0; HEAP]), next: UnsafeCell::new(0) };
+
+static mut RESULT: u32 = 0;
+
+#[panic_handler]
+fn panic(_info: &PanicInfo) -> ! {
+    loop {}
+}
+
+#[no_mangle]
+pub extern "C" fn _start() -> ! {
+    let squares: Vec<u32> = (1..=16u32).map(|n| n * n).collect();
+    let sum: u32 = squares.iter().sum();
+    unsafe { core::ptr::write_volatile(core::ptr::addr_of_mut!(RESULT), sum) };
+    loop {}
+}
+
+// lld starts MIPS images at __start (as GNU ld does), every other one at _start
+#[cfg(any(target_arch = "mips", target_arch = "mips32r6", target_arch = "mips64"))]
+#[no_mangle]
+pub extern "C" fn __start() -> ! {
+    _start()
+}
+"""
+
+
+def write_no_std_crate(root: Path, name: str = "bare") -> Path:
+    """A cargo package of one bare-metal binary ``name`` (:data:`NO_STD_MAIN`) at ``root``,
+    its own workspace, panic = "abort" in every profile; returns ``root``. For any
+    ``*-none-*`` triple whose target rustc links with its own lld (thumbv7em-none-eabihf,
+    riscv32imac-unknown-none-elf …)."""
+    (root / "src").mkdir(parents=True, exist_ok=True)
+    (root / "Cargo.toml").write_text(
+        f'[package]\nname = "{name}"\nversion = "0.1.0"\nedition = "2021"\n\n'
+        '[profile.dev]\npanic = "abort"\n\n[profile.release]\npanic = "abort"\n')
+    (root / "src" / "main.rs").write_text(NO_STD_MAIN)
+    return root
+
+
+def no_std_project(root: Path, *triples: str, extra: str = "", name: str = "bare") -> Path:
+    """:func:`write_no_std_crate` as its own crossmatrix project (offline) whose default
+    targets are ``triples``."""
+    write_no_std_crate(root, name)
+    listed = ", ".join(f'"{triple}"' for triple in triples)
+    (root / "pyproject.toml").write_text(
+        f'[tool.crossmatrix]\nname = "{name}"\noffline = true\ntargets = [{listed}]\n'
+        + extra)
+    return root

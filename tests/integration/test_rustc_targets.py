@@ -24,7 +24,7 @@ LINUX = ("arm-unknown-linux-gnueabihf", "armv7-unknown-linux-musleabi",
 #: other OSes zig links (tooling/platforms/freebsd.py, netbsd.py; windows.py's gnullvm)
 ZIG_OS = ("x86_64-unknown-freebsd", "aarch64-unknown-freebsd", "x86_64-unknown-netbsd",
           "aarch64-pc-windows-gnullvm")
-NOT_YET = ("x86_64-unknown-illumos", "thumbv7em-none-eabihf", "x86_64-pc-windows-msvc")
+NOT_YET = ("x86_64-unknown-illumos", "avr-none", "x86_64-pc-windows-msvc")
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,7 @@
-"""A rustc that answers ``-V``, ``--print target-list`` and ``--print cfg --target T`` from a
-JSON file beside it, and notes every call in a log: for unit tests of where targets' facts
-come from, without a real compiler. Its answers have the shape of real rustc's."""
+"""A rustc that answers ``-V``, ``--print target-list``, ``--print cfg --target T`` (and, for
+the triples given a spec, ``--print target-spec-json``) from a JSON file beside it, and notes
+every call in a log: for unit tests of where targets' facts come from, without a real
+compiler. Its answers have the shape of real rustc's."""
 
 from __future__ import annotations
 
@@ -26,6 +27,12 @@ if args == ["-V"]:
     print(data["version"])
 elif args == ["--print", "target-list"]:
     print("\\n".join(sorted(data["targets"])))
+elif args[:4] == ["-Zunstable-options", "--print", "target-spec-json", "--target"] \\
+        and args[4] in data.get("specs", {{}}):
+    print(json.dumps(data["specs"][args[4]], indent=2))
+elif args[:3] == ["--print", "cfg", "--target"] and args[3] in data["targets"] \\
+        and args[3] not in data["refuse"] and isinstance(data["targets"][args[3]], str):
+    print(data["targets"][args[3]], end="")  # recorded text of a real rustc
 elif args[:3] == ["--print", "cfg", "--target"] and args[3] in data["targets"] \\
         and args[3] not in data["refuse"]:
     cfg = data["targets"][args[3]]
@@ -55,10 +62,11 @@ def cfg(arch: str, os: str = "linux", env: str = "gnu", abi: str = "", endian: s
 
 class FakeRustc:
     def __init__(self, folder: Path, kind: str, version: str,
-                 targets: Mapping[str, Mapping[str, object]], refuse: tuple[str, ...] = (),
+                 targets: Mapping[str, Mapping[str, object] | str], refuse: tuple[str, ...] = (),
                  specs: Mapping[str, Mapping[str, object]] | None = None) -> None:
-        """``refuse``: triples its list names and its ``--print cfg`` then fails on;
-        ``specs``: what its ``--print target-spec-json`` prints per triple (else it fails)."""
+        """``targets``: each triple's cfg keys, or the recorded text of a real rustc's
+        ``--print cfg``; ``refuse``: triples its list names and its ``--print cfg`` then
+        fails on; ``specs``: ``--print target-spec-json`` answers."""
         folder.mkdir(parents=True, exist_ok=True)
         self.kind = kind
         self.path = folder / "rustc"

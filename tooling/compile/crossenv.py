@@ -128,8 +128,8 @@ def plan(target: Target, link: LinkerPlan, cache_dir: Path, environ: Mapping[str
     """The target's CMake and bindgen variables and the toolchain file they name (planned,
     not written). ``environ``: what its build scripts see (this process's environment and
     the target's ``env``); ``host``: the compiler's host triple, which gets nothing."""
-    if target.triple == host or link.kind == "custom":
-        return CrossEnv({})
+    if target.triple == host or link.kind == "custom" or not link.cc:
+        return CrossEnv({})  # no C toolchain (rust-lld on bare metal): nothing to point at
     env: dict[str, str] = {}
     written: list[Script] = []
     if not user_set(TOOLCHAIN, target, environ):

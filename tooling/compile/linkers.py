@@ -21,6 +21,7 @@ from tooling.matrix.config import Project
 from tooling.matrix.host import installs_with_apt
 from tooling.matrix.targets import Target
 from tooling.platforms import platform_of
+from tooling.std.compiler import RUST_LLD, rust_lld
 from tooling.util import proc, scripts
 from tooling.util.scripts import Script
 
@@ -52,13 +53,14 @@ class LinkerPlan:
         return f"{text}, {self.instead}" if self.instead else text
 
     def cargo_env(self, target: Target) -> dict[str, str]:
+        """The linker, and the C toolchain where there is one (rust-lld brings none)."""
         cxx = {f"CXX_{target.cc_key}": self.cxx} if self.cxx else {}
         linker = {} if self.rustc_linker else {
             f"CARGO_TARGET_{target.env_key}_LINKER": self.linker}
+        c = {f"CC_{target.cc_key}": self.cc, f"AR_{target.cc_key}": self.ar} if self.cc else {}
         return {
             **linker,
-            f"CC_{target.cc_key}": self.cc,
-            f"AR_{target.cc_key}": self.ar,
+            **c,
             **cxx,
             **self.env,
         }
@@ -147,6 +149,15 @@ def gcc_plan(target: Target) -> LinkerPlan:
                       sysroot=gcc.sysroot)
 
 
+def rust_lld_plan(target: Target, workspace: Path | None = None) -> LinkerPlan:
+    """rustc's own lld, as its bare-metal targets' specs name it (linker-flavor gnu-lld).
+    No C compiler: C code of build scripts (the cc crate) is not set up for bare metal,
+    and cc-rs falls back to its own guess (``arm-none-eabi-gcc``)."""
+    found = rust_lld(workspace)
+    return LinkerPlan(kind="rust-lld", linker=found or RUST_LLD, cc="", ar="",
+                      packages=() if found else ("lld",))
+
+
 def _gxx(program: str) -> str | None:
     """The g++ beside a user's gcc, if installed."""
     gxx = program[: -len("gcc")] + "g++"
@@ -159,12 +170,15 @@ def custom_plan(program: str) -> LinkerPlan:
     return LinkerPlan(kind="custom", linker=program, cc=program, ar=ar, cxx=_gxx(program))
 
 
-def plan(target: Target, kind: str, cache_dir: Path) -> LinkerPlan:
-    """``kind`` is "zig", "gcc", or the name or path of a linker program."""
+def plan(target: Target, kind: str, cache_dir: Path,
+         workspace: Path | None = None) -> LinkerPlan:
+    """``kind`` is "zig", "gcc", "rust-lld", or the name or path of a linker program."""
     if kind == "zig":
         return zig_plan(target, cache_dir)
     if kind == "gcc":
         return gcc_plan(target)
+    if kind == RUST_LLD:
+        return rust_lld_plan(target, workspace)
     return custom_plan(kind)
 
 
@@ -173,7 +187,7 @@ def for_project(project: Project, target: Target) -> LinkerPlan:
     setup cannot install Debian's cross gcc or MinGW-w64), a target whose default linker
     is gcc links with zig when that gcc is not here and no linker is configured: zig
     links every OS of the table (a 32-bit Windows program links, but is not run by tests)."""
-    found = plan(target, project.linker_for(target), project.cache_dir)
+    found = plan(target, project.linker_for(target), project.cache_dir, project.workspace)
     if (found.kind != "gcc" or project.settings_for(target).linker is not None
             or found.present() or installs_with_apt()):
         return found

@@ -81,6 +81,9 @@ def c_toolchain(project: Project, target: Target) -> Need:
         plan = cargo_call.link_plan(project, target)
     except CrossmatrixError as exc:
         return Need(what=what, ok=False, fix=exc.hint or exc.message)
+    if not plan.cc:  # rust-lld links bare metal and brings no C compiler
+        return Need(what=f"{what} (none: {plan.kind} links it and no C compiler is set up)",
+                    ok=False, fix=f"C code cannot be built for {target.name} by crossmatrix")
     name = "zig cc" if plan.kind == "zig" else Path(plan.cc).name
     fix = (f"run `inv setup --target {target.name}` (installs {' '.join(plan.packages)})"
            if plan.packages else f"install {plan.cc}")

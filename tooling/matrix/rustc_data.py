@@ -151,27 +151,64 @@ def facts(triple: str) -> Facts | None:
                  known_by=tuple(f"{r.kind}'s {_short(v)}" for r, v in knowers))
 
 
+@dataclass(frozen=True, kw_only=True)
+class Spec:
+    """``rustc --print target-spec-json --target T`` (under ``RUSTC_BOOTSTRAP=1``), the keys
+    crossmatrix reads where ``--print cfg`` says too little: how a bare-metal target links
+    and its float ABI."""
+
+    triple: str
+    linker: str | None  #: "rust-lld", "avr-gcc" … (None: the platform's cc)
+    linker_flavor: str | None  #: "gnu-lld", "gnu-cc", "wasm-lld", "bpf" …
+    llvm_floatabi: str | None = None  #: ARM's "hard" or "soft"
+    llvm_abiname: str | None = None  #: RISC-V's "ilp32", "ilp32f", "lp64d" …; LoongArch's
+    tier: int | None = None
+    std: bool | None = None  #: the target has a std (False: core and alloc only)
+    singlethread: bool | None = None  #: no threads (wasm32-wasip1, not its -threads twin)
+
+    @property
+    def links_elf_with_lld(self) -> bool:
+        """rustc links it itself, with its own lld as a GNU ld (an ELF image)."""
+        return self.linker_flavor == "gnu-lld"
+
+
 @functools.cache
-def _spec(rustc: Rustc, triple: str) -> str:
-    def probe() -> tuple[str, list[Path]]:
-        res = proc.run([str(rustc.path), "-Z", "unstable-options", "--print",
-                        "target-spec-json", "--target", triple], bound="tool", check=False,
-                       env=proc.child_env({"RUSTC_BOOTSTRAP": "1"}), echo=False,
+def _spec(rustc: Rustc, triple: str) -> dict[str, object]:
+    def probe() -> tuple[dict[str, object], list[Path]]:
+        res = proc.run([str(rustc.path), "-Zunstable-options", "--print", "target-spec-json",
+                        "--target", triple], bound="tool", echo=False, check=False,
+                       env=proc.child_env({"RUSTC_BOOTSTRAP": "1"}),
                        what=f"{rustc.path} --print target-spec-json --target {triple}")
-        return (res.stdout if res.ok else ""), []
+        try:
+            found = json.loads(res.stdout) if res.ok else {}
+        except ValueError:
+            found = {}
+        return found if isinstance(found, dict) else {}, []
 
-    text: str = memo.remember("rustc-spec", [str(rustc.path), triple], [rustc.path], probe)
-    return text
+    value: dict[str, object] = memo.remember("rustc-spec", [str(rustc.path), triple],
+                                             [rustc.path], probe)
+    return value
 
 
-def spec(triple: str) -> dict[str, object] | None:
-    """``rustc --print target-spec-json --target T`` (under ``RUSTC_BOOTSTRAP=1``) of the first
-    rustc that knows ``triple``, for what ``--print cfg`` does not say (whether the target
-    is single-threaded); None when no rustc prints it."""
+def spec(triple: str) -> Spec | None:
+    """rustc's target spec of ``triple``, from the first rustc that knows it (as
+    :func:`facts`); None: none does, or it gives no spec."""
     knowers = [r for r in rustcs() if triple in _listing(r)[1]]
-    text = _spec(knowers[0], triple) if knowers else ""
-    try:
-        found = json.loads(text) if text else None
-    except ValueError:
+    if not knowers:
         return None
-    return found if isinstance(found, dict) else None
+    raw = _spec(knowers[0], triple)
+    if not raw:
+        return None  # that rustc would not say (no RUSTC_BOOTSTRAP, an odd build)
+    metadata = raw.get("metadata")
+    meta = metadata if isinstance(metadata, dict) else {}
+
+    def text(key: str) -> str | None:
+        value = raw.get(key)
+        return str(value) if value is not None else None
+
+    tier, std, single = meta.get("tier"), meta.get("std"), raw.get("singlethread")
+    return Spec(triple=triple, linker=text("linker"), linker_flavor=text("linker-flavor"),
+                llvm_floatabi=text("llvm-floatabi"), llvm_abiname=text("llvm-abiname"),
+                tier=tier if isinstance(tier, int) else None,
+                std=std if isinstance(std, bool) else None,
+                singlethread=single if isinstance(single, bool) else None)

@@ -24,13 +24,15 @@ from tooling.errors import UsageError
 from tooling.matrix import rustc_data
 from tooling.util import memo
 
-Os = Literal["linux", "windows", "macos", "freebsd", "netbsd", "wasi"]
+Os = Literal["linux", "windows", "macos", "freebsd", "netbsd", "wasi",
+             "none"]  #: none: bare metal (rustc's target_os)
 #: musl/gnu: Linux; mingw: windows-gnu (msvcrt through MinGW-w64); darwin: macOS's libSystem;
 #: bsd: the base system's libc of FreeBSD or NetBSD (rustc's target_env "");
-#: wasi: wasi-libc (rustc's self-contained copy), in a WebAssembly module
-Libc = Literal["musl", "gnu", "mingw", "darwin", "bsd", "wasi"]
+#: wasi: wasi-libc (rustc's self-contained copy), in a WebAssembly module;
+#: none: no C library at all (bare metal: core and alloc)
+Libc = Literal["musl", "gnu", "mingw", "darwin", "bsd", "wasi", "none"]
 Linkage = Literal["static", "dynamic"]
-LinkerKind = Literal["zig", "gcc"]
+LinkerKind = Literal["zig", "gcc", "rust-lld"]  #: rust-lld: rustc's own lld (bare metal)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -194,6 +196,71 @@ def arch_for(facts: rustc_data.Facts) -> Arch | None:
                  and a.rust == facts.cpu), None)
 
 
+@dataclass(frozen=True)
+class Machine:
+    """What rustc cannot say about a bare-metal ``target_arch``: the ELF machine its images
+    carry, the ABI e_flags name (MIPS o32), the qemu-system that emulates such boards."""
+
+    elf_machine: str  #: pyelftools' e_machine name
+    qemu_system: str | None = None
+    elf_abi: str | None = None
+    #: the little-endian machines' own qemu-system, where they have one (MIPS: …-mipsel)
+    qemu_system_little: str | None = None
+
+
+#: Bare metal (target_os none) by rustc's target_arch: only the architectures whose
+#: targets rustc links itself with its lld into ELF images (target-spec-json's
+#: linker-flavor gnu-lld); the rest (avr, msp430, xtensa, m68k, sparc, bpf) name a vendor's
+#: gcc or linker instead.
+BARE_MACHINES: dict[str, Machine] = {
+    "arm": Machine("EM_ARM", "qemu-system-arm"),
+    "aarch64": Machine("EM_AARCH64", "qemu-system-aarch64"),
+    "riscv32": Machine("EM_RISCV", "qemu-system-riscv32"),
+    "riscv64": Machine("EM_RISCV", "qemu-system-riscv64"),
+    "x86_64": Machine("EM_X86_64", "qemu-system-x86_64"),
+    "loongarch32": Machine("EM_LOONGARCH"),
+    "loongarch64": Machine("EM_LOONGARCH", "qemu-system-loongarch64"),
+    "mips": Machine("EM_MIPS", "qemu-system-mips", elf_abi="o32",
+                    qemu_system_little="qemu-system-mipsel"),
+    "s390x": Machine("EM_S390", "qemu-system-s390x"),
+    "hexagon": Machine("EM_QDSP6"),
+}
+
+#: RISC-V's psABI float ABI by the last letter of rustc's llvm-abiname (ilp32f, lp64d)
+_RISCV_FLOAT = {"f": "single", "d": "double", "q": "quad"}
+
+
+def bare_float_abi(facts: rustc_data.Facts, spec: rustc_data.Spec) -> str | None:
+    """The float ABI a bare-metal image's e_flags record, from rustc's spec: ARM's
+    llvm-floatabi (else target_abi eabihf), RISC-V's llvm-abiname (ilp32 soft, ilp32f
+    single, lp64d double); None where verify reads none from e_flags."""
+    if facts.arch == "arm":
+        return spec.llvm_floatabi or ("hard" if facts.abi == "eabihf" else "soft")
+    if facts.arch in ("riscv32", "riscv64"):
+        return _RISCV_FLOAT.get((spec.llvm_abiname or "")[-1:], "soft")  # ilp32, lp64, ilp32e
+    return None
+
+
+def bare_arch(facts: rustc_data.Facts, spec: rustc_data.Spec) -> Arch | None:
+    """The architecture row of a bare-metal triple: rustc's facts (target_arch, endian,
+    pointer width, float ABI from its spec) and the :data:`BARE_MACHINES` row of its
+    target_arch; None: no row. No Debian port, gnu prefix, loader or qemu-user: nothing of
+    Linux applies."""
+    machine = BARE_MACHINES.get(facts.arch)
+    if machine is None or facts.pointer_width not in (32, 64) or facts.endian not in (
+            "little", "big"):
+        return None
+    little = facts.endian == "little"
+    qemu = (little and machine.qemu_system_little) or machine.qemu_system or ""
+    return Arch(rust=facts.cpu, cfg_arch=facts.arch, abi=facts.abi, deb_arch=None,
+                gnu_prefix="", multiarch="", qemu=qemu,
+                elf_machine=machine.elf_machine,
+                elf_class=32 if facts.pointer_width == 32 else 64,
+                endian="little" if little else "big",
+                float_abi=bare_float_abi(facts, spec), elf_abi=machine.elf_abi,
+                zig_arch=facts.arch, gnu_loader="")
+
+
 #: Debian architectures whose ``libstd-rust-web-dev:<arch>`` the archive carries
 #: (Debian 12's release architectures; riscv64 is not one of them).
 DEBIAN_STD_ARCHES = frozenset({"amd64", "arm64", "armhf", "armel", "i386", "ppc64el", "s390x"})
@@ -218,6 +285,11 @@ class Target:
     @property
     def is_linux(self) -> bool:
         return self.os == "linux"
+
+    @property
+    def freestanding(self) -> bool:
+        """No operating system and no C library: core and alloc, no std (bare metal)."""
+        return self.libc == "none"
 
     @property
     def is_glibc(self) -> bool:
@@ -373,8 +445,10 @@ def by_name() -> dict[str, Target]:
 
 def _unsupported(facts: rustc_data.Facts) -> tuple[str, str] | None:
     """(step, why) when crossmatrix cannot build ``facts``'s triple; None: it can."""
+    if facts.os == "none":
+        return _bare_unsupported(facts)
     if facts.os not in get_args(Os):
-        what = "bare metal (target_os none)" if facts.os == "none" else f"target_os {facts.os}"
+        what = f"target_os {facts.os}"
         return "compile", (f"no platform module for {what}: how it links, strips, runs "
                            "and verifies is not written yet")
     if facts.os == "wasi":
@@ -404,11 +478,39 @@ def _wasi_unsupported(facts: rustc_data.Facts) -> tuple[str, str] | None:
     if arch_for(facts) is None:
         return "compile", f"no row for {facts.cpu} (target_arch {facts.arch}) of WASI"
     spec = rustc_data.spec(facts.triple)  # --print cfg says nothing of threads
-    if spec is not None and spec.get("singlethread") is not True:
+    if spec is not None and spec.singlethread is not True:
         return "compile", ("WASI with threads (wasi-threads: a shared memory the module "
                            "imports) is not built yet: the Wasmtime crossmatrix runs it "
                            "with has no wasi-threads")
     return None
+
+
+def _bare_unsupported(facts: rustc_data.Facts) -> tuple[str, str] | None:
+    """(step, why) for a bare-metal triple crossmatrix cannot build; None: it can (rustc
+    links it with its own lld, and the machine table has its target_arch)."""
+    spec = rustc_data.spec(facts.triple)
+    if spec is None:
+        return "compile", "rustc gives no target spec for it"
+    if not spec.links_elf_with_lld:
+        linker = spec.linker or "the platform's cc"
+        return "compile", (f"rustc links it with {linker} (linker-flavor "
+                           f"{spec.linker_flavor}); crossmatrix builds the bare-metal targets "
+                           "rustc's own lld links into ELF (gnu-lld)")
+    if bare_arch(facts, spec) is None:
+        return "compile", (f"no bare-metal row for target_arch {facts.arch} "
+                           f"({facts.pointer_width}-bit) in the machine table (its ELF machine)")
+    return None
+
+
+def _bare(facts: rustc_data.Facts) -> Target:
+    """A bare-metal target: static ELF, no C library, linked by rustc's rust-lld."""
+    spec = rustc_data.spec(facts.triple)
+    assert spec is not None  # _bare_unsupported said so
+    arch = bare_arch(facts, spec)
+    assert arch is not None
+    return Target(name=facts.triple, triple=facts.triple, arch=arch, libc="none",
+                  linkage="static", linker="rust-lld", os="none", in_table=False,
+                  tags=("none", "bare-metal", "static", arch.rust))
 
 
 def _from_rustc(triple: str) -> Target | NotSupportedYet | None:
@@ -428,6 +530,8 @@ def _adhoc(triple: str) -> Target | NotSupportedYet | None:
     gap = _unsupported(facts)
     if gap is not None:
         return NotSupportedYet(facts, *gap)
+    if facts.os == "none":
+        return _bare(facts)
     if facts.os == "wasi":  # one module, wasi-libc inside; zig compiles C for it
         arch = arch_for(facts)
         assert arch is not None  # _unsupported said so

@@ -31,6 +31,8 @@ class Workspace:
     binaries: tuple[tuple[str, str], ...] = ()
     #: the members' libraries: (package, library name, its crate types: lib, cdylib …)
     libraries: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
+    #: the root source file of each member's binaries and library: (package, kind, path)
+    crate_roots: tuple[tuple[str, str, Path], ...] = ()
 
     def rust_version(self, packages: tuple[str, ...] = ()) -> tuple[str, str] | None:
         """The highest ``rust-version`` of ``packages`` (every member when empty), with the
@@ -87,6 +89,9 @@ def metadata(workspace: Path, cargo: str = "cargo") -> Workspace:
                             if p.get("rust_version")),
         binaries=binaries,
         libraries=libraries,
+        crate_roots=tuple((p["name"], kind, Path(t["src_path"])) for p in members
+                          for t in p["targets"] for kind in ("bin", "lib")
+                          if kind in t["kind"] and t.get("src_path")),
     )
 
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tooling.compile import hosttools, linkers
+from tooling.compile import hosttools, linkers, nostd
 from tooling.errors import CrossmatrixError, ToolMissing, UsageError
 from tooling.matrix.config import Project
 from tooling.matrix.targets import NotSupportedYet, Target
@@ -148,6 +148,9 @@ def plan_target(project: Project, target: Target) -> TargetPlan:
         missing.append(Missing(step="compile", what=exc.message, fix=exc.hint or ""))
     missing += [Missing(step="compile", what=gap.what, fix=gap.fix)  # cmake, nasm, libclang …
                 for gap in hosttools.missing_for(project, target)]
+    needs_std = nostd.problem(project, target)  # a crate that needs std, on bare metal
+    if needs_std is not None:
+        missing.append(Missing(step="compile", what=needs_std[0], fix=needs_std[1]))
     strip_program = None
     try:
         strip_program = strip.find_strip(target)
@@ -202,7 +205,8 @@ def describe(plan: Plan) -> list[str]:
         files = call.writes if call is not None else p.link.scripts
         writes = f"; writes {len(files)} file{'s' if len(files) > 1 else ''}" if files else ""
         cxx = f", C++: {p.link.cxx}" if p.link.cxx else ""
-        lines.append(f"  linker     {p.link.describe()}, C: {p.link.cc}{cxx}{writes}")
+        c = p.link.cc or "none set up"  # rust-lld (bare metal) brings no C compiler
+        lines.append(f"  linker     {p.link.describe()}, C: {c}{cxx}{writes}")
         if call is not None:
             lines.append(f"  rustflags  {' '.join(call.flags) or '(none)'}")
             lines.append(f"  cargo      {shlex.join(call.argv)}")

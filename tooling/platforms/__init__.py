@@ -13,11 +13,12 @@ from __future__ import annotations
 from typing import Final
 
 from tooling.matrix.targets import Os, Target
-from tooling.platforms import freebsd, linux, macos, netbsd, wasi, windows
+from tooling.platforms import freebsd, linux, macos, netbsd, none, wasi, windows
 from tooling.platforms.base import Platform
 
 PLATFORMS: Final[dict[Os, Platform]] = {"linux": linux, "windows": windows, "macos": macos,
-                                        "freebsd": freebsd, "netbsd": netbsd, "wasi": wasi}
+                                        "freebsd": freebsd, "netbsd": netbsd, "wasi": wasi,
+                                        "none": none}
 
 
 def platform_of(target: Target) -> Platform:

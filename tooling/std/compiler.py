@@ -183,12 +183,32 @@ def cargo_version(compiler: Compiler) -> str:
     return value
 
 
-def has_std(compiler: Compiler, triple: str, sysroot_dir: Path | None = None) -> bool:
+def has_std(compiler: Compiler, triple: str, sysroot_dir: Path | None = None,
+            crate: str = "std") -> bool:
+    """The sysroot has ``crate``'s rlib for ``triple`` (``core`` for a target without std)."""
     lib = (sysroot_dir or compiler.sysroot) / "lib" / "rustlib" / triple / "lib"
-    return any(lib.glob("libstd-*.rlib"))
+    return any(lib.glob(f"lib{crate}-*.rlib"))
 
 
 def default_compiler(workspace: Path) -> Compiler | None:
     """The compiler a build uses when nothing asks for another: rustup's active toolchain
     for ``workspace``, else Debian's."""
     return rustup_compiler(workspace) or debian_compiler()
+
+
+RUST_LLD = "rust-lld"
+#: Debian's lld (package lld): rustc reads the GNU flavour from its name
+DEBIAN_LLD = "ld.lld"
+
+
+def rust_lld(workspace: Path | None = None) -> str | None:
+    """rustup's ``rust-lld`` (the active toolchain's for ``workspace`` first, then any
+    installed one's), else Debian's ``ld.lld``; None: neither is here. rustc links its
+    bare-metal targets with it; as an absolute path it serves Debian's rustc too, which
+    ships no rust-lld."""
+    active = rustup_compiler(workspace) if workspace is not None else None
+    for compiler in (*([active] if active else []), *rustup_toolchains()):
+        found = compiler.sysroot / "lib" / "rustlib" / compiler.host / "bin" / RUST_LLD
+        if found.is_file():
+            return str(found)
+    return proc.which(DEBIAN_LLD)

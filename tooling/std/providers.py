@@ -99,6 +99,12 @@ class StdPlan:
         return text if self.ready else text + ", not installed yet"
 
 
+def _base_crate(target: Target) -> str:
+    """The crate whose rlib says the target's standard library is there: core for a
+    target without std (bare metal: rustup's rust-std ships core and alloc), else std."""
+    return "core" if target.freestanding else "std"
+
+
 def _rustup_installed(workspace: Path) -> set[str]:
     res = proc.run(["rustup", "target", "list", "--installed"], bound="tool", cwd=workspace,
                    check=False, echo=False)
@@ -107,7 +113,7 @@ def _rustup_installed(workspace: Path) -> set[str]:
 
 def _rustup_plan(project: Project, target: Target) -> StdPlan | None:
     compiler = rustup_compiler(project.workspace)
-    if compiler is None or not has_std(compiler, target.triple):
+    if compiler is None or not has_std(compiler, target.triple, crate=_base_crate(target)):
         return None
     return StdPlan(provider="rustup", compiler=compiler, reason="target installed in rustup")
 
@@ -122,7 +128,8 @@ def _rustup_add(project: Project, target: Target) -> bool:
                      "trying the offline providers")
         return False
     compiler = rustup_compiler(project.workspace)
-    if res.ok and compiler is not None and has_std(compiler, target.triple):
+    if res.ok and compiler is not None and has_std(compiler, target.triple,
+                                                    crate=_base_crate(target)):
         return True
     said = [line.strip() for line in (res.stderr + res.stdout).splitlines()
             if "error" in line.lower()]
@@ -151,7 +158,8 @@ def _build_std_plan(project: Project, target: Target) -> StdPlan | None:
     if compiler is None or sysroot.source_dir(compiler) is None:
         return None
     entry = sysroot.entry_dir(project.cache_dir, compiler, target.triple,
-                              features=project.std_features, panic=_panic(project))
+                              features=project.std_features, panic=_panic(project),
+                              crates=sysroot.crates_for(target))
     return StdPlan(provider="build-std", compiler=compiler, sysroot=entry,
                    ready=sysroot.is_ready(entry), reason=f"std from {sysroot.source_dir(compiler)}")
 
@@ -242,7 +250,8 @@ def _fitting(project: Project, target: Target, forced: str, req: Requirement,
            else req.describe())
     fits = sorted((c for c in rustup_toolchains() if req.met_by(c)),
                   key=lambda c: (not _is_release(c), versions.parse(c.release)))
-    with_std = [c for c in fits if has_std(c, target.triple)] if rustup_allowed and not pin \
+    with_std = [c for c in fits if has_std(c, target.triple, crate=_base_crate(target))] \
+        if rustup_allowed and not pin \
         else []
     candidates: list[StdPlan] = [
         StdPlan(provider="rustup", compiler=c, compiler_reason=why,

@@ -43,6 +43,10 @@ MARKER = "crossmatrix-sysroot.json"
 #: serves panic=unwind and panic=abort profiles, and libtest (with its getopts,
 #: vendored in rust-web-src), which ``cargo test`` (``inv test``) links into test binaries.
 BUILD_STD = "std,panic_abort,test"
+#: What it builds for a target without std (bare metal, rustc's target-spec "std": false):
+#: core and alloc, with compiler_builtins' memcpy & co. (no C library brings them there)
+BUILD_CORE = "core,alloc"
+CORE_FEATURES = ("compiler-builtins-mem",)
 #: Bump when the way entries are built or sealed changes, so old entries are not reused.
 LAYOUT_VERSION = 3
 #: Like the std rustup ships: with LLVM bitcode beside the object code, so a profile
@@ -141,8 +145,15 @@ def _cargo_config(library: Path) -> str:
             f'[source.rust-std-vendor]\ndirectory = "{library / "vendor"}"\n')
 
 
-def _cargo_args(triple: str, features: tuple[str, ...]) -> list[str]:
-    args = ["build", "--release", f"-Zbuild-std={BUILD_STD}", "--target", triple, "--offline"]
+def crates_for(target: Target) -> str:
+    """``-Zbuild-std``'s crates for ``target``: core and alloc where it has no std."""
+    return BUILD_CORE if target.freestanding else BUILD_STD
+
+
+def _cargo_args(triple: str, features: tuple[str, ...], crates: str = BUILD_STD) -> list[str]:
+    args = ["build", "--release", f"-Zbuild-std={crates}", "--target", triple, "--offline"]
+    if crates == BUILD_CORE:
+        features = tuple(dict.fromkeys((*features, *CORE_FEATURES)))
     if features:
         args.append(f"-Zbuild-std-features={','.join(sorted(features))}")
     return args
@@ -162,7 +173,8 @@ def _scrubbed(add: dict[str, str]) -> dict[str, str]:
 
 
 def key_inputs(compiler: Compiler, triple: str, std_rustflags: tuple[str, ...] = (),
-               features: tuple[str, ...] = (), panic: str = "unwind") -> dict[str, Any]:
+               features: tuple[str, ...] = (), panic: str = "unwind",
+               crates: str = BUILD_STD) -> dict[str, Any]:
     """Everything that changes the std an entry holds, as written into its marker."""
     if compiler.commit_hash in ("", "unknown"):
         raise StepFailed(
@@ -182,7 +194,7 @@ def key_inputs(compiler: Compiler, triple: str, std_rustflags: tuple[str, ...] =
         "source": str(library),
         **toolchain_facts(compiler, triple, library),
         "triple": triple,
-        "cargo args": _cargo_args(triple, features),
+        "cargo args": _cargo_args(triple, features, crates),
         "env": _build_vars(compiler, triple, std_rustflags),
         "manifest": _manifest(panic),
         "cargo config": _cargo_config(library),
@@ -194,14 +206,14 @@ def _digest(inputs: dict[str, Any]) -> str:
 
 
 def key(compiler: Compiler, triple: str, std_rustflags: tuple[str, ...] = (),
-        features: tuple[str, ...] = (), panic: str = "unwind") -> str:
-    return _digest(key_inputs(compiler, triple, std_rustflags, features, panic))
+        features: tuple[str, ...] = (), panic: str = "unwind", crates: str = BUILD_STD) -> str:
+    return _digest(key_inputs(compiler, triple, std_rustflags, features, panic, crates))
 
 
 def entry_dir(cache_dir: Path, compiler: Compiler, triple: str,
               std_rustflags: tuple[str, ...] = (), features: tuple[str, ...] = (),
-              panic: str = "unwind") -> Path:
-    digest = key(compiler, triple, std_rustflags, features, panic)
+              panic: str = "unwind", crates: str = BUILD_STD) -> Path:
+    digest = key(compiler, triple, std_rustflags, features, panic, crates)
     return cache_dir / "sysroots" / f"{triple}-{compiler.release}-{digest}"
 
 
@@ -384,7 +396,8 @@ def work_base(cache_dir: Path) -> Path:
 def _build_locked(compiler: Compiler, target: Target, entry: Path, cache_dir: Path,
                   std_rustflags: tuple[str, ...] = (), features: tuple[str, ...] = (),
                   panic: str = "unwind") -> None:
-    inputs = key_inputs(compiler, target.triple, std_rustflags, features, panic)
+    crates = crates_for(target)
+    inputs = key_inputs(compiler, target.triple, std_rustflags, features, panic, crates)
     if entry.name != f"{target.triple}-{compiler.release}-{_digest(inputs)}":
         raise StepFailed(f"{entry} is not the std cache entry of this build ({_digest(inputs)})")
     library = Path(inputs["source"])
@@ -419,7 +432,7 @@ def _build_locked(compiler: Compiler, target: Target, entry: Path, cache_dir: Pa
                 continue
             shutil.copy2(rlib, lib / rlib.name)
             copied += 1
-        for crate_name in ("std", "test"):
+        for crate_name in ("core", "alloc") if crates == BUILD_CORE else ("std", "test"):
             if not any(lib.glob(f"lib{crate_name}-*.rlib")):
                 raise StepFailed(f"the std build for {target.triple} produced no "
                                  f"lib{crate_name} rlib")

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from tooling.compile import buildenv, hosttools, linkers, messages, syslibs
+from tooling.compile import buildenv, hosttools, linkers, messages, nostd, syslibs
 from tooling.errors import StepFailed, ToolMissing
 from tooling.matrix.config import PYPROJECT_TABLE
 from tooling.matrix.targets import Target
@@ -166,6 +166,7 @@ def invocation(build: Build, *, provide_std: bool = True, dev: bool = False) -> 
     derive the cargo call from the plan, and write what it needs (the linker wrappers);
     ``dev``: for ``cargo test`` (dev-dependencies' build scripts run too)."""
     project, target = build.project, build.target
+    nostd.check(project, target)  # a crate that needs std, for a target without one
     hosttools.check(project, [target], dev=dev)  # cmake, nasm, libclang … before cargo
     missing = None
     try:

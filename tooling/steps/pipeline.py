@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 
 from tooling import __version__
-from tooling.compile import buildenv, hosttools
+from tooling.compile import buildenv, hosttools, nostd
 from tooling.errors import CrossmatrixError, UsageError
 from tooling.matrix import workspace
 from tooling.matrix.config import Project
@@ -80,6 +80,8 @@ def preflight(project: Project, targets: Sequence[Target],
     if "package" in steps:
         archives.source_date_epoch(project.root)
     if "compile" in steps:
+        for target in targets:  # a crate that needs std, for a target without one
+            nostd.check(project, target)
         buildenv.protoc_env(project.workspace)  # no protoc: say so before building anything
         with memo.read_only():  # nor cmake, nasm, libclang …; writing nothing yet
             hosttools.check(project, targets)

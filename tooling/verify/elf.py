@@ -77,6 +77,7 @@ class BinaryFacts:
     osabi: str = "ELFOSABI_SYSV"  #: e_ident's EI_OSABI as pyelftools names it
     #: the SHT_NOTE notes: (owner, type, the first 4 bytes of the description as a number)
     notes: tuple[tuple[str, int, int | None], ...] = ()
+    entry: int = 0  #: e_entry: where execution starts (0: none, as in a library)
 
     @property
     def linkage(self) -> str:
@@ -175,6 +176,7 @@ def _read(path: Path, elf: ELFFile) -> BinaryFacts:
                         and not _flags_1(elf) & DF_1_PIE),
         osabi=str(header["e_ident"]["EI_OSABI"]),
         notes=_notes(elf),
+        entry=int(header["e_entry"]),
     )
 
 
@@ -346,6 +348,9 @@ def verify(
     if system is not None:
         checks.append(_osabi_check(facts, system))
     checks.append(_linkage_check(facts, target))
+    if target.freestanding:  # nothing loads it but a reset or a boot loader: it says where
+        checks.append(Check("entry", facts.entry != 0, "an entry point",
+                            f"{facts.entry:#x}" if facts.entry else "none (e_entry 0)"))
     if target.glibc_loader or facts.glibc_requirements:
         checks.append(_glibc_check(facts, glibc_floor))
     if require_stripped:
