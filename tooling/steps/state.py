@@ -34,8 +34,9 @@ from tooling.util.digests import digest
 STEPS = ("compile", "strip", "verify", "run", "package")
 #: bumped when what verify checks changes, so a record made under the old rules is redone
 #: (2: "stripped" ignores allocated .debug_gdb_scripts; Windows DLLs from MinGW's libraries;
-#: 3: PE long section names looked up, a string table alone is stripped; ELF ABI of mips/ppc64)
-VERIFY_RULES = 3
+#: 3: PE long section names looked up, a string table alone is stripped; ELF ABI of mips/ppc64;
+#: 4: the BSDs' brand and loader, ARM64 PE's DLLs, wasm modules, bare metal's entry point)
+VERIFY_RULES = 4
 
 S = TypeVar("S", bound=StepRecord)
 
