@@ -349,5 +349,5 @@ def test_wasip1_threads_is_told_apart_by_rustcs_target_spec(wasip1: FakeRustc) -
     with pytest.raises(NotSupportedYet) as caught:
         resolve("wasm32-wasip1-threads")
     assert caught.value.why.startswith("WASI with threads (wasi-threads")
-    assert ("-Z unstable-options --print target-spec-json --target wasm32-wasip1-threads"
+    assert ("-Zunstable-options --print target-spec-json --target wasm32-wasip1-threads"
             in wasip1.calls)

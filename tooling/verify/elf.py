@@ -221,7 +221,10 @@ def _float_abi(machine: str, flags: int) -> str | None:
             return "hard"
         if flags & EF_ARM_ABI_FLOAT_SOFT:
             return "soft"
-        return None
+        # EABI 5 without either flag is the base procedure call standard, i.e. soft-float:
+        # GNU as writes no flag for -mfloat-abi=soft (readelf: "Version5 EABI"), only the
+        # hard-float ABI must be marked
+        return "soft" if flags >> 24 >= 5 else None
     if machine == "EM_RISCV":
         return _RISCV_FLOAT_ABIS[flags & EF_RISCV_FLOAT_ABI]
     return None
