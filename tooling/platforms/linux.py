@@ -183,17 +183,18 @@ def debian_packages(target: Target, linker: str) -> Packages:
     native = target.runs_natively()
     arches: list[str] = []
     packages: list[str] = []
+    std: list[str] = []
     if not native:
         packages += ["qemu-user", f"binutils-{target.arch.gnu_prefix}"]
     if linker == "gcc":
         packages += gcc_link(target).packages
     if target.debian_std_possible and not native:
         arches.append(target.arch.deb)
-        packages.append(f"libstd-rust-web-dev:{target.arch.deb}")
+        std.append(f"libstd-rust-web-dev:{target.arch.deb}")
     if target.libc == "gnu" and not native and target.arch.deb_arch:
         # the target's glibc, for running and for ldd under qemu
         packages.append(f"libc6-dev-{target.arch.deb_arch}-cross")
-    return Packages(arches=tuple(arches), packages=tuple(packages))
+    return Packages(arches=tuple(arches), packages=tuple(packages), std=tuple(std))
 
 
 def fits_host(target: Target, host: Host, highest_glibc: str | None) -> tuple[bool, str]:
