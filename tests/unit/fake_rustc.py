@@ -29,6 +29,9 @@ elif args == ["--print", "target-list"]:
 elif args[:3] == ["--print", "cfg", "--target"] and args[3] in data["targets"] \\
         and args[3] not in data["refuse"]:
     cfg = data["targets"][args[3]]
+    if isinstance(cfg, str):  # a real rustc's output, recorded: said verbatim
+        sys.stdout.write(cfg)
+        sys.exit(0)
     for key, value in sorted(cfg.items()):
         if key == "target_feature":
             for feature in value:
@@ -52,9 +55,11 @@ def cfg(arch: str, os: str = "linux", env: str = "gnu", abi: str = "", endian: s
 
 class FakeRustc:
     def __init__(self, folder: Path, kind: str, version: str,
-                 targets: Mapping[str, Mapping[str, object]], refuse: tuple[str, ...] = ()
-                 ) -> None:
-        """``refuse``: triples its list names and its ``--print cfg`` then fails on."""
+                 targets: Mapping[str, Mapping[str, object] | str],
+                 refuse: tuple[str, ...] = ()) -> None:
+        """``targets``: each triple's :func:`cfg` keys, or a real rustc's ``--print cfg``
+        output as recorded (tests/unit/recorded_cfg); ``refuse``: triples its list names
+        and its ``--print cfg`` then fails on."""
         folder.mkdir(parents=True, exist_ok=True)
         self.kind = kind
         self.path = folder / "rustc"
