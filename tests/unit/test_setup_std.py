@@ -79,7 +79,7 @@ def test_a_std_the_archive_cannot_serve_is_skipped_and_said(
     assert BROKEN not in wanted.packages and wanted.std == {BROKEN: (I686,)}
     assert {"gcc-i686-linux-gnu", "libc6-dev-i386-cross"} <= set(wanted.packages)
     done = setup.setup([target], project)  # does not raise
-    installs = [c for c in _calls(apt) if c[:2] == ["apt-get", "install"]]
+    installs = [c for c in _calls(apt) if c[0] == "apt-get" and "install" in c]
     # the packages the build needs in one call, without the std; the std on its own after
     [required, std] = installs
     assert "gcc-i686-linux-gnu" in required and BROKEN not in required
@@ -96,7 +96,7 @@ def test_a_std_the_archive_serves_is_installed(apt: Path, tmp_path: Path,
     (apt / "BROKEN.json").write_text("[]")
     [target] = resolve(I686)
     setup.setup([target], _project(tmp_path))
-    assert [c[-1] for c in _calls(apt) if c[:2] == ["apt-get", "install"]][-1] == BROKEN
+    assert [c[-1] for c in _calls(apt) if c[0] == "apt-get" and "install" in c][-1] == BROKEN
     said = capsys.readouterr()
     assert "skipped" not in said.out + said.err
 

@@ -111,6 +111,10 @@ def _sudo() -> list[str]:
     raise ToolMissing("installing packages needs root", "run `inv setup` as root or install sudo")
 
 
+#: another apt or dpkg at work (a second setup, unattended-upgrades) is waited for, not a failure
+_APT_INSTALL = ("apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y", "-qq",
+                "--no-install-recommends")
+
 _SUDO_HINT = "if sudo asked for a password: run `sudo -v`, then inv setup again"
 
 
@@ -147,8 +151,8 @@ def setup(targets: Sequence[Target], project: Project, *, dry_run: bool = False)
         proc.run([*sudo, "dpkg", "--add-architecture", arch], bound="tool", hint=_SUDO_HINT)
     _update(sudo, env)
     if missing:
-        proc.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
-                 bound="fetch", env=env, what="apt-get install", capture=False, hint=_SUDO_HINT)
+        proc.run([*sudo, *_APT_INSTALL, *missing], bound="fetch", env=env,
+                 what="apt-get install", capture=False, hint=_SUDO_HINT)
     for package in std:
         _install_std(sudo, env, package, wanted.std[package])
     if optional:
@@ -166,9 +170,8 @@ def _install_std(sudo: list[str], env: dict[str, str], package: str,
     """Debian's std of a target, on its own: the archive cannot always serve it (seen:
     ``libstd-rust-web-dev:i386`` and ``:armhf`` "held broken packages"), and those targets
     then take rustup's std or build std from rust-web-src (the plan says which)."""
-    res = proc.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends",
-                    package], bound="fetch", env=env, what=f"apt-get install {package}",
-                   check=False)
+    res = proc.run([*sudo, *_APT_INSTALL, package], bound="fetch", env=env,
+                   what=f"apt-get install {package}", check=False)
     if not res.ok:
         console.warn(f"setup: skipped {package}: the archive cannot install it "
                      f"({_apt_error(res)}); {', '.join(triples)} take rustup's std or "
@@ -245,9 +248,8 @@ def _install_optional(sudo: list[str], env: dict[str, str], wanted: Needs,
                      "will not run")
         return
     for package in optional:
-        res = proc.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends",
-                        package], bound="fetch", env=env, what=f"apt-get install {package}",
-                       check=False)
+        res = proc.run([*sudo, *_APT_INSTALL, package], bound="fetch", env=env,
+                       what=f"apt-get install {package}", check=False)
         if not res.ok:
             console.warn(f"setup: {package} cannot be installed here ({_apt_error(res)}); "
                          "builds go on, but its programs will not run")
