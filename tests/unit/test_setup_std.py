@@ -88,7 +88,7 @@ def test_a_std_the_archive_cannot_serve_is_skipped_and_said(
     said = capsys.readouterr()
     [line] = [x for x in (said.out + said.err).splitlines() if f"skipped {BROKEN}" in x]
     assert "held broken packages" in line
-    assert f"{I686} take rustup's std or build-std instead" in line
+    assert f"{I686} takes rustup's std or build-std instead" in line
 
 
 def test_a_std_the_archive_serves_is_installed(apt: Path, tmp_path: Path,

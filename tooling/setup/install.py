@@ -174,8 +174,9 @@ def _install_std(sudo: list[str], env: dict[str, str], package: str,
                    what=f"apt-get install {package}", check=False)
     if not res.ok:
         console.warn(f"setup: skipped {package}: the archive cannot install it "
-                     f"({_apt_error(res)}); {', '.join(triples)} take rustup's std or "
-                     "build-std instead (std-provider = \"debian\" would need it)")
+                     f"({_apt_error(res)}); {', '.join(triples)} "
+                     f"take{'s' if len(triples) == 1 else ''} rustup's std or build-std "
+                     "instead (std-provider = \"debian\" would need it)")
 
 
 def debian_commands(wanted: Needs) -> list[str]:
