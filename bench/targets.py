@@ -423,6 +423,11 @@ def main() -> None:
                         help="release the chosen triples again even if done by this version")
     parser.add_argument("--work", default=str(DEFAULT_WORK), help="projects and logs")
     parser.add_argument("--out", default=str(OUT))
+    parser.add_argument("--merge", action="append", default=[],
+                        help="another sweep's targets.json (one run with other --work and "
+                             "--out, say in parallel): its cells and runs are taken in")
+    parser.add_argument("--report-only", action="store_true",
+                        help="release nothing: merge (--merge) and write the report")
     parser.add_argument("--list", action="store_true",
                         help="print each triple's plan or reason, and stop")
     args = parser.parse_args()
@@ -447,10 +452,16 @@ def main() -> None:
     store.update(tiers=tiers(), rustup_std=sorted(rustup_std()),
                  plannable={t: {"name": supported[t].name} for t in supported},
                  unsupported={t: {"step": g.step, "why": g.why} for t, g in gaps.items()})
+    for other in args.merge:
+        theirs = json.loads(Path(other).read_text())
+        for triple, cell in theirs["cells"].items():
+            if triple not in store["cells"] or store["cells"][triple]["date"] <= cell["date"]:
+                store["cells"][triple] = cell
+        store["runs"] += [run for run in theirs["runs"] if run not in store["runs"]]
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    done = 0
-    for triple in chosen:
+    this_run: list[Cell] = []
+    for triple in [] if args.report_only else chosen:
         old = store["cells"].get(triple)
         if old and old["tool"] == tool and old["status"] != "stopped" and not args.redo:
             print(f"sweep: {triple}: done by this version ({SYMBOL[old['status']]}), skipped")
@@ -463,22 +474,27 @@ def main() -> None:
         print(f"sweep: {triple} …", flush=True)
         cell = sweep_one(supported[triple], work, setup=args.setup,
                          timeout=min(args.timeout, left), tool=tool)
-        done += 1
+        this_run.append(cell)
         print(f"  {SYMBOL[cell.status]} {cell.seconds:.0f} s: std {cell.std or '·'}, linker "
               f"{cell.linker or '·'}, {cell.verify or '·'}; {cell.ran}"
               + (f" ({cell.setup})" if cell.setup else ""), flush=True)
         store["cells"][triple] = asdict(cell)
         store_file.parent.mkdir(parents=True, exist_ok=True)
         store_file.write_text(json.dumps(store, indent=1, sort_keys=True) + "\n")
+        out.write_text(render(store))  # a sweep stopped half-way leaves its report too
     counted = [c for t, c in store["cells"].items() if t in supported]
     built = sum(c["status"] in ("ran", "verified") for c in counted)
-    summary = (f"{done} released in this run; in all {built} built and verified, "
+    mine = ", ".join(f"{n} {status}" for status in SYMBOL
+                     if (n := sum(1 for c in this_run if c.status == status)))
+    summary = (f"{len(this_run)} released in this run ({mine or 'none'}; "
+               f"{time.monotonic() - began:.0f} s); in the report {built} built and verified, "
                f"{sum(c['status'] == 'ran' for c in counted)} run")
     command = shlex.join(["python", "bench/targets.py", *sys.argv[1:]])
-    store["runs"].append({"command": command, "summary": summary, "tool": tool,
-                          "machine": f"{platform.machine()} {os.cpu_count()} cores",
-                          "date": datetime.datetime.now(datetime.UTC).strftime(
-                              "%Y-%m-%d %H:%M UTC")})
+    if not args.report_only:
+        store["runs"].append({"command": command, "summary": summary, "tool": tool,
+                              "machine": f"{platform.machine()} {os.cpu_count()} cores",
+                              "date": datetime.datetime.now(datetime.UTC).strftime(
+                                  "%Y-%m-%d %H:%M UTC")})
     store_file.write_text(json.dumps(store, indent=1, sort_keys=True) + "\n")
     out.write_text(render(store))
     print(f"sweep: {summary} → {out}")
