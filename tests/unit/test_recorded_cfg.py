@@ -14,6 +14,7 @@ import pytest
 from tests.unit.fake_rustc import FakeRustc, install
 from tooling.matrix import rustc_data
 from tooling.matrix.targets import resolve
+from tooling.platforms import linux
 from tooling.verify import elf
 
 RECORDED = Path(__file__).parent / "recorded_cfg"
@@ -45,6 +46,8 @@ EXPECTED: dict[str, tuple[str, int, str, str | None, str | None, str | None, str
                                      "qemu-arm", "lib/ld-linux.so.3"),
     "armv7-unknown-linux-gnueabihf": ("EM_ARM", 32, "little", "hard", None, "armhf",
                                       "qemu-arm", "lib/ld-linux-armhf.so.3"),
+    "loongarch64-unknown-linux-gnu": ("EM_LOONGARCH", 64, "little", None, None, "loong64",
+                                      "qemu-loongarch64", "lib64/ld-linux-loongarch-lp64d.so.1"),
     "i586-unknown-linux-gnu": ("EM_386", 32, "little", None, None, "i386", "qemu-i386",
                                "lib/ld-linux.so.2"),
 }
@@ -107,3 +110,20 @@ def test_big_endian_is_verified_from_the_elf_header(recorded: FakeRustc) -> None
         elf.BinaryFacts(endian=endian, **base), s390x)}  # type: ignore[arg-type]
         for endian in ("big", "little")}
     assert checks["big"]["endian"] and not checks["little"]["endian"]
+
+
+def test_a_gnu_port_debian_has_no_cross_gcc_for_links_with_zig_and_says_why_not_run(
+        recorded: FakeRustc) -> None:
+    """loongarch64: Debian 12 has no gcc-loongarch64-linux-gnu, libc6-dev-loong64-cross or
+    binutils: zig links it with its own glibc, setup asks for none of them, and its binaries
+    are verified, not run (qemu would need that glibc)."""
+    [loong] = resolve("loongarch64-unknown-linux-gnu")
+    assert (loong.libc, loong.linker, loong.arch.debian_cross) == ("gnu", "zig", False)
+    wanted = linux.debian_packages(loong, loong.linker)
+    assert wanted.packages == ("qemu-user",) and wanted.std == ()
+    assert linux.gcc_link(loong).packages == ()
+    said = linux.cannot_run(loong)
+    assert said is not None and "no loongarch64-linux-gnu cross glibc" in said
+    [s390x] = resolve("s390x-unknown-linux-gnu")  # a port whose cross gcc Debian has
+    assert (s390x.linker, s390x.arch.debian_cross) == ("gcc", True)
+    assert "binutils-s390x-linux-gnu" in linux.debian_packages(s390x, "gcc").packages
