@@ -490,7 +490,10 @@ def main() -> None:
                f"{time.monotonic() - began:.0f} s); in the report {built} built and verified, "
                f"{sum(c['status'] == 'ran' for c in counted)} run")
     command = shlex.join(["python", "bench/targets.py", *sys.argv[1:]])
-    if not args.report_only:
+    if args.report_only:
+        summary = (f"report only, merged {', '.join(args.merge) or 'nothing'}; "
+                   f"{built} built and verified, {sum(c['status'] == 'ran' for c in counted)} run")
+    if not args.report_only or args.merge:
         store["runs"].append({"command": command, "summary": summary, "tool": tool,
                               "machine": f"{platform.machine()} {os.cpu_count()} cores",
                               "date": datetime.datetime.now(datetime.UTC).strftime(
