@@ -31,7 +31,22 @@ def corpus(c: Context, only: str = "", target: list[str] | None = None) -> None:
     proc.run(argv, bound="build", capture=False)
 
 
+@task(help={"only": "comma-separated globs over triples, e.g. '*-linux-musl*' (default: all)",
+            "budget": "seconds for the whole sweep (0: no limit)",
+            "setup": "run `crossmatrix setup --target T` before each release",
+            "redo": "release again the triples done by this version"})
+@boundary
+def sweep(c: Context, only: str = "", budget: int = 0, setup: bool = False,
+          redo: bool = False) -> None:
+    """Release a small program for every triple crossmatrix plans → docs/TARGETS.md."""
+    argv = [sys.executable, "bench/targets.py", *(["--only", only] if only else []),
+            *(["--budget", str(budget)] if budget else []), *(["--setup"] if setup else []),
+            *(["--redo"] if redo else [])]
+    proc.run(argv, bound="build", capture=False)
+
+
 ns.add_task(bench)
 ns.add_task(corpus)
+ns.add_task(sweep)
 
 __all__ = ["ns"]

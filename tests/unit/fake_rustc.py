@@ -36,6 +36,9 @@ elif args[:3] == ["--print", "cfg", "--target"] and args[3] in data["targets"] \
 elif args[:3] == ["--print", "cfg", "--target"] and args[3] in data["targets"] \\
         and args[3] not in data["refuse"]:
     cfg = data["targets"][args[3]]
+    if isinstance(cfg, str):  # a real rustc's output, recorded: said verbatim
+        sys.stdout.write(cfg)
+        sys.exit(0)
     for key, value in sorted(cfg.items()):
         if key == "target_feature":
             for feature in value:

@@ -63,6 +63,10 @@ class Arch:
     pe_machine: str | None = None  #: pefile's MACHINE_TYPE name
     macho_cpu: str | None = None  #: lief's MachO CPU_TYPE name
     docker_arch: str | None = None  #: Docker's architecture name (None: the Rust one)
+    #: Debian 12's archive has this port's cross gcc and glibc (gcc-<gnu_prefix>,
+    #: libc6-dev-<deb_arch>-cross); without them a gnu triple links with zig's glibc and
+    #: cannot run here (no glibc for qemu)
+    debian_cross: bool = True
 
     @property
     def target_arch(self) -> str:
@@ -96,12 +100,14 @@ def _plain(rust: str, cfg_arch: str, deb_arch: str | None, gnu_prefix: str, qemu
            elf_machine: str, elf_class: Literal[32, 64], endian: Literal["little", "big"],
            gnu_loader: str, *, abi: str | None = None, elf_abi: str | None = None,
            zig_arch: str | None = None, zig_flags: tuple[str, ...] = (),
-           host_machines: tuple[str, ...] = (), docker_arch: str | None = None) -> Arch:
+           host_machines: tuple[str, ...] = (), docker_arch: str | None = None,
+           debian_cross: bool = True) -> Arch:
     return Arch(rust=rust, cfg_arch=cfg_arch, abi=abi, deb_arch=deb_arch,
                 gnu_prefix=gnu_prefix, multiarch=gnu_prefix, qemu=qemu,
                 elf_machine=elf_machine, elf_class=elf_class, endian=endian, float_abi=None,
                 elf_abi=elf_abi, zig_arch=zig_arch or rust, zig_flags=zig_flags,
-                gnu_loader=gnu_loader, host_machines=host_machines, docker_arch=docker_arch)
+                gnu_loader=gnu_loader, host_machines=host_machines, docker_arch=docker_arch,
+                debian_cross=debian_cross and deb_arch is not None)
 
 
 #: One row per architecture (and per rustc target_abi where the ABI changes what the
@@ -173,7 +179,7 @@ ARCHES: tuple[Arch, ...] = (
            "lib/ld64.so.1", host_machines=("s390x",), docker_arch="s390x"),
     _plain("loongarch64", "loongarch64", "loong64", "loongarch64-linux-gnu", "qemu-loongarch64",
            "EM_LOONGARCH", 64, "little", "lib64/ld-linux-loongarch-lp64d.so.1",
-           host_machines=("loongarch64",), docker_arch="loong64"),
+           host_machines=("loongarch64",), docker_arch="loong64", debian_cross=False),
     _plain("sparc64", "sparc64", "sparc64", "sparc64-linux-gnu", "qemu-sparc64", "EM_SPARCV9",
            64, "big", "lib64/ld-linux.so.2", host_machines=("sparc64",)),
     # WebAssembly (WASI): no Debian port, qemu, ELF or loader; zig compiles its C
@@ -541,8 +547,11 @@ def _adhoc(triple: str) -> Target | NotSupportedYet | None:
     arch, kind = arch_for(facts), _kind(facts)
     assert arch is not None and kind is not None  # _unsupported said so
     os: Os = next(o for o in get_args(Os) if o == facts.os)
+    # gnu: Debian's cross gcc and glibc where the archive has them, else zig (and its glibc)
+    linker: LinkerKind = ("zig" if kind.linker == "gcc" and not arch.debian_cross
+                          else kind.linker)
     return Target(name=triple, triple=triple, arch=arch, libc=kind.libc, linkage=kind.linkage,
-                  linker=kind.linker, tags=(os, kind.libc, kind.linkage, arch.rust),
+                  linker=linker, tags=(os, kind.libc, kind.linkage, arch.rust),
                   in_table=False, os=os, abi=facts.abi)
 
 

@@ -69,6 +69,9 @@ class Packages:
     packages: tuple[str, ...] = ()
     optional: tuple[str, ...] = ()  #: wanted for running only; setup goes on without them
     optional_arches: tuple[str, ...] = ()  #: architectures only the optional ones need
+    #: Debian's std for the target (``libstd-rust-web-dev:<arch>``): one provider of several
+    #: (rustup's std, build-std), so setup goes on without it unless the project forces it
+    std: tuple[str, ...] = ()
 
 
 @runtime_checkable

@@ -54,7 +54,8 @@ def gcc_link(target: Target) -> GccLink:
         return GccLink(gcc=gcc, ar=ar, packages=("gcc",), gxx="g++", gxx_packages=("g++",),
                        ranlib="ranlib")
     prefix = target.arch.gnu_prefix
-    deb = target.arch.deb_arch  # None: no Debian port, so no package brings its gcc
+    # None: no Debian port, or none of its cross packages: no package brings its gcc
+    deb = target.arch.deb_arch if target.arch.debian_cross else None
     return GccLink(gcc=gcc, ar=ar, gxx=f"{prefix}-g++", ranlib=f"{prefix}-ranlib",
                    packages=(f"gcc-{prefix}", f"libc6-dev-{deb}-cross") if deb else (),
                    gxx_packages=(f"g++-{prefix}",) if deb else (), sysroot=target.gnu_sysroot)
@@ -112,11 +113,16 @@ def cannot_run(target: Target) -> str | None:
     """qemu-user runs every architecture of the table: where setup installs Debian packages a
     missing qemu (or cross glibc) is installed, so only a host without apt says so here."""
     argv = prefix(target)
-    if not argv or installs_with_apt():
+    if not argv:
+        return None
+    loader = Path(target.gnu_sysroot) / target.arch.gnu_loader
+    if not target.is_static and not target.arch.debian_cross and not loader.exists():
+        return (f"no {target.arch.rust} glibc at {target.gnu_sysroot} for qemu: Debian 12 has "
+                f"no {target.arch.gnu_prefix} cross glibc (a musl triple of it runs)")
+    if installs_with_apt():
         return None
     if proc.which(argv[0]) is None:
         return f"no {argv[0]} here (install qemu-user)"
-    loader = Path(target.gnu_sysroot) / target.arch.gnu_loader
     if not target.is_static and not loader.exists():
         return (f"no {target.arch.rust} glibc at {target.gnu_sysroot} here (install the "
                 f"{target.arch.gnu_prefix} cross C library there)")
@@ -183,17 +189,20 @@ def debian_packages(target: Target, linker: str) -> Packages:
     native = target.runs_natively()
     arches: list[str] = []
     packages: list[str] = []
+    std: list[str] = []
     if not native:
-        packages += ["qemu-user", f"binutils-{target.arch.gnu_prefix}"]
+        packages.append("qemu-user")
+        if target.arch.debian_cross:
+            packages.append(f"binutils-{target.arch.gnu_prefix}")
     if linker == "gcc":
         packages += gcc_link(target).packages
     if target.debian_std_possible and not native:
         arches.append(target.arch.deb)
-        packages.append(f"libstd-rust-web-dev:{target.arch.deb}")
-    if target.libc == "gnu" and not native and target.arch.deb_arch:
+        std.append(f"libstd-rust-web-dev:{target.arch.deb}")
+    if target.libc == "gnu" and not native and target.arch.debian_cross:
         # the target's glibc, for running and for ldd under qemu
         packages.append(f"libc6-dev-{target.arch.deb_arch}-cross")
-    return Packages(arches=tuple(arches), packages=tuple(packages))
+    return Packages(arches=tuple(arches), packages=tuple(packages), std=tuple(std))
 
 
 def fits_host(target: Target, host: Host, highest_glibc: str | None) -> tuple[bool, str]:

@@ -31,6 +31,10 @@ def find_strip(target: Target) -> str:
     """The platform's strip programs, best first; on a host without apt (where setup
     cannot install binutils) rustup's ``rust-objcopy`` after them."""
     tools = platform_of(target).strip_tools(target)
+    if not target.arch.debian_cross:  # no Debian binutils: rustup's LLVM before the host's
+        objcopy = rustup_objcopy()
+        if objcopy is not None:
+            return objcopy
     for name in tools.programs:
         if proc.which(name):
             return name

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tooling.compile import buildenv, hosttools
 from tooling.errors import StepFailed, ToolMissing
@@ -33,6 +33,10 @@ class Needs:
     optional: tuple[str, ...] = ()
     #: foreign architectures only the optional packages need
     optional_arches: tuple[str, ...] = ()
+    #: Debian's std of a target that another provider serves too (rustup's std, build-std
+    #: from rust-web-src): installed one by one, and one the archive cannot serve is skipped
+    #: with a line saying so; package -> the targets it is for
+    std: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def needs(targets: Sequence[Target], project: Project) -> Needs:
@@ -47,15 +51,22 @@ def needs(targets: Sequence[Target], project: Project) -> Needs:
     if project.sccache:
         packages.append("sccache")
     optional: list[str] = []
+    std: dict[str, tuple[str, ...]] = {}
     for target in targets:
         wanted = platform_of(target).debian_packages(target, project.linker_for(target))
         arches += wanted.arches
         packages += wanted.packages
         optional += wanted.optional
         optional_arches += wanted.optional_arches
-    return Needs(tuple(dict.fromkeys(arches)), tuple(dict.fromkeys(packages)),
-                 tuple(dict.fromkeys(optional)),
-                 tuple(a for a in dict.fromkeys(optional_arches) if a not in arches))
+        if project.std_provider_for(target) == "debian":  # the only std it may use
+            packages += wanted.std
+        else:
+            for package in wanted.std:
+                std[package] = (*std.get(package, ()), target.triple)
+    required = tuple(dict.fromkeys(packages))
+    return Needs(tuple(dict.fromkeys(arches)), required, tuple(dict.fromkeys(optional)),
+                 tuple(a for a in dict.fromkeys(optional_arches) if a not in arches),
+                 {p: triples for p, triples in std.items() if p not in required})
 
 
 def _compiler(project: Project) -> Compiler:
@@ -100,6 +111,10 @@ def _sudo() -> list[str]:
     raise ToolMissing("installing packages needs root", "run `inv setup` as root or install sudo")
 
 
+#: another apt or dpkg at work (a second setup, unattended-upgrades) is waited for, not a failure
+_APT_INSTALL = ("apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y", "-qq",
+                "--no-install-recommends")
+
 _SUDO_HINT = "if sudo asked for a password: run `sudo -v`, then inv setup again"
 
 
@@ -112,13 +127,18 @@ def setup(targets: Sequence[Target], project: Project, *, dry_run: bool = False)
     new_arches = [a for a in wanted.arches if a not in foreign_arches()]
     missing = [p for p in wanted.packages if not is_installed(p)]
     optional = [p for p in wanted.optional if not is_installed(p)]
-    if not new_arches and not missing and not optional:
-        console.info(f"setup: all {len(wanted.packages)} packages already installed")
+    std = [p for p in wanted.std if not is_installed(p)]
+    if not new_arches and not missing and not optional and not std:
+        console.info(f"setup: all {len(wanted.packages) + len(wanted.std)} packages already "
+                     "installed")
         return done
     for arch in new_arches:
         done.append(f"dpkg --add-architecture {arch}")
     if missing:
         done.append("apt-get install " + " ".join(missing))
+    for package in std:
+        done.append(f"apt-get install {package} (Debian's std; rustup's or build-std serve "
+                    f"{', '.join(wanted.std[package])} without it)")
     if optional:
         done.append("apt-get install " + " ".join(optional) + " (optional)")
     for line in done:
@@ -131,17 +151,40 @@ def setup(targets: Sequence[Target], project: Project, *, dry_run: bool = False)
         proc.run([*sudo, "dpkg", "--add-architecture", arch], bound="tool", hint=_SUDO_HINT)
     _update(sudo, env)
     if missing:
-        proc.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
-                 bound="fetch", env=env, what="apt-get install", capture=False, hint=_SUDO_HINT)
+        proc.run([*sudo, *_APT_INSTALL, *missing], bound="fetch", env=env,
+                 what="apt-get install", capture=False, hint=_SUDO_HINT)
+    for package in std:
+        _install_std(sudo, env, package, wanted.std[package])
     if optional:
         _install_optional(sudo, env, wanted, optional)
     return done
+
+
+def _apt_error(res: proc.Result) -> str:
+    said = [line for line in (res.stderr + res.stdout).splitlines() if line.startswith("E:")]
+    return said[-1] if said else "apt failed"
+
+
+def _install_std(sudo: list[str], env: dict[str, str], package: str,
+                 triples: tuple[str, ...]) -> None:
+    """Debian's std of a target, on its own: the archive cannot always serve it (seen:
+    ``libstd-rust-web-dev:i386`` and ``:armhf`` "held broken packages"), and those targets
+    then take rustup's std or build std from rust-web-src (the plan says which)."""
+    res = proc.run([*sudo, *_APT_INSTALL, package], bound="fetch", env=env,
+                   what=f"apt-get install {package}", check=False)
+    if not res.ok:
+        console.warn(f"setup: skipped {package}: the archive cannot install it "
+                     f"({_apt_error(res)}); {', '.join(triples)} "
+                     f"take{'s' if len(triples) == 1 else ''} rustup's std or build-std "
+                     "instead (std-provider = \"debian\" would need it)")
 
 
 def debian_commands(wanted: Needs) -> list[str]:
     """What setup runs on a Debian system with nothing installed yet."""
     lines = [f"dpkg --add-architecture {arch}" for arch in wanted.arches]
     lines.append("apt-get install " + " ".join(wanted.packages))
+    lines += [f"apt-get install {package} (Debian's std, if the archive serves it)"
+              for package in wanted.std]
     if wanted.optional:
         lines.append("apt-get install " + " ".join(wanted.optional) + " (optional)")
     return lines
@@ -206,14 +249,10 @@ def _install_optional(sudo: list[str], env: dict[str, str], wanted: Needs,
                      "will not run")
         return
     for package in optional:
-        res = proc.run([*sudo, "apt-get", "install", "-y", "-qq", "--no-install-recommends",
-                        package], bound="fetch", env=env, what=f"apt-get install {package}",
-                       check=False)
+        res = proc.run([*sudo, *_APT_INSTALL, package], bound="fetch", env=env,
+                       what=f"apt-get install {package}", check=False)
         if not res.ok:
-            said = [line for line in (res.stderr + res.stdout).splitlines()
-                    if line.startswith("E:")]
-            console.warn(f"setup: {package} cannot be installed here "
-                         f"({said[-1] if said else 'apt failed'}); "
+            console.warn(f"setup: {package} cannot be installed here ({_apt_error(res)}); "
                          "builds go on, but its programs will not run")
 
 
