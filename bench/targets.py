@@ -39,6 +39,7 @@ import tarfile
 import tempfile
 import time
 import tomllib
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -46,18 +47,16 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from tests.integration.helpers import write_no_std_crate  # noqa: E402
 from tooling import __version__  # noqa: E402
 from tooling.errors import StepFailed, UsageError  # noqa: E402
 from tooling.matrix import rustc_data  # noqa: E402
 from tooling.matrix.targets import NotSupportedYet, Target, select  # noqa: E402
-from tooling.verify import elf  # noqa: E402
+from tooling.verify import inspection  # noqa: E402
 
 BIN = Path(sys.prefix) / "bin"
 DEFAULT_WORK = Path(tempfile.gettempdir()) / "crossmatrix-sweep"
 OUT = REPO / "docs" / "TARGETS.md"
-#: a no_std program for bare metal (target_os none): a cargo package folder, copied as is;
-#: its binary prints nothing (it is verified, not run). None of it yet: see program_for
-NOSTD_PROGRAM = REPO / "bench" / "nostd"
 
 MAIN_RS = r"""//! The sweep's program: std at work (a thread, a map, floats, a file, the clock), and
 //! the triple it was built for, which crossmatrix's smoke test checks.
@@ -187,17 +186,17 @@ def plan_all(triples: list[str]) -> tuple[dict[str, Target], dict[str, NotSuppor
     return supported, gaps
 
 
-def program_for(target: Target, work: Path) -> Path | None:
+def program_for(target: Target, work: Path) -> Path:
     """The project the sweep releases for ``target``: the std program, or for bare metal
-    (target_os none) the no_std one at ``NOSTD_PROGRAM`` (None: there is none yet)."""
+    (target_os none) the integration tests' no_std one (``write_no_std_crate``: core and
+    alloc, ``_start``, a panic handler; verified, not run)."""
     facts = rustc_data.facts(target.triple)
-    bare = facts is not None and facts.os == "none"
-    if bare:
-        if not (NOSTD_PROGRAM / "Cargo.toml").is_file():
-            return None
-        dest = work / "nostd"
-        if not dest.exists():
-            shutil.copytree(NOSTD_PROGRAM, dest, ignore=shutil.ignore_patterns("target", "dist"))
+    if facts is not None and facts.os == "none":
+        dest = write_no_std_crate(work / "nostd", name="sweep-bare")
+        config = '[tool.crossmatrix]\ndist = "dist"\n'
+        if not (dest / "pyproject.toml").is_file() or (
+                dest / "pyproject.toml").read_text() != config:
+            (dest / "pyproject.toml").write_text(config)
         return dest
     dest = work / "std"
     (dest / "src").mkdir(parents=True, exist_ok=True)
@@ -256,33 +255,50 @@ def _first_cargo_error(log: Path) -> str:
 
 
 def _binary_facts(dist: Path, info: dict[str, Any], target: Target) -> str:
-    """The released program read again (ELF: machine, class, endian, float/ELF ABI, linkage,
-    and crossmatrix's checks run once more); other formats: what build_info.json says."""
+    """The released program read again from its archive and crossmatrix's checks run once
+    more through the one entry point of every format (ELF: machine, class, endian, float/ELF
+    ABI, linkage; PE, Mach-O, wasm likewise)."""
     archive = dist / info["archive"]["file"] if isinstance(info.get("archive"), dict) else None
     bins = [a for a in info.get("artifacts", ()) if a.get("kind", "bin") == "bin"]
     if not bins:
         return "no program"
     art = bins[0]
-    if archive is not None and archive.name.endswith(".tar.gz") and archive.is_file():
-        with tempfile.TemporaryDirectory() as tmp, tarfile.open(archive) as tar:
-            member = next((m for m in tar.getmembers()
-                           if m.name.endswith("/" + art["path"]) or m.name == art["path"]), None)
-            if member is not None:
-                tar.extractall(tmp, members=[member], filter="data")
-                path = Path(tmp) / member.name
-                try:
-                    facts = elf.read_facts(path)
-                except StepFailed:
-                    facts = None
-                if facts is not None:
-                    checks = elf.verify(facts, target, glibc_floor=target.glibc)
-                    bad = [f"{c.name}: {c.actual} (wanted {c.expected})" for c in checks
-                           if not c.ok]
-                    abi = "/".join(x for x in (facts.float_abi, facts.elf_abi) if x)
-                    said = (f"{facts.machine} ELF{facts.elf_class} {facts.endian}"
-                            + (f" {abi}" if abi else "") + f", {facts.linkage}")
-                    return said if not bad else f"{said}; FAILED {'; '.join(bad)}"
-    return f"{art.get('machine', '?')}, {art.get('linkage', '?')}"
+    if archive is None or not archive.is_file():
+        return f"{art.get('machine', '?')}, {art.get('linkage', '?')}"
+    with tempfile.TemporaryDirectory() as tmp:
+        path = _extract(archive, art["path"], Path(tmp))
+        if path is None:
+            return f"{art.get('machine', '?')}, {art.get('linkage', '?')} (not in the archive)"
+        try:
+            found = inspection.inspect(path, target, glibc_floor=target.glibc)
+        except StepFailed as exc:
+            return f"FAILED to read it again: {exc.message}"
+    bad = [f"{c.name}: {c.actual} (wanted {c.expected})" for c in found.checks if not c.ok]
+    summary = found.summary
+    told = {c.name: c.actual for c in found.checks}
+    shape = " ".join(told[k] for k in ("class", "endian", "float-abi", "elf-abi") if k in told)
+    said = (f"{summary.get('machine', '?')}" + (f" {shape}" if shape else "")
+            + f", {summary.get('linkage', '?')}")
+    return said if not bad else f"{said}; FAILED {'; '.join(bad)}"
+
+
+def _extract(archive: Path, member_path: str, into: Path) -> Path | None:
+    """One member of a release archive (tar.gz or zip), by its path inside the top folder."""
+    if archive.name.endswith(".zip"):
+        with zipfile.ZipFile(archive) as zipped:
+            name = next((n for n in zipped.namelist()
+                         if n.endswith("/" + member_path) or n == member_path), None)
+            if name is None:
+                return None
+            zipped.extract(name, into)
+            return into / name
+    with tarfile.open(archive) as tar:
+        member = next((m for m in tar.getmembers()
+                       if m.name.endswith("/" + member_path) or m.name == member_path), None)
+        if member is None:
+            return None
+        tar.extractall(into, members=[member], filter="data")
+        return into / member.name
 
 
 def cell_from_release(project: Path, target: Target, code: int | None, output: str,
@@ -324,9 +340,6 @@ def sweep_one(target: Target, work: Path, *, setup: bool, timeout: float, tool: 
     log.write_text("")
     project = program_for(target, work)
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    if project is None:
-        return Cell(triple=target.triple, name=target.name, status="stopped", tool=tool,
-                    date=now, ran="no no_std program yet (bench/targets.py NOSTD_PROGRAM)")
     console = [str(BIN / "crossmatrix"), "--project", str(project)]
     said = ""
     start = time.monotonic()

@@ -18,6 +18,7 @@ it (see :func:`plan`).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
@@ -37,6 +38,7 @@ from tooling.std.compiler import (
     toolchain_pin,
 )
 from tooling.util import console, proc, versions
+from tooling.util.digests import digest
 
 Provider = Literal["rustup", "debian", "build-std"]
 
@@ -120,9 +122,17 @@ def _rustup_plan(project: Project, target: Target) -> StdPlan | None:
 
 def _rustup_add(project: Project, target: Target) -> bool:
     """``rustup target add`` (the executor's part); False, said in one line, when it fails."""
+    from filelock import FileLock  # startup time: only a target being added needs it
+
+    # one rustup at a time: two installs at once into one toolchain can leave its component
+    # list without a target whose files are there ("detected conflict" ever after)
+    home = Path(os.environ.get("RUSTUP_HOME", Path.home() / ".rustup"))
+    locks = project.cache_dir / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
     try:
-        res = proc.run(["rustup", "target", "add", target.triple], bound="fetch",
-                       cwd=project.workspace, check=False, what="rustup target add")
+        with FileLock(str(locks / f"rustup-{digest(str(home))[:12]}.lock")):
+            res = proc.run(["rustup", "target", "add", target.triple], bound="fetch",
+                           cwd=project.workspace, check=False, what="rustup target add")
     except StepFailed as exc:  # timed out
         console.info(f"  rustup could not add {target.triple}: {exc.message}; "
                      "trying the offline providers")
