@@ -185,9 +185,9 @@ def _spec(rustc: Rustc, triple: str) -> dict[str, object]:
             found = {}
         return found if isinstance(found, dict) else {}, []
 
-    value: dict[str, object] = memo.remember("rustc-spec", [str(rustc.path), triple],
-                                             [rustc.path], probe)
-    return value
+    value: object = memo.remember("rustc-target-spec", [str(rustc.path), triple],
+                                  [rustc.path], probe)
+    return value if isinstance(value, dict) else {}
 
 
 def spec(triple: str) -> Spec | None:
