@@ -13,6 +13,9 @@ P2  fresh crate, std not installed: crossmatrix with the std cache vs
 P3  the Linux matrix from warm std caches (cold target folder): crossmatrix release
     vs the sum of the same cargo commands run raw.
 P4  stripped sizes vs cargo-zigbuild's output, and the min-size profile.
+P5  the default matrix (ten targets) cold, as P3, with targets side by side (jobs).
+P6  edit one source file, then the whole matrix: crossmatrix release vs the sum of the
+    ten single-target raw cargo rebuilds, an edit before each.
 R1  the Windows programs of windows-x86_64 run 5 times each under wine: crossmatrix's runner
     (one lingering wineserver per prefix) vs `wine prog.exe --version` per run, as a script
     does it (each wine starts and ends its own server).
@@ -227,6 +230,57 @@ def p3(reps: int, targets: list[str], warmup: int) -> Figure:
         a, b, reps, warmup)
 
 
+def p5(reps: int, warmup: int) -> Figure:
+    """P3 over the whole default matrix, with targets side by side (``jobs``)."""
+    fig = p3(reps, [t.name for t in TABLE], warmup)
+    return dataclasses.replace(
+        fig, key="P5", what=f"the default matrix ({len(TABLE)} targets) from warm std caches, "
+        "cold target folder", a_label="crossmatrix release (jobs: one per core)",
+        goal="ratio ≤ 0.7")
+
+
+def _edit(source: Path, n: int) -> None:
+    """A one-line change cargo must rebuild for: a new comment at the end of the file."""
+    with source.open("a") as f:
+        f.write(f"// edit {n}\n")
+
+
+def p6(reps: int, warmup: int) -> Figure:
+    """Edit one source file, then the whole matrix: crossmatrix release against the sum of
+    the single-target raw cargo rebuilds, each after its own edit (and its own warm build)."""
+    copy = WORK / "p6-workspace"
+    if not copy.is_dir():
+        shutil.copytree(REPO / "crates", copy, ignore=shutil.ignore_patterns("target"))
+    project = project_dir("p6", FORCED, workspace=copy)
+    source = copy / "edge-agent" / "src" / "main.rs"
+    a_dir, b_dir = WORK / "p6-target-a", WORK / "p6-target-b"
+    edits = iter(range(1_000_000))
+    names = [t.name for t in TABLE]
+    proj = load(project)
+
+    def a() -> float:
+        _edit(source, next(edits))
+        return sh([str(BIN / "crossmatrix"), "--project", str(project), "release"],
+                  env={**OFFLINE, "CARGO_TARGET_DIR": str(a_dir)})
+
+    def b() -> float:
+        os.environ["CARGO_TARGET_DIR"] = str(b_dir)
+        try:
+            total = 0.0
+            for name in names:
+                _edit(source, next(edits))
+                call = compiling.invocation(Build(proj, by_name()[name]), provide_std=False)
+                total += sh(call.argv, env=call.env, cwd=proj.workspace)
+        finally:
+            del os.environ["CARGO_TARGET_DIR"]
+        return total
+
+    return alternate(Figure(
+        "P6", f"edit one source file (edge-agent), then the whole matrix ({len(names)} targets)",
+        "crossmatrix release", "sum of the single-target raw cargo rebuilds, an edit before "
+        "each", goal="ratio ≤ 1.1"), a, b, reps, max(1, warmup))
+
+
 def p4() -> tuple[Figure, dict[str, dict[str, int]]]:
     project = project_dir("p4", FORCED)
     sizes: dict[str, dict[str, int]] = {}
@@ -394,6 +448,10 @@ def main() -> None:
         names = ["linux-x86_64-gnu", "linux-aarch64"] if args.quick else [t.name for t in TABLE]
         figures.append(p3(reps=1 if args.quick else 2, targets=names,
                           warmup=0 if args.quick else 1))
+    if "P5" in only:
+        figures.append(p5(reps=1 if args.quick else 2, warmup=0 if args.quick else 1))
+    if "P6" in only:
+        figures.append(p6(reps=1 if args.quick else 3, warmup=1))
     if "P4" in only:
         size_fig, sizes = p4()
         figures.append(size_fig)
