@@ -722,3 +722,13 @@ def test_mips_n32_fails_an_o32_row(build_dir: Path) -> None:
 ])
 def test_elf_abi_from_e_flags(machine: str, elf_class: int, flags: int, abi: str | None) -> None:
     assert elf.elf_abi(machine, elf_class, flags) == abi
+
+
+def test_arm_float_abi_from_the_eabi_flags() -> None:
+    """GNU as marks only the hard-float ABI: Debian's arm-linux-gnueabi-gcc writes e_flags
+    0x5000000 ("Version5 EABI") for soft-float code; zig and rustc's objects carry 0x200."""
+    assert elf._float_abi("EM_ARM", 0x5000000) == "soft"
+    assert elf._float_abi("EM_ARM", 0x5000200) == "soft"
+    assert elf._float_abi("EM_ARM", 0x5000400) == "hard"
+    assert elf._float_abi("EM_ARM", 0x4000000) is None  # before EABI 5: not said
+    assert elf._float_abi("EM_ARM", 0) is None  # an old-ABI (OABI) file
