@@ -16,6 +16,8 @@ P4  stripped sizes vs cargo-zigbuild's output, and the min-size profile.
 P5  the default matrix (ten targets) cold, as P3, with targets side by side (jobs).
 P6  edit one source file, then the whole matrix: crossmatrix release vs the sum of the
     ten single-target raw cargo rebuilds, an edit before each.
+P7  one cargo call for several targets (`--target a --target b`) vs one call per target,
+    cold and after an edit (two zig-linked musl targets of the sample workspace).
 R1  the Windows programs of windows-x86_64 run 5 times each under wine: crossmatrix's runner
     (one lingering wineserver per prefix) vs `wine prog.exe --version` per run, as a script
     does it (each wine starts and ends its own server).
@@ -48,6 +50,7 @@ from tests.integration.helpers import FORCED_PROVIDERS as FORCED  # noqa: E402
 from tooling.matrix import workspace  # noqa: E402
 from tooling.matrix.config import load  # noqa: E402
 from tooling.matrix.targets import TABLE, by_name  # noqa: E402
+from tooling.plan.cargo_call import Invocation  # noqa: E402
 from tooling.std import providers  # noqa: E402
 from tooling.steps import compiling  # noqa: E402
 from tooling.steps.state import Build  # noqa: E402
@@ -281,6 +284,81 @@ def p6(reps: int, warmup: int) -> Figure:
         "each", goal="ratio ≤ 1.1"), a, b, reps, max(1, warmup))
 
 
+def _one_call(calls: list[Invocation]) -> tuple[list[str], dict[str, str]]:
+    """The cargo calls of several targets as one: every target's ``--target`` and
+    ``--config target.<triple>.*``, and the union of their environments (every difference
+    between them is keyed by the target: CC_<t>, CARGO_TARGET_<T>_LINKER …)."""
+    first, *rest = calls
+    argv = list(first.argv)
+    env = dict(first.env)
+    for call in rest:
+        extra, args = [], list(call.argv)
+        for i, arg in enumerate(args):
+            if arg == "--target" or (arg == "--config" and args[i + 1].startswith("target.")):
+                extra += [arg, args[i + 1]]
+        argv += extra
+        for key, value in call.env.items():
+            if env.get(key, value) != value:
+                raise SystemExit(f"P7: {key} differs between the targets: not one call")
+            env[key] = value
+    return argv, env
+
+
+def p7(reps: int, warmup: int, targets: list[str]) -> list[Figure]:
+    """One cargo call for several targets (``--target a --target b``) against one call per
+    target, in one target folder: cold (an empty folder) and after an edit (warm)."""
+    copy = WORK / "p7-workspace"
+    if not copy.is_dir():
+        shutil.copytree(REPO / "crates", copy, ignore=shutil.ignore_patterns("target"))
+    project = project_dir("p7", FORCED, workspace=copy)
+    proj = load(project)
+    source = copy / "edge-agent" / "src" / "main.rs"
+    edits = iter(range(1_000_000))
+
+    def calls(target_dir: Path) -> list[Invocation]:
+        os.environ["CARGO_TARGET_DIR"] = str(target_dir)
+        try:
+            return [compiling.invocation(Build(proj, by_name()[n]), provide_std=False)
+                    for n in targets]
+        finally:
+            del os.environ["CARGO_TARGET_DIR"]
+
+    def together(target_dir: Path) -> float:
+        argv, env = _one_call(calls(target_dir))
+        return sh(argv, env=env, cwd=proj.workspace)
+
+    def apart(target_dir: Path) -> float:
+        return sum(sh(c.argv, env=c.env, cwd=proj.workspace) for c in calls(target_dir))
+
+    def cold(how: Callable[[Path], float]) -> Callable[[], float]:
+        def run() -> float:
+            target_dir = fresh()
+            try:
+                return how(target_dir)
+            finally:
+                shutil.rmtree(target_dir, ignore_errors=True)
+        return run
+
+    warm_a, warm_b = WORK / "p7-warm-a", WORK / "p7-warm-b"
+
+    def edited(how: Callable[[Path], float], target_dir: Path) -> Callable[[], float]:
+        def run() -> float:
+            _edit(source, next(edits))
+            return how(target_dir)
+        return run
+
+    names = ", ".join(targets)
+    return [
+        alternate(Figure("P7-cold", f"cold workspace, {names}: one cargo call for all",
+                         "cargo build --target a --target b …", "one cargo call per target",
+                         goal="keep what wins"), cold(together), cold(apart), reps, warmup),
+        alternate(Figure("P7-warm", f"an edit, then {names}: one cargo call for all",
+                         "cargo build --target a --target b …", "one cargo call per target",
+                         goal="keep what wins"), edited(together, warm_a),
+                  edited(apart, warm_b), reps, max(1, warmup)),
+    ]
+
+
 def p4() -> tuple[Figure, dict[str, dict[str, int]]]:
     project = project_dir("p4", FORCED)
     sizes: dict[str, dict[str, int]] = {}
@@ -452,6 +530,9 @@ def main() -> None:
         figures.append(p5(reps=1 if args.quick else 2, warmup=0 if args.quick else 1))
     if "P6" in only:
         figures.append(p6(reps=1 if args.quick else 3, warmup=1))
+    if "P7" in only:
+        figures += p7(reps=1 if args.quick else 2, warmup=0,
+                      targets=["linux-x86_64", "linux-aarch64"])
     if "P4" in only:
         size_fig, sizes = p4()
         figures.append(size_fig)
