@@ -111,9 +111,13 @@ def test_sigkill_during_the_pipeline_never_leaves_a_trusted_partial(tmp_path: Pa
     for trial in range(1, TRIALS + 1):
         _set_trial(crates, trial)
         log = tmp_path / f"trial-{trial}.log"
+        started = time.monotonic()
         proc = _start(project, log, "-v", "release")  # -v: each step's own lines
         delay = 0.3 + (span - 0.3) * trial / (TRIALS + 1)  # spread over the whole run
-        killed += _kill_after(proc, delay)
+        if _kill_after(proc, delay):
+            killed += 1
+        else:  # the machine got faster than when the span was measured: the later kills
+            span = min(span, time.monotonic() - started)  # must land inside a run too
         said = log.read_text(errors="replace")
         reached.update(phase for phase in PHASES if f"{TARGET} {phase}" in said)
         if said.count(f"{TARGET} run ") == len(PROGRAMS):  # all ran: killed while packaging
