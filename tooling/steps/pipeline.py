@@ -117,14 +117,14 @@ def build_target(project: Project, target: Target, steps: Sequence[str | StepFn]
         try:
             with _exclusive(build):
                 for step in steps:
-                    console.started(target.name, _step_name(step))
-                    started = time.monotonic()
                     function = STEP_FUNCTIONS[step] if isinstance(step, str) else step
-                    if step in CARGO_STEPS:
-                        with each.exclusive(target.name):
-                            result = function(build)
-                    else:
+                    # a target waiting for its turn at cargo stays "waiting" on the screen
+                    if step not in CARGO_STEPS:
                         each.done_exclusive(target.name)
+                    with (each.exclusive(target.name) if step in CARGO_STEPS
+                          else contextlib.nullcontext()):
+                        console.started(target.name, _step_name(step))
+                        started = time.monotonic()
                         result = function(build)
                     said.done(step if isinstance(step, str) else None,
                               time.monotonic() - started, result)
