@@ -18,6 +18,8 @@ P6  edit one source file, then the whole matrix: crossmatrix release vs the sum 
     ten single-target raw cargo rebuilds, an edit before each.
 P7  one cargo call for several targets (`--target a --target b`) vs one call per target,
     cold and after an edit (two zig-linked musl targets of the sample workspace).
+S1  startup: `crossmatrix --help` vs invoke's own bare `invoke --help` (no tasks file), and
+    `nox -l` in this repository vs `nox -l` over a one-session noxfile.
 R1  the Windows programs of windows-x86_64 run 5 times each under wine: crossmatrix's runner
     (one lingering wineserver per prefix) vs `wine prog.exe --version` per run, as a script
     does it (each wine starts and ends its own server).
@@ -359,6 +361,27 @@ def p7(reps: int, warmup: int, targets: list[str]) -> list[Figure]:
     ]
 
 
+def s1(reps: int, warmup: int) -> list[Figure]:
+    """Startup: the console script and the session list against the bare frameworks."""
+    bare = WORK / "s1-bare"
+    bare.mkdir(parents=True, exist_ok=True)
+    (bare / "noxfile.py").write_text(
+        "import nox\n\n\n@nox.session(python=False)\ndef one(session):\n"
+        "    session.run('true')\n")
+    return [
+        alternate(Figure("S1-cli", "startup of the console script's help",
+                         "crossmatrix --help", "invoke --help (no tasks file)",
+                         goal="report"),
+                  lambda: sh([str(BIN / "crossmatrix"), "--help"]),
+                  lambda: sh([str(BIN / "invoke"), "--help"], cwd=bare), reps, warmup),
+        alternate(Figure("S1-nox", "listing the sessions (what feeds the CI matrix)",
+                         "nox -l (this repository)", "nox -l (a one-session noxfile)",
+                         goal="report"),
+                  lambda: sh([str(BIN / "nox"), "-l"]),
+                  lambda: sh([str(BIN / "nox"), "-l"], cwd=bare), reps, warmup),
+    ]
+
+
 def p4() -> tuple[Figure, dict[str, dict[str, int]]]:
     project = project_dir("p4", FORCED)
     sizes: dict[str, dict[str, int]] = {}
@@ -512,32 +535,42 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one repetition each (a smoke run)")
     parser.add_argument("--only", default="P1,P2,P3,P4", help="comma-separated figures")
+    parser.add_argument("--reps", type=int, help="repetitions of every figure chosen")
+    parser.add_argument("--warmup", type=int, help="warm-up runs of every figure chosen")
     parser.add_argument("--out", default=str(REPO / "docs" / "BENCHMARKS.md"))
     args = parser.parse_args()
     only = {s.strip().upper() for s in args.only.split(",")}
+
+    def reps(quick: int, full: int) -> int:
+        return args.reps if args.reps is not None else quick if args.quick else full
+
+    def warm(quick: int, full: int) -> int:
+        return args.warmup if args.warmup is not None else quick if args.quick else full
     WORK.mkdir(parents=True, exist_ok=True)
     figures: list[Figure] = []
     sizes: dict[str, dict[str, int]] = {}
     if "P1" in only:
-        figures.append(p1(reps=3 if args.quick else 9, warmup=1 if args.quick else 2))
+        figures.append(p1(reps=reps(3, 9), warmup=warm(1, 2)))
     if "P2" in only:
-        figures += p2(reps=1 if args.quick else 3, warmup=0 if args.quick else 1)
+        figures += p2(reps=reps(1, 3), warmup=warm(0, 1))
     if "P3" in only:
         names = ["linux-x86_64-gnu", "linux-aarch64"] if args.quick else [t.name for t in TABLE]
-        figures.append(p3(reps=1 if args.quick else 2, targets=names,
-                          warmup=0 if args.quick else 1))
+        figures.append(p3(reps=reps(1, 2), targets=names,
+                          warmup=warm(0, 1)))
     if "P5" in only:
-        figures.append(p5(reps=1 if args.quick else 2, warmup=0 if args.quick else 1))
+        figures.append(p5(reps=reps(1, 2), warmup=warm(0, 1)))
     if "P6" in only:
-        figures.append(p6(reps=1 if args.quick else 3, warmup=1))
+        figures.append(p6(reps=reps(1, 3), warmup=1))
     if "P7" in only:
-        figures += p7(reps=1 if args.quick else 2, warmup=0,
+        figures += p7(reps=reps(1, 2), warmup=0,
                       targets=["linux-x86_64", "linux-aarch64"])
     if "P4" in only:
         size_fig, sizes = p4()
         figures.append(size_fig)
+    if "S1" in only:
+        figures += s1(reps=reps(5, 15), warmup=2)
     if "R1" in only:
-        figures.append(r1(reps=1 if args.quick else 3, warmup=1))
+        figures.append(r1(reps=reps(1, 3), warmup=1))
     command = shlex.join(["python", "bench/bench.py", *sys.argv[1:]])
     out = Path(args.out)
     store = out.with_name("benchmarks.json")

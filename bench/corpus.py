@@ -162,16 +162,19 @@ def _first_error(log: Path) -> str:
     return found[0].strip()[:300] if found else ""
 
 
-def cells(project: Path, stderr: str, returncode: int, targets: list[str]) -> dict[str, Cell]:
-    """What each target did, from the release's records and crossmatrix's closing lines."""
+def cells(project: Path, stderr: str, returncode: int, targets: list[str],
+          stage: str = "release") -> dict[str, Cell]:
+    """What each target did, from the release's records and crossmatrix's closing lines
+    (``stage`` "setup": setup failed, so nothing was released)."""
     dist = project / "dist"
     manifest = dist / "release.json"
     hints = {m[1]: (m[2], m[3]) for m in _CLOSING.finditer(stderr)}
-    if not manifest.is_file():
+    if stage != "release" or not manifest.is_file():
         found = list(_LAST_ERROR.finditer(stderr))
         said = (f"{found[-1][1]}" + (f" — {found[-1][2]}" if found[-1][2] else "")
                 if found else f"exit {returncode}, no error line")
-        return {t: Cell("stopped", said) for t in targets}
+        return {t: Cell("stopped", f"{stage}: {said}" if stage != "release" else said)
+                for t in targets}
     release = json.loads(manifest.read_text())
     result: dict[str, Cell] = {}
     for target in targets:
@@ -205,12 +208,16 @@ def release(entry: Entry, work: Path, targets: list[str] | None,
     log = logs / f"{entry.key}.log"
     log.write_text("")
     project = (fetch_binary if entry.kind == "binary" else write_sys_program)(entry, work, log)
-    argv = [str(BIN / "crossmatrix"), "--project", str(project), "release"]
-    for target in targets or []:
-        argv += ["--target", target]
+    chosen = [arg for target in targets or [] for arg in ("--target", target)]
     wanted = targets or _default_matrix(project)
     try:
-        code, stderr = run(argv, cwd=project, timeout=timeout, log=log)
+        # as a new user does: setup (what the lock file needs: cmake, nasm, g++ …), then release
+        code, said = run([str(BIN / "crossmatrix"), "--project", str(project), "setup", *chosen],
+                         cwd=project, timeout=timeout, log=log)
+        if code != 0:
+            return cells(project, said, code, wanted, stage="setup")
+        code, stderr = run([str(BIN / "crossmatrix"), "--project", str(project), "release",
+                            *chosen], cwd=project, timeout=timeout, log=log)
     except subprocess.TimeoutExpired:
         return {t: Cell("stopped", f"not finished in {timeout:.0f} s") for t in wanted}
     return cells(project, stderr, code, wanted)

@@ -60,3 +60,18 @@ def test_a_run_stopped_before_any_target_says_crossmatrixs_last_error(tmp_path: 
     assert cells["linux-x86_64"].detail == (
         "libz-ng-sys needs cmake to build for linux-x86_64, and none is installed — run "
         "`inv setup --target linux-x86_64` (installs cmake)")
+
+
+def test_a_failed_setup_stops_every_target_and_ignores_an_old_release(tmp_path: Path) -> None:
+    """The corpus runs setup before release, as a new user does; when setup fails nothing is
+    released, so an earlier run's dist/release.json must not be read as this run's."""
+    corpus = _corpus()
+    dist = tmp_path / "dist"
+    _info(dist, "linux-x86_64", [{"ran": True, "runner": None, "output": "x"}])
+    (dist / "release.json").write_text(json.dumps({"failed": {}}))
+    stderr = ("error: apt-get could not install g++-aarch64-linux-gnu\n"
+              "  hint: check the Debian mirror\n")
+    cells = corpus.cells(tmp_path, stderr, 3, ["linux-x86_64"], stage="setup")
+    assert cells["linux-x86_64"] == corpus.Cell(
+        "stopped", "setup: apt-get could not install g++-aarch64-linux-gnu — check the Debian "
+        "mirror")

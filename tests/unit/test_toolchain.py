@@ -96,6 +96,31 @@ def test_debian_multiarch_std_when_rustup_cannot_add(world: World,
     assert world.asked_rustup_to_add()
 
 
+def test_tier_3_target_goes_straight_to_build_std(world: World, project: Project,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """rustup ships no std for a tier-3 target (rustc's spec says the tier): neither the plan
+    nor the executor asks it to add one before building std."""
+    from tooling.matrix import rustc_data
+
+    _src(world.debian.sysroot)
+    monkeypatch.setattr(rustc_data, "spec", lambda triple: rustc_data.Spec(
+        triple=triple, linker=None, linker_flavor=None, tier=3))
+    target = by_name()["linux-aarch64"]
+    planned = providers.plan(project, target)
+    assert planned.provider == "build-std"
+    assert providers.pending_action(project, target, planned) == (
+        f"build std into {planned.sysroot}")
+    monkeypatch.setattr(sysroot, "build", lambda *a, **k: None)
+    with pytest.raises(Exception, match="left no usable sysroot"):
+        providers.ensure(project, target)  # the (faked) build made nothing
+    assert not world.asked_rustup_to_add()
+    # a tier-2 target is still offered to rustup first
+    monkeypatch.setattr(rustc_data, "spec", lambda triple: rustc_data.Spec(
+        triple=triple, linker=None, linker_flavor=None, tier=2))
+    assert providers.pending_action(project, target, planned).startswith(
+        "rustup target add aarch64-unknown-linux-musl")
+
+
 def test_offline_project_never_asks_rustup(world: World,
                                            project: Project) -> None:
     _std(world.debian.sysroot, "aarch64-unknown-linux-gnu")

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from tooling.errors import StepFailed, ToolMissing, UsageError
-from tooling.matrix import workspace
+from tooling.matrix import rustc_data, workspace
 from tooling.matrix.config import Project
 from tooling.matrix.host import installs_with_apt
 from tooling.matrix.targets import Target
@@ -201,12 +201,21 @@ def _forced(project: Project, target: Target) -> str:
     return forced
 
 
+def _rustup_ships(target: Target) -> bool:
+    """Whether rustup can have a std to add for ``target``: not for a tier-3 target (rustc's
+    own target spec says the tier; rustup ships std only for tiers 1 and 2), so asking it
+    would only fail before std is built. Unknown (no spec): asked."""
+    found = rustc_data.spec(target.triple)
+    return found is None or found.tier is None or found.tier < 3
+
+
 def pending_action(project: Project, target: Target, chosen: StdPlan) -> str:
     """What :func:`ensure` would do before ``chosen`` (the plan without installing) is
     ready: ask rustup to add the target, or build std into the cache; "" for nothing."""
     compiler = rustup_compiler(project.workspace)
     if (_forced(project, target) in ("auto", "rustup") and chosen.provider != "rustup"
             and not project.offline and compiler is not None and _rustup_fits(project)
+            and _rustup_ships(target)
             and target.triple not in _rustup_installed(project.workspace)):
         fallback = f"{chosen.provider} if that fails" if chosen.ready else (
             f"else build std into {chosen.sysroot}")
@@ -361,7 +370,8 @@ def ensure(project: Project, target: Target) -> StdPlan:
         chosen: StdPlan | None = plan(project, target)
     except ToolMissing:
         chosen = None
-    rustup_wanted = _forced(project, target) in ("auto", "rustup") and _rustup_fits(project)
+    rustup_wanted = (_forced(project, target) in ("auto", "rustup") and _rustup_fits(project)
+                     and _rustup_ships(target))
     if rustup_wanted and (chosen is None or chosen.provider != "rustup") and (
             not project.offline and rustup_compiler(project.workspace) is not None
             and target.triple not in _rustup_installed(project.workspace)
