@@ -56,3 +56,25 @@ def test_a_damaged_dist_is_rewritten_not_trusted(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr[-3000:]
     assert "is up to date" not in again.stderr
     assert archive.read_bytes() == good  # deterministic: the same bytes come back
+
+
+def test_after_an_edit_only_the_rebuilt_program_is_verified_and_run_again(
+        tmp_path: Path) -> None:
+    """Two programs, one edited: cargo relinks that one, and verify and run check it alone
+    (the other's results come from the last records, matched by its sha256)."""
+    crate = _crate(tmp_path / "two", 1)
+    (crate / "src" / "main.rs").unlink()
+    (crate / "src" / "bin").mkdir()
+    for name, value in (("one", 1), ("two", 1)):
+        (crate / "src" / "bin" / f"{name}.rs").write_text(MAIN.format("{}", value))
+    first = crossmatrix(crate, "release")
+    assert first.returncode == 0, first.stderr[-3000:]
+    (crate / "src" / "bin" / "two.rs").write_text(MAIN.format("{}", 2))
+    edited = crossmatrix(crate, "-v", "release")
+    assert edited.returncode == 0, edited.stderr[-3000:]
+    assert "linux-x86_64-gnu verify one: unchanged; checked before" in edited.stderr
+    assert "linux-x86_64-gnu run one: unchanged; ran before (native)" in edited.stderr
+    assert "linux-x86_64-gnu verify two\n" in edited.stderr
+    assert "run two (native): hello 2 (x86_64-unknown-linux-gnu)" in edited.stderr
+    info = json.loads((crate / "dist" / "linux-x86_64-gnu" / "build_info.json").read_text())
+    assert sorted(a["name"] for a in info["artifacts"] if a["run"]["ran"]) == ["one", "two"]

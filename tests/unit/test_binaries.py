@@ -732,3 +732,33 @@ def test_arm_float_abi_from_the_eabi_flags() -> None:
     assert elf._float_abi("EM_ARM", 0x5000400) == "hard"
     assert elf._float_abi("EM_ARM", 0x4000000) is None  # before EABI 5: not said
     assert elf._float_abi("EM_ARM", 0) is None  # an old-ABI (OABI) file
+
+
+def test_a_pe_file_strips_to_the_same_bytes_each_time(
+        build: Build, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """binutils' strip writes the time of the strip into a PE header; the strip step keeps
+    the linker's stamp instead, so an unchanged program strips to the same bytes (and is not
+    verified and run again after an edit of another) — unless SOURCE_DATE_EPOCH is set."""
+    windows = target("windows-x86_64")
+    linked = build(windows.gcc, "demo.dll", "-O1", "-shared", source="library.c")
+    try:
+        strip.find_strip(windows)
+    except ToolMissing:
+        pytest.skip("no strip for PE binaries")
+    source = tmp_path / "demo.dll"
+    data = bytearray(linked.read_bytes())
+    at = int.from_bytes(data[0x3C:0x40], "little") + 8
+    data[at:at + 4] = (1_234_567_890).to_bytes(4, "little")  # a stamp long past
+    source.write_bytes(bytes(data))
+    assert strip.pe_timestamp(source) == 1_234_567_890
+    assert strip.pe_timestamp(linked) is not None
+    assert strip.pe_timestamp(linked.with_name("library.c")) is None  # not a PE file
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    first, second = tmp_path / "a" / "demo.dll", tmp_path / "b" / "demo.dll"
+    strip.strip_copy(windows, source, first, library=True)
+    strip.strip_copy(windows, source, second, library=True)
+    assert strip.pe_timestamp(first) == 1_234_567_890
+    assert first.read_bytes() == second.read_bytes()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # the user's own value wins
+    strip.strip_copy(windows, source, second, library=True)
+    assert strip.pe_timestamp(second) == 1_700_000_000

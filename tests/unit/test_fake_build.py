@@ -342,3 +342,64 @@ def test_a_step_given_as_a_function_is_said_by_what_it_returned(
     pipeline.run_matrix(project, project.select(["linux-x86_64"]),
                         [lambda build: verifying.verify_target(build, glibc_floor="2.17")])
     assert capsys.readouterr().err.splitlines() == ["linux-x86_64 verified (static)"]
+
+
+def test_after_one_binary_changes_only_it_is_verified_and_run_again(
+        tmp_path: Path, lies: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The edit-rebuild loop: cargo rebuilt one program, so verify and run check that one
+    and take the others' results from their last records (matched by sha256, under the
+    same settings); other smoke arguments run every program again."""
+    ws = workspace.Workspace(root=tmp_path / "crates", target_dir=tmp_path / "target",
+                             name="demo", version="1.2.3")
+    monkeypatch.setattr(workspace, "metadata", lambda *args, **kwargs: ws)
+    project = Project(root=tmp_path, workspace=tmp_path / "crates", dist=tmp_path / "dist",
+                      targets=("linux-x86_64",), cache_dir=tmp_path / "cache")
+    inspected: list[str] = []
+    ran: list[str] = []
+    real_inspect = fake_inspect
+
+    def counting_inspect(path: Path, target: Target, **kw: object) -> inspection.Inspection:
+        inspected.append(path.name)
+        return real_inspect(path, target, **kw)  # type: ignore[arg-type]
+
+    def counting_smoke(t: Target, binary: Path, *_: object) -> runner.Smoke:
+        ran.append(binary.name)
+        return runner.Smoke(line=f"{binary.name} 1.2.3 ({t.triple})", names_triple=True,
+                            runner="native")
+
+    monkeypatch.setattr(inspection, "inspect", counting_inspect)
+    monkeypatch.setattr(runner, "smoke", counting_smoke)
+    edited = {"n": 0}
+
+    def compile_with_edit(build: Build) -> None:
+        fake_compile(build)
+        if edited["n"]:  # cargo relinked log-shipper only
+            compiled = build.load(Compiled, "strip")
+            path = Path(next(a.path for a in compiled.artifacts if a.name == "log-shipper"))
+            path.write_bytes(f"edit {edited['n']}".encode() + path.read_bytes())  # kept by strip
+            artifacts = tuple(
+                CompiledArtifact(**{**a.to_json(), "sha256": atomic.sha256_file(Path(a.path))})
+                for a in compiled.artifacts)
+            build.save(Compiled(**{**{f: getattr(compiled, f) for f in (
+                "compiler", "compiler_kind", "compiler_commit", "std_provider", "std_reason",
+                "sysroot", "linker", "linker_program", "profile", "rustflags")},
+                "artifacts": artifacts}), inputs=f"edit {edited['n']}")
+
+    steps: list[str | pipeline.StepFn] = [compile_with_edit, "strip", "verify", "run",
+                                          "package"]
+    pipeline.run_matrix(project, project.select(None), steps)
+    assert sorted(inspected) == sorted(ran) == ["fleet-report", "log-shipper"]
+    inspected.clear()
+    ran.clear()
+    edited["n"] = 1
+    pipeline.run_matrix(project, project.select(None), steps)
+    assert inspected == ran == ["log-shipper"]
+    build = Build(project, project.select(None)[0])
+    assert set(build.load(Ran, "package").binaries) == {"fleet-report", "log-shipper"}
+    assert build.current("package") is not None
+    ran.clear()
+    other = Project(**{**{f: getattr(project, f) for f in ("root", "workspace", "dist",
+                                                            "targets", "cache_dir")},
+                       "smoke_args": ("--help",)})
+    pipeline.run_matrix(other, other.select(None), steps)
+    assert sorted(ran) == ["fleet-report", "log-shipper"]  # the settings changed: all again

@@ -76,7 +76,8 @@ def test_a_record_that_does_not_read_is_redone_not_trusted(build: Build) -> None
     assert build.load(Stripped, "verify") == stripped
     assert build.reusable(Stripped) == stripped
     assert build.current("strip") == {"inputs": build.next_inputs("strip", "strip"),
-                                      "outputs": stripped.outputs(), "data": stripped.to_json()}
+                                      "outputs": stripped.outputs(), "data": stripped.to_json(),
+                                      "settings": digest(build.settings_for("strip"))}
 
 
 def test_a_verify_record_made_under_other_rules_is_redone(

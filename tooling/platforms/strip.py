@@ -48,6 +48,22 @@ def find_strip(target: Target) -> str:
         f"no strip for {target.arch.rust} binaries (tried {', '.join(tools.programs)})", fix)
 
 
+def pe_timestamp(path: Path) -> int | None:
+    """A PE file's COFF ``TimeDateStamp`` (what its linker wrote); None: not a PE file."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(0x40)
+            if len(head) < 0x40 or head[:2] != b"MZ":
+                return None
+            f.seek(int.from_bytes(head[0x3C:0x40], "little"))
+            coff = f.read(12)
+    except OSError:
+        return None
+    if len(coff) < 12 or coff[:4] != b"PE\0\0":
+        return None
+    return int.from_bytes(coff[8:12], "little")
+
+
 def strip_copy(target: Target, source: Path, dest: Path, *,
                library: bool = False) -> tuple[int, int]:
     """Copy ``source`` to ``dest`` stripped; return (size before, size after).
@@ -70,6 +86,12 @@ def strip_copy(target: Target, source: Path, dest: Path, *,
         tools = platform_of(target).strip_tools(target)
         how = tools.library_flag if library else tools.program_flag
         argv, env = [tool, *tools.subcommand, how, "-o", str(tmp), str(tmp)], None
+        stamp = pe_timestamp(source)
+        if stamp is not None and not os.environ.get("SOURCE_DATE_EPOCH"):
+            # binutils' strip writes the time of the strip into a PE header unless
+            # SOURCE_DATE_EPOCH says otherwise: the linker's own stamp is kept, so the same
+            # program from cargo strips to the same bytes (and is not checked or run again)
+            env = proc.child_env({"SOURCE_DATE_EPOCH": str(stamp)})
         if Path(tool).name == RUST_OBJCOPY:  # in place; its libLLVM is in the toolchain's lib
             lib = str(Path(tool).parents[3])
             argv, env = [tool, how, str(tmp)], proc.child_env(

@@ -42,7 +42,15 @@ def run_target(build: Build) -> Ran:
         return reused
     results: dict[str, RanBinary] = {}
     stripped = build.load(Stripped, "run").binaries
+    earlier = build.earlier(Ran)
     for name, info in verified.binaries.items():
+        before = earlier.binaries.get(name) if earlier else None
+        if before is not None and before.sha256 == info.sha256 and before.ran:
+            # the same bytes, run the same way (arguments, runner, importer are the
+            # step's settings) and it passed: not run again
+            results[name] = before
+            console.step(build.target.name, f"run {name}: unchanged; ran before ({before.runner})")
+            continue
         staged = stripped.get(name)
         if staged is not None and staged.kind == "cdylib":
             results[name] = _load_library(build, name, staged)

@@ -2,12 +2,15 @@
 
 ``<target dir>/crossmatrix/<name>/state.json`` holds one record per step::
 
-    {"compile": {"inputs": "…", "outputs": "…", "data": {…}}, "strip": {…}, …}
+    {"compile": {"inputs": "…", "outputs": "…", "data": {…}, "settings": "…"}, "strip": {…}, …}
 
 A step's ``inputs`` digest is made from the previous step's ``outputs`` (plus its own
 settings); a record is *current* when its inputs still equal what the previous
 current record put out. So a step can be skipped when its inputs did not change,
-and a later step never trusts a record made from an older build.
+and a later step never trusts a record made from an older build. ``settings`` is the
+digest of the step's own settings alone: when only some binaries changed, verify and run
+take the others' results from the last record made under the same settings
+(:meth:`Build.earlier`), each matched by its sha256.
 
 The steps read and write their ``data`` as the typed records of
 :mod:`tooling.records.steps` (:meth:`Build.save`, :meth:`Build.load`,
@@ -76,7 +79,8 @@ class Build:
 
     def record(self, step: str, data: Any, *, inputs: str, outputs: str) -> None:
         state = self.state()
-        state[step] = {"inputs": inputs, "outputs": outputs, "data": data}
+        state[step] = {"inputs": inputs, "outputs": outputs, "data": data,
+                       "settings": digest(self.settings_for(step))}
         self.out.mkdir(parents=True, exist_ok=True)
         atomic.write_json(self.out / "state.json", state)
 
@@ -94,6 +98,10 @@ class Build:
 
     def inputs_for(self, step: str, before: dict[str, Any]) -> str:
         """What ``step`` consumes: the previous step's outputs and its own settings."""
+        return digest(before["outputs"], self.settings_for(step))
+
+    def settings_for(self, step: str) -> dict[str, Any]:
+        """``step``'s own settings: what, beside the binaries, decides its result."""
         settings: dict[str, Any] = {}
         if step == "verify":
             settings = {"glibc": self.target.glibc, "rules": VERIFY_RULES,
@@ -112,7 +120,7 @@ class Build:
                         else None}
         elif step == "package":
             settings = {"name": self.project.name, "dist": str(self.dist)}
-        return digest(before["outputs"], settings)
+        return settings
 
     def require(self, step: str, needed: str) -> dict[str, Any]:
         """The data of ``step``'s current record, or a one-line error saying what to run."""
@@ -145,6 +153,19 @@ class Build:
             return None
         try:
             return self._read(kind, self.state()[kind.STEP]["data"])
+        except BadRecord:
+            return None
+
+    def earlier(self, kind: type[S]) -> S | None:
+        """``kind``'s last record even when it is no longer current (other binaries came
+        since), if it was made under the settings the step has now and reads: a binary it
+        holds with the same sha256 need not be checked or run again. None: no such record."""
+        entry = self.state().get(kind.STEP)
+        if not isinstance(entry, dict) or entry.get("settings") != digest(
+                self.settings_for(kind.STEP)):
+            return None
+        try:
+            return self._read(kind, entry.get("data"))
         except BadRecord:
             return None
 
