@@ -204,7 +204,7 @@ def p2(reps: int, warmup: int) -> list[Figure]:
     return [cached, once]
 
 
-def p3(reps: int, targets: list[str], warmup: int) -> Figure:
+def p3(reps: int, targets: list[str], warmup: int, key: str = "P3") -> Figure:
     project = project_dir("p3", FORCED)
 
     def a() -> float:
@@ -230,14 +230,14 @@ def p3(reps: int, targets: list[str], warmup: int) -> Figure:
         return total
 
     return alternate(Figure(
-        "P3", f"the Linux matrix ({len(targets)} targets) from warm std caches, cold target folder",
+        key, f"the Linux matrix ({len(targets)} targets) from warm std caches, cold target folder",
         "crossmatrix release", "sum of the raw cargo builds", goal="ratio ≤ 1.15"),
         a, b, reps, warmup)
 
 
 def p5(reps: int, warmup: int) -> Figure:
     """P3 over the whole default matrix, with targets side by side (``jobs``)."""
-    fig = p3(reps, [t.name for t in TABLE], warmup)
+    fig = p3(reps, [t.name for t in TABLE], warmup, key="P5")
     return dataclasses.replace(
         fig, key="P5", what=f"the default matrix ({len(TABLE)} targets) from warm std caches, "
         "cold target folder", a_label="crossmatrix release (jobs: one per core)",
