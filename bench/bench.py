@@ -230,7 +230,8 @@ def p3(reps: int, targets: list[str], warmup: int, key: str = "P3") -> Figure:
         return total
 
     return alternate(Figure(
-        key, f"the Linux matrix ({len(targets)} targets) from warm std caches, cold target folder",
+        key, f"{'the default matrix' if len(targets) == len(TABLE) else 'the matrix'} "
+        f"({len(targets)} targets) from warm std caches, cold target folder",
         "crossmatrix release", "sum of the raw cargo builds", goal="ratio ≤ 1.15"),
         a, b, reps, warmup)
 
