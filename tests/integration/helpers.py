@@ -82,16 +82,18 @@ FORCED_PROVIDERS = "\n" + providers({
 })
 
 
-def write_project(root: Path, extra: str = "", *, workspace: Path | None = None) -> Path:
+def write_project(root: Path, extra: str = "", *, workspace: Path | None = None,
+                  offline: bool = True) -> Path:
     """A project of the sample workspace (each of its programs prints its own triple, and
-    the smoke test checks that), or of ``workspace``."""
+    the smoke test checks that), or of ``workspace``; offline unless told (then rustup may
+    add a target's std, as on a user's first run)."""
     root.mkdir(parents=True, exist_ok=True)
     (root / "pyproject.toml").write_text(
         "[tool.crossmatrix]\n"
         'name = "edge-tools"\n'
         f'workspace = "{workspace or REPO / "crates"}"\n'
         'dist = "dist"\n'
-        "offline = true\n"
+        f"offline = {'true' if offline else 'false'}\n"
         + ("smoke-expect-triple = true\n" if workspace is None else "") + extra
     )
     return root

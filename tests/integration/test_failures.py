@@ -77,7 +77,7 @@ def test_missing_linker_fails_that_target_only(tmp_path: Path) -> None:
     assert "release: complete, 2 of 2 targets" in again.stderr
 
 
-def test_missing_std_shows_cargos_error_and_the_fix(tmp_path: Path) -> None:
+def test_missing_std_stops_before_cargo_with_the_fix(tmp_path: Path) -> None:
     # rustup only, offline: nothing can supply armv7 musl's std (unless rustup has it)
     project = write_project(
         tmp_path / "p", '[tool.crossmatrix.target.linux-armv7]\nstd-provider = "rustup"\n')
@@ -85,9 +85,11 @@ def test_missing_std_shows_cargos_error_and_the_fix(tmp_path: Path) -> None:
     if '"ready": true' in listed.stdout:
         pytest.skip("this machine's rustup has armv7-unknown-linux-musleabihf installed")
     result = crossmatrix(project, "compile", "--target", "linux-armv7")
-    assert result.returncode != 0
-    assert "E0463" in result.stderr  # can't find crate for `core`/`std`
-    assert "inv install-targets --target linux-armv7" in result.stderr
+    assert result.returncode == 3, result.stderr[-2000:]
+    assert "E0463" not in result.stderr and "Compiling" not in result.stderr  # no cargo
+    assert ("error: no std for armv7-unknown-linux-musleabihf from provider 'rustup'"
+            in result.stderr)
+    assert "rustup target add armv7-unknown-linux-musleabihf" in result.stderr
     _no_traceback(result.stderr)
 
 

@@ -38,9 +38,11 @@ STAGED = staged(TRIPLE)
 
 @pytest.fixture(scope="module")
 def release(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run]:
+    # not offline: on a fresh machine crossmatrix itself asks rustup for the two stds (a
+    # std built from Debian's source cannot serve them: see the test after the next)
     root = write_project(tmp_path_factory.mktemp("wasi"),
                          'packages = ["edge-agent", "sensor-crc"]\n'
-                         f'targets = ["{TRIPLE}", "{P2}"]\n')
+                         f'targets = ["{TRIPLE}", "{P2}"]\n', offline=False)
     return root, crossmatrix(root, "release")
 
 
@@ -136,3 +138,21 @@ def test_cargo_test_runs_under_wasmtime(release: tuple[Path, Run], triple: str) 
     out = result.stdout + result.stderr
     assert "test tests::known_check_value ... ok" in out
     assert re.search(r"tests: \d+ passed \(\d+ suites under wasmtime ", out), out[-2000:]
+
+
+def test_a_std_from_source_is_refused_in_one_line_before_anything_builds(
+        tmp_path: Path) -> None:
+    """rustc links WASI with wasi-libc from rustup's std (its self-contained objects): a
+    std built from Debian's source cannot serve it (a CI run built one for a minute, then
+    cargo failed: rust-lld not found). Asked for build-std, the release stops at once."""
+    root = write_project(tmp_path / "wasi-source",
+                         'packages = ["edge-agent"]\n'
+                         f'targets = ["{TRIPLE}"]\n'
+                         f'[tool.crossmatrix.target.{TRIPLE}]\nstd-provider = "build-std"\n')
+    result = crossmatrix(root, "release")
+    assert result.returncode == 3, result.stderr[-2000:]
+    assert "building std" not in result.stderr and "Compiling" not in result.stderr
+    assert (f"no std for {TRIPLE} from provider 'build-std': rustc links {TRIPLE} with the "
+            "C runtime of rustup's std") in result.stderr
+    assert f"hint: `rustup target add {TRIPLE}`" in result.stderr
+    assert not (root / "dist" / TRIPLE).exists()

@@ -121,6 +121,41 @@ def test_tier_3_target_goes_straight_to_build_std(world: World, project: Project
         "rustup target add aarch64-unknown-linux-musl")
 
 
+def test_a_target_linked_with_rustups_own_c_runtime_is_never_served_by_build_std(
+        world: World, project: Project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """WASI: rustc links it with wasi-libc from rustup's std (its self-contained objects),
+    which a std built from Debian's source lacks (a CI run built it, then rust-lld was not
+    found; preview 2's build script failed). Offline, the plan says so in one line instead
+    of building std; online, rustup is asked to add it. musl's crt goes through zig."""
+    from tooling.matrix import rustc_data
+
+    _src(world.debian.sysroot)
+    wasi_like = rustc_data.Spec(triple="aarch64-unknown-linux-musl", linker="rust-lld",
+                                linker_flavor="wasm-lld", tier=2, crt_objects_fallback="true")
+    monkeypatch.setattr(rustc_data, "spec", lambda triple: wasi_like)
+    target = by_name()["linux-aarch64"]
+    offline = replace(project, offline=True)
+    with pytest.raises(ToolMissing) as missing:
+        providers.plan(offline, target)
+    assert "rustup's std" in str(missing.value) and "Debian's source" in str(missing.value)
+    assert missing.value.hint.startswith("`rustup target add aarch64-unknown-linux-musl`")
+    forced = replace(offline, per_target={target.name: TargetSettings(std_provider="build-std")})
+    with pytest.raises(ToolMissing, match="from provider 'build-std': rustc links"):
+        providers.plan(forced, target)
+    monkeypatch.setattr(sysroot, "build", lambda *a, **k: pytest.fail("std built"))
+    with pytest.raises(ToolMissing):
+        providers.ensure(offline, target)
+    assert not world.asked_rustup_to_add()
+    with pytest.raises(ToolMissing):  # online: rustup is asked (the fake has no network)
+        providers.ensure(project, target)
+    assert world.asked_rustup_to_add()
+    for shipped in (replace(wasi_like, linker=None, linker_flavor="gnu-cc",
+                            crt_objects_fallback="musl"),
+                    replace(wasi_like, linker_flavor="gnu-lld", crt_objects_fallback="false")):
+        monkeypatch.setattr(rustc_data, "spec", lambda triple, s=shipped: s)
+        assert providers.plan(offline, target).provider == "build-std"
+
+
 def test_offline_project_never_asks_rustup(world: World,
                                            project: Project) -> None:
     _std(world.debian.sysroot, "aarch64-unknown-linux-gnu")

@@ -165,11 +165,23 @@ class Spec:
     tier: int | None = None
     std: bool | None = None  #: the target has a std (False: core and alloc only)
     singlethread: bool | None = None  #: no threads (wasm32-wasip1, not its -threads twin)
+    #: rustc links with objects of its own std's ``self-contained`` folder (WASI's
+    #: wasi-libc, musl's crt): "wasm", "musl" … (None: none)
+    crt_objects_fallback: str | None = None
 
     @property
     def links_elf_with_lld(self) -> bool:
         """rustc links it itself, with its own lld as a GNU ld (an ELF image)."""
         return self.linker_flavor == "gnu-lld"
+
+    @property
+    def needs_shipped_crt(self) -> bool:
+        """rustc links it itself (its own lld, no C compiler driver) with C runtime objects
+        that only a shipped std's ``self-contained`` folder holds (WASI's wasi-libc): a std
+        built from source has none of them. musl's and MinGW's objects are also in that
+        folder, but their link goes through a C compiler that brings its own."""
+        own_lld = (self.linker_flavor or "").startswith(("wasm-lld", "gnu-lld"))
+        return own_lld and self.crt_objects_fallback not in (None, "false")
 
 
 @functools.cache
@@ -211,4 +223,5 @@ def spec(triple: str) -> Spec | None:
                 llvm_floatabi=text("llvm-floatabi"), llvm_abiname=text("llvm-abiname"),
                 tier=tier if isinstance(tier, int) else None,
                 std=std if isinstance(std, bool) else None,
-                singlethread=single if isinstance(single, bool) else None)
+                singlethread=single if isinstance(single, bool) else None,
+                crt_objects_fallback=text("crt-objects-fallback"))

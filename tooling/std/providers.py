@@ -163,9 +163,19 @@ def _panic(project: Project) -> str:
     return workspace.profile_panic(project.workspace, project.profile)
 
 
+def source_std_gap(target: Target) -> str | None:
+    """Why a std built from source cannot serve ``target`` (None: it can), from rustc's own
+    target spec: rustc links it with C runtime objects that only rustup's std ships."""
+    found = rustc_data.spec(target.triple)
+    if found is None or not found.needs_shipped_crt:
+        return None
+    return (f"rustc links {target.triple} with the C runtime of rustup's std (its "
+            "self-contained objects); a std built from Debian's source has none")
+
+
 def _build_std_plan(project: Project, target: Target) -> StdPlan | None:
     compiler = debian_compiler()
-    if compiler is None or sysroot.source_dir(compiler) is None:
+    if compiler is None or sysroot.source_dir(compiler) is None or source_std_gap(target):
         return None
     entry = sysroot.entry_dir(project.cache_dir, compiler, target.triple,
                               features=project.std_features, panic=_panic(project),
@@ -178,6 +188,11 @@ def _missing(target: Target, forced: str) -> ToolMissing:
     what = f"no std for {target.triple}"
     if forced != "auto":
         what += f" from provider {forced!r}"
+    gap = source_std_gap(target)
+    if gap:  # rustup's std is the only one that can serve it
+        return ToolMissing(f"{what}: {gap}",
+                           f"`rustup target add {target.triple}` (needs the network once), "
+                           "or `crossmatrix setup` (not offline) which runs it")
     if not installs_with_apt():  # no Debian std here: rustup's is the one there can be
         return ToolMissing(what, f"`rustup target add {target.triple}` (needs the network "
                                  "once), or `crossmatrix setup` which runs it")

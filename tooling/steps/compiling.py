@@ -174,6 +174,8 @@ def invocation(build: Build, *, provide_std: bool = True, dev: bool = False) -> 
     except providers.RustVersionUnmet:
         raise  # cargo would only fail with "rustc … is not supported"
     except ToolMissing as exc:
+        if provide_std:  # every provider the settings allow was tried: cargo would only
+            raise  # fail with "can't find crate for `core`" (E0463)
         std, missing = None, exc
     call = cargo_call.derive(project, target, std, std_missing=missing)
     for note in call.notes:
