@@ -102,3 +102,25 @@ def test_a_cxx_compiler_missing_after_all_gets_setup(tmp_path: Path, stderr: str
                            "(installs g++-aarch64-linux-gnu)"), hint
     there = linkers.LinkerPlan(kind="gcc", linker="sh", cc="sh", ar="ar", cxx="sh")
     assert compiling._diagnose(build, there)(stderr) == "cargo's own error is above"
+
+
+def test_a_static_library_made_under_another_platforms_name_is_named(tmp_path: Path) -> None:
+    """tikv-jemalloc-sys on windows-gnu (seen in the corpus): jemalloc's configure writes
+    jemalloc.lib on MinGW, rustc looks for libjemalloc.a: the hint says so, read from the
+    build script's output folder; without such a file the generic answer stays."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "lib.rs").write_text("")
+    build = _build(tmp_path, "windows-x86_64")
+    link = linkers.LinkerPlan(kind="gcc", linker="sh", cc="sh", ar="ar")
+    stderr = ("error: could not find native static library `jemalloc`, perhaps an -L flag "
+              "is missing?\n")
+    assert compiling._diagnose(build, link)(stderr) == "cargo's own error is above"
+    out = (build.workspace.target_dir / build.target.triple / "release" / "build"
+           / "tikv-jemalloc-sys-75b4cf7b" / "out" / "lib")
+    out.mkdir(parents=True)
+    (out / "jemalloc.lib").write_bytes(b"!<arch>\n")
+    (out / "jemalloc_s.lib").write_bytes(b"!<arch>\n")
+    hint = compiling._diagnose(build, link)(stderr)
+    assert hint.startswith("a build script made jemalloc.lib but rustc looks for "
+                           "libjemalloc.a on x86_64-pc-windows-gnu"), hint
+    assert "\n" not in hint

@@ -146,6 +146,22 @@ def test_macos_link_hint_names_the_missing_framework(monkeypatch: pytest.MonkeyP
     assert macos.link_hint(mac, "error: something else") is None
 
 
+def test_macos_hint_names_a_header_zig_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """jemalloc's configure-built C includes sys/syscall.h, which Apple's SDK has and zig's
+    macOS headers do not (seen in the corpus)."""
+    mac = by_name()["macos-x86_64"]
+    stderr = ("include/jemalloc/internal/jemalloc_internal_decls.h:23:12: fatal error: "
+              "'sys/syscall.h' file not found\n1 error generated.\n")
+    monkeypatch.delenv("SDKROOT", raising=False)
+    hint = macos.link_hint(mac, stderr) or ""
+    assert hint.startswith("sys/syscall.h is not among zig's macOS headers")
+    assert "set SDKROOT" in hint
+    monkeypatch.setenv("SDKROOT", "/sdk")
+    assert (macos.link_hint(mac, stderr) or "").startswith(
+        "sys/syscall.h is not in SDKROOT=/sdk")
+    assert linux.link_hint(by_name()["linux-aarch64"], stderr) is None
+
+
 def test_no_strip_names_the_platforms_package(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(proc, "which", _apt_only)
     with pytest.raises(ToolMissing) as caught:

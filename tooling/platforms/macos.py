@@ -92,10 +92,23 @@ def cmake_system(target: Target) -> tuple[str, str]:
     return "Darwin", "arm64" if arch == "aarch64" else arch
 
 
+#: clang (zig cc) compiling a build script's C: a header it has not (jemalloc's sys/syscall.h)
+_HEADER_MISSING = re.compile(r"fatal error: '([\w/.+-]+\.h)' file not found")
+
+
 def link_hint(target: Target, stderr: str) -> str | None:
     apple = _APPLE_MISSING.search(stderr)
     if not apple:
-        return None
+        header = _HEADER_MISSING.search(stderr)
+        if header is None:
+            return None
+        sdk = os.environ.get("SDKROOT")
+        if sdk:
+            return (f"{header[1]} is not in SDKROOT={sdk} (a build script's C includes it): "
+                    "point SDKROOT at a full macOS SDK, or give that crate its library")
+        return (f"{header[1]} is not among zig's macOS headers (a build script's C includes "
+                "it): an Apple header needs a macOS SDK (set SDKROOT to MacOSX.sdk from "
+                "Xcode or its Command Line Tools); a library's, that library for macOS")
     missing = next(g for g in apple.groups() if g)
     sdk = os.environ.get("SDKROOT")
     if sdk:

@@ -104,6 +104,30 @@ def _known_failure(stderr: str, target: Target, where: str | None = None) -> str
     return None
 
 
+#: rustc's own words when a build script names a static library it cannot find
+_STATIC_MISSING = re.compile(r"could not find native static library `([\w.+-]+)`")
+
+
+def _misnamed_static(build: Build, stderr: str) -> str | None:
+    """A build script that made its static library under another platform's name (jemalloc's
+    configure writes ``jemalloc.lib`` on MinGW; rustc looks for ``libjemalloc.a`` on a
+    gnu target): found in the build scripts' output folders of this target."""
+    missing = _STATIC_MISSING.search(stderr)
+    if missing is None:
+        return None
+    name = missing[1]
+    builds = build.workspace.target_dir / build.target.triple
+    wanted = {f"{name}.lib", f"lib{name}.a", f"{name}.a", f"lib{name}.lib"}
+    made = sorted({p.name for p in builds.glob("*/build/*/out/**/*")
+                   if p.name in wanted and p.is_file()})
+    if not made:
+        return None
+    return (f"a build script made {', '.join(made)} but rustc looks for lib{name}.a on "
+            f"{build.target.triple} (the crate names its library for another platform: its "
+            "bug); keep that dependency off this target (a [target.'cfg(...)'] table), or "
+            "use a release of the crate that fixes it")
+
+
 #: a C++ compiler that is not there: cc-rs, CMake
 _CXX_MISSING = re.compile(r'failed to find tool "([^"]+)"|CMAKE_CXX_COMPILER:\s+(\S+)\s+is not a '
                           r"full path and was not found|No CMAKE_CXX_COMPILER could be found")
@@ -143,7 +167,7 @@ def _diagnose(build: Build, link: linkers.LinkerPlan) -> Callable[[str], str]:
                 "can't find crate for `std`" in stderr):
             return (f"std for {target.triple} is missing: run `inv install-targets --target "
                     f"{target.name}` (after `inv setup`)")
-        known = _known_failure(stderr, target, where)
+        known = _known_failure(stderr, target, where) or _misnamed_static(build, stderr)
         if known:
             return known
         if not link.present():
