@@ -176,8 +176,30 @@ def test_pe_system_dlls_come_from_the_import_libraries(target: Target) -> None:
     assert pe.system_dlls(target) is system  # read once per toolchain
 
 
+def test_pe_dlls_windows_sys_declares_are_system_dlls(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fd (the corpus) imports combase.dll through windows-sys' raw-dylib declarations: no
+    MinGW-w64 import library names it, Microsoft's metadata (windows-sys) does."""
+    _mingw_lib(WIN64)
+    facts = _facts("kernel32.dll", "combase.dll")
+    monkeypatch.setenv("CARGO_HOME", str(tmp_path / "empty"))
+    assert "combase.dll" not in pe.system_dlls(WIN64)  # Debian's MinGW-w64 v10 has none
+    assert _failed(pe.verify(facts, WIN64)) == {"dlls": "also combase.dll"}
+    crate = tmp_path / "home" / "registry" / "src" / "index.crates.io-1" / "windows-sys-0.61.2"
+    (crate / "src" / "Win32" / "System").mkdir(parents=True)
+    (crate / "src" / "Win32" / "System" / "mod.rs").write_text(
+        'windows_link::link!("combase.dll" "system" fn CoGetApartmentType(a: *mut i32) -> i32);\n'
+        'windows_link::link!("msvcr120.dll" "cdecl" fn f() -> i32);\n')
+    monkeypatch.setenv("CARGO_HOME", str(tmp_path / "home"))
+    assert pe.metadata_dlls() == frozenset({"combase.dll"})  # a redistributable left out
+    assert "combase.dll" in pe.system_dlls(WIN64) and "msvcr120.dll" not in pe.system_dlls(WIN64)
+    assert _failed(pe.verify(facts, WIN64)) == {}
+    assert pe.system_dlls(WIN64) is pe.system_dlls(WIN64)
+
+
 def test_pe_without_mingw_falls_back_to_the_hand_list_and_says_so(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARGO_HOME", str(tmp_path / "no-cargo-home"))
     missing = tmp_path / "no-mingw" / "lib"
     monkeypatch.setattr(windows, "mingw_lib_dir", lambda target: missing)
     system = pe.system_dlls(WIN64)

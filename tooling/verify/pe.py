@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pefile
@@ -58,11 +59,48 @@ class SystemDlls:
 def system_dlls(target: Target) -> SystemDlls:
     """The DLLs the target's MinGW-w64 import libraries name, with :data:`HAND_LIST`;
     where Debian has no MinGW-w64 for the architecture (Windows on ARM), the DLLs zig's
-    MinGW-w64 module definitions name; only the hand list (said so) where neither is here."""
+    MinGW-w64 module definitions name; only the hand list (said so) where neither is here.
+    Beside them, the DLLs windows-sys declares (:func:`metadata_dlls`)."""
     folder = windows.mingw_lib_dir(target)
-    if folder is None:
-        return _defined_dlls(windows.zig_def_dirs(target))
-    return _system_dlls(folder)
+    found = _defined_dlls(windows.zig_def_dirs(target)) if folder is None else (
+        _system_dlls(folder))
+    return _joined(found, metadata_dlls())
+
+
+@functools.cache
+def _joined(found: SystemDlls, declared: frozenset[str]) -> SystemDlls:
+    return replace(found, names=found.names | declared) if declared else found
+
+
+#: windows-sys' (and windows-rs') declarations: ``link!("combase.dll" "system" fn …)``
+_LINK_DECLARED = re.compile(rb'link!\s*\(\s*"([A-Za-z0-9_.-]+\.(?:dll|drv|sys|exe))"')
+
+
+def metadata_dlls() -> frozenset[str]:
+    """The DLLs that windows-sys and windows (Microsoft's crates, generated from its Win32
+    metadata) declare in cargo's registry here: Rust code links them by raw-dylib
+    (windows-link), with no import library anywhere (fd imports combase.dll so), and each
+    is a Windows system DLL by that metadata. Redistributables left out; none when no such
+    crate is unpacked."""
+    home = Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo")
+    crates = tuple(sorted(str(path) for pattern in ("windows-sys-*", "windows-[0-9]*")
+                          for path in (home / "registry" / "src").glob(f"*/{pattern}")))
+    return _declared(crates) if crates else frozenset()
+
+
+@functools.cache
+def _declared(crates: tuple[str, ...]) -> frozenset[str]:
+    from tooling.util import memo
+
+    def probe() -> tuple[list[str], list[Path]]:
+        names = {match.decode().lower() for crate in crates
+                 for path in Path(crate).rglob("*.rs")
+                 for match in _LINK_DECLARED.findall(path.read_bytes())}
+        return sorted(n for n in names if not _REDISTRIBUTABLE.fullmatch(n)), []
+
+    value: object = memo.remember("windows-metadata-dlls", crates,
+                                  [Path(c) for c in crates], probe)
+    return frozenset(str(v) for v in value) if isinstance(value, list) else frozenset()
 
 
 def _allowed(named: frozenset[str], fallback: str) -> SystemDlls:
