@@ -13,6 +13,7 @@ import pefile
 from tooling.errors import StepFailed
 from tooling.matrix.targets import Target
 from tooling.platforms import windows
+from tooling.util import memo
 from tooling.verify import implib
 from tooling.verify.elf import Check
 
@@ -90,8 +91,6 @@ def metadata_dlls() -> frozenset[str]:
 
 @functools.cache
 def _declared(crates: tuple[str, ...]) -> frozenset[str]:
-    from tooling.util import memo
-
     def probe() -> tuple[list[str], list[Path]]:
         names = {match.decode().lower() for crate in crates
                  for path in Path(crate).rglob("*.rs")
