@@ -117,7 +117,7 @@ def _misnamed_static(build: Build, stderr: str) -> str | None:
         return None
     name = missing[1]
     builds = build.workspace.target_dir / build.target.triple
-    wanted = {f"{name}.lib", f"lib{name}.a", f"{name}.a", f"lib{name}.lib"}
+    wanted = {f"{name}.lib", f"{name}.a", f"lib{name}.lib"}  # not lib<name>.a, rustc's own
     made = sorted({p.name for p in builds.glob("*/build/*/out/**/*")
                    if p.name in wanted and p.is_file()})
     if not made:
