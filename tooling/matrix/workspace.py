@@ -95,11 +95,18 @@ def metadata(workspace: Path, cargo: str = "cargo") -> Workspace:
     )
 
 
+def cargo_home(env: Mapping[str, str] | None = None) -> Path:
+    """cargo's home as cargo finds it: $CARGO_HOME (an empty value counts as unset), else
+    ~/.cargo."""
+    return Path((os.environ if env is None else env).get("CARGO_HOME")
+                or Path.home() / ".cargo")
+
+
 def _config_files(workspace: Path, env: Mapping[str, str]) -> list[Path]:
     """The cargo config files a cargo started in ``workspace`` reads, nearest first: in it
     and every folder above, then CARGO_HOME's (in one folder ``config`` wins over
     ``config.toml``, as in cargo)."""
-    home = Path(env.get("CARGO_HOME") or Path.home() / ".cargo")
+    home = cargo_home(env)
     folders = [folder / ".cargo" for folder in (workspace, *workspace.parents)]
     if home not in folders:
         folders.append(home)

@@ -48,7 +48,7 @@ def _remaps(project: Project) -> list[tuple[Path, str]]:
     """Paths that differ between machines and checkouts, and what binaries say instead:
     cargo's home (the registry sources) "/cargo", the workspace ".", the target folder
     "/target". Most specific last: rustc applies the last prefix that matches."""
-    home = Path(os.environ.get("CARGO_HOME", Path.home() / ".cargo"))
+    home = workspace.cargo_home()
     return [(home.resolve(), "/cargo"), (project.workspace.resolve(), "."),
             (workspace.metadata(project.workspace).target_dir.resolve(), "/target")]
 

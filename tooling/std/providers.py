@@ -188,14 +188,11 @@ def _missing(target: Target, forced: str) -> ToolMissing:
     what = f"no std for {target.triple}"
     if forced != "auto":
         what += f" from provider {forced!r}"
-    gap = source_std_gap(target)
-    if gap:  # rustup's std is the only one that can serve it
-        return ToolMissing(f"{what}: {gap}",
+    gap = source_std_gap(target)  # rustup's std is the only one that can serve it
+    if gap or not installs_with_apt():  # (or no Debian std here: rustup's is the one)
+        return ToolMissing(f"{what}: {gap}" if gap else what,
                            f"`rustup target add {target.triple}` (needs the network once), "
-                           "or `crossmatrix setup` (not offline) which runs it")
-    if not installs_with_apt():  # no Debian std here: rustup's is the one there can be
-        return ToolMissing(what, f"`rustup target add {target.triple}` (needs the network "
-                                 "once), or `crossmatrix setup` which runs it")
+                           "or `crossmatrix setup` which runs it")
     return ToolMissing(
         what,
         f"run `inv setup --target {target.name}` (installs Debian's rustc-web and rust-web-src "

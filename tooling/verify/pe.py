@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import pefile
 
 from tooling.errors import StepFailed
+from tooling.matrix import workspace
 from tooling.matrix.targets import Target
 from tooling.platforms import windows
 from tooling.util import memo
@@ -83,9 +83,9 @@ def metadata_dlls() -> frozenset[str]:
     (windows-link), with no import library anywhere (fd imports combase.dll so), and each
     is a Windows system DLL by that metadata. Redistributables left out; none when no such
     crate is unpacked."""
-    home = Path(os.environ.get("CARGO_HOME") or Path.home() / ".cargo")
+    sources = workspace.cargo_home() / "registry" / "src"
     crates = tuple(sorted(str(path) for pattern in ("windows-sys-*", "windows-[0-9]*")
-                          for path in (home / "registry" / "src").glob(f"*/{pattern}")))
+                          for path in sources.glob(f"*/{pattern}")))
     return _declared(crates) if crates else frozenset()
 
 
