@@ -124,3 +124,46 @@ def test_a_static_library_made_under_another_platforms_name_is_named(tmp_path: P
     assert hint.startswith("a build script made jemalloc.lib but rustc looks for "
                            "libjemalloc.a on x86_64-pc-windows-gnu"), hint
     assert "\n" not in hint
+
+
+#: libz-ng-sys 1.1.33 for riscv64gc-unknown-linux-gnu with Debian's gcc (seen in the corpus):
+#: cc-rs only warns that the C++ compiler it asked about is not there; zlib-ng's C fails
+ZLIB_NG_RISCV = (
+    'warning: libz-ng-sys@1.1.33: Compiler family detection failed due to error: '
+    'ToolNotFound: failed to find tool "riscv64-linux-gnu-g++": No such file or directory '
+    "(os error 2)\nerror: failed to run custom build command for `libz-ng-sys v1.1.33`\n"
+    "  -- Basearch of 'riscv64' has been detected as: 'riscv'\n"
+    "  /root/.cargo/registry/src/index/libz-ng-sys-1.1.33/src/zlib-ng/functable.c:304:11: "
+    "error: 'struct cpu_features' has no member named 'riscv'\n"
+    "  gmake: *** [Makefile:166: all] Error 2\n")
+
+
+def test_a_cxx_compiler_only_warned_about_is_not_the_cause(tmp_path: Path) -> None:
+    build = _build(tmp_path, "linux-riscv64-gnu")
+    link = linkers.LinkerPlan(kind="gcc", linker="sh", cc="sh", ar="ar",
+                              cxx="/nonexistent/riscv64-linux-gnu-g++")
+    hint = compiling._diagnose(build, link)(ZLIB_NG_RISCV)
+    assert "not installed" not in hint, hint
+    assert hint.startswith(
+        "the C code of libz-ng-sys does not compile for riscv64gc-unknown-linux-gnu with gcc "
+        "(functable.c:304: error: 'struct cpu_features' has no member named 'riscv'): "), hint
+    assert 'linker = "zig" in [package.metadata.crossmatrix.target.linux-riscv64-gnu]' in hint
+
+
+def test_a_c_error_names_the_other_compiler_only_where_the_target_has_one(
+        tmp_path: Path) -> None:
+    """zlib-ng's NEON header under zig's clang for armv7 musl (seen in the corpus): musl
+    targets have no Debian gcc, so no `linker = "gcc"` is offered."""
+    stderr = ("error: failed to run custom build command for `libz-ng-sys v1.1.33`\n"
+              "  /x/zlib-ng/arch/arm/neon_intrins.h:40:28: error: expected identifier or "
+              "'('\n")
+    zig = linkers.LinkerPlan(kind="zig", linker="sh", cc="sh", ar="ar")
+    hint = compiling._diagnose(_build(tmp_path, "linux-armv7"), zig)(stderr)
+    assert "(neon_intrins.h:40: error: expected identifier or '(')" in hint, hint
+    assert "linker =" not in hint and "\n" not in hint
+    gnu = compiling._diagnose(Build(config.load(tmp_path), by_name()["linux-aarch64-gnu"]), zig)
+    assert 'linker = "gcc"' in gnu(stderr)
+    # a Rust error is not a C one
+    assert compiling._diagnose(_build(tmp_path, "linux-armv7"), zig)(
+        "error: failed to run custom build command for `x v1`\n  src/main.rs:3:5: error: no"
+    ) == "cargo's own error is above"

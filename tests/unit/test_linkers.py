@@ -46,3 +46,15 @@ def test_custom_linker_program(tmp_path: Path) -> None:
     assert plan.linker == "/opt/sdk/bin/aarch64-rk-linux-gcc"
     assert plan.ar == "/opt/sdk/bin/aarch64-rk-linux-ar"
     assert not plan.present()
+
+
+def test_build_scripts_get_the_targets_own_ranlib(tmp_path: Path) -> None:
+    """cc-rs (and openssl-src's ``make install`` through it) reads RANLIB_<t>; without it
+    the host's GNU ranlib indexes a Mach-O archive and calls it malformed."""
+    macos = by_name()["macos-x86_64"]
+    zig = linkers.plan(macos, "zig", tmp_path).materialize()
+    ranlib = zig.cargo_env(macos)["RANLIB_x86_64_apple_darwin"]
+    assert " zig ranlib -- " in Path(ranlib).read_text()
+    gnu = by_name()["linux-aarch64-gnu"]
+    gcc = linkers.plan(gnu, "gcc", tmp_path)
+    assert gcc.cargo_env(gnu)["RANLIB_aarch64_unknown_linux_gnu"] == "aarch64-linux-gnu-ranlib"

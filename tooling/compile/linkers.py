@@ -53,14 +53,19 @@ class LinkerPlan:
         return f"{text}, {self.instead}" if self.instead else text
 
     def cargo_env(self, target: Target) -> dict[str, str]:
-        """The linker, and the C toolchain where there is one (rust-lld brings none)."""
+        """The linker, and the C toolchain where there is one (rust-lld brings none): C and
+        C++ compilers, ar and ranlib."""
         cxx = {f"CXX_{target.cc_key}": self.cxx} if self.cxx else {}
         linker = {} if self.rustc_linker else {
             f"CARGO_TARGET_{target.env_key}_LINKER": self.linker}
         c = {f"CC_{target.cc_key}": self.cc, f"AR_{target.cc_key}": self.ar} if self.cc else {}
+        # cc-rs, and openssl-src's make through it, index archives with RANLIB_<t>; without
+        # it they run the host's ranlib, which calls a Mach-O archive "malformed"
+        ranlib = {f"RANLIB_{target.cc_key}": self.ranlib} if self.cc and self.ranlib else {}
         return {
             **linker,
             **c,
+            **ranlib,
             **cxx,
             **self.env,
         }

@@ -150,7 +150,7 @@ def host_c_env(project: Project, compiler: Compiler) -> dict[str, str]:
         plan = link_plan(project, host)
         if not plan.scripts:
             env = {**{k: v for k, v in plan.cargo_env(host).items()
-                      if k.startswith(("CC_", "CXX_", "AR_"))}, **env}
+                      if k.startswith(("CC_", "CXX_", "AR_", "RANLIB_"))}, **env}
     return env
 
 

@@ -136,7 +136,11 @@ _CXX_MISSING = re.compile(r'failed to find tool "([^"]+)"|CMAKE_CXX_COMPILER:\s+
 def _missing_cxx(stderr: str, target: Target, link: linkers.LinkerPlan,
                  where: str) -> str | None:
     """The fix for the target's C++ compiler missing after all (a crate no rule knows)."""
-    found = _CXX_MISSING.search(stderr)
+    # cc-rs only warns when it cannot find the C++ compiler to detect its family (the cmake
+    # crate asks it for every project, C-only too): the build fails for another reason
+    said = "\n".join(line for line in stderr.splitlines()
+                     if "Compiler family detection failed" not in line)
+    found = _CXX_MISSING.search(said)
     if not found or link.cxx is None or link.cxx_present():
         return None
     named = found[1] or found[2]
@@ -146,6 +150,32 @@ def _missing_cxx(stderr: str, target: Target, link: linkers.LinkerPlan,
     return (f"a build script compiles C++ and {link.cxx} is not installed: run `inv setup "
             f"--target {target.name}`{installs}, or set CXX_{target.cc_key} in the env of "
             f"{where}")
+
+
+#: a C, C++ or assembler error as gcc and clang print it, in a build script's output
+_C_ERROR = re.compile(r"^\s*(?:cargo:warning=)?(\S+?\.(?:c|cc|cpp|cxx|h|hh|hpp|hxx|inc|S|s))"
+                      r":(\d+)(?::\d+)?: (?:fatal )?error: (.+)$", re.M)
+_BUILD_SCRIPT = re.compile(r"failed to run custom build command for `([\w.+-]+) v")
+
+
+def _c_does_not_compile(stderr: str, target: Target, link: linkers.LinkerPlan,
+                        where: str) -> str | None:
+    """A build script whose C did not compile for the target (its compiler was there and
+    ran): the crate and the compiler's first error, and the other C compiler of the target
+    where it has one (gcc and zig differ in their intrinsics and in what a configure check
+    finds)."""
+    crate, error = _BUILD_SCRIPT.search(stderr), _C_ERROR.search(stderr)
+    if crate is None or error is None:
+        return None
+    other = ("zig" if link.kind == "gcc" else
+             "gcc" if link.kind == "zig" and target.libc == "gnu" and target.os == "linux"
+             else None)
+    instead = f'the other C compiler (linker = "{other}" in {where}), ' if other else ""
+    return (f"the C code of {crate[1]} does not compile for {target.triple} with "
+            f"{link.kind} ({Path(error[1]).name}:{error[2]}: error: {error[3].strip()}): a "
+            f"defect of the crate's C or of its checks for this target; try {instead}a "
+            "release of the crate that fixes it, or keep it off this target (a "
+            "[target.'cfg(...)'] table)")
 
 
 def _diagnose(build: Build, link: linkers.LinkerPlan) -> Callable[[str], str]:
@@ -180,7 +210,7 @@ def _diagnose(build: Build, link: linkers.LinkerPlan) -> Callable[[str], str]:
                         f"in {where}")
             return (f"the linker {link.linker} is missing: run `inv setup --target "
                     f"{target.name}` (installs {' '.join(link.packages)})")
-        return "cargo's own error is above"
+        return _c_does_not_compile(stderr, target, link, where) or "cargo's own error is above"
 
     return hint
 
