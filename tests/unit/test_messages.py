@@ -44,3 +44,24 @@ def test_artifacts_and_success_come_from_the_same_messages() -> None:
     assert success
     assert [(a.package, a.name, a.path, a.fresh) for a in artifacts] == [
         ("app", "app", Path("/w/target/x/release/app"), False)]
+
+
+def test_a_dependencys_cdylib_is_not_the_projects_artifact() -> None:
+    """tokei (seen in the corpus): its dependency slug declares crate-type cdylib (for
+    wasm), so cargo builds libslug-<hash>.so beside tokei; only members' cdylibs ship."""
+    def cdylib(package_id: str, name: str, path: str) -> str:
+        return json.dumps({"reason": "compiler-artifact", "package_id": package_id,
+                           "target": {"name": name, "kind": ["cdylib", "rlib"]},
+                           "fresh": False, "executable": None,
+                           "filenames": [path, path.replace(".so", ".rlib")]})
+
+    stdout = "\n".join([
+        cdylib("registry+https://github.com/rust-lang/crates.io-index#slug@0.1.6", "slug",
+               "/w/target/x/release/deps/libslug-cb19b228.so"),
+        cdylib("path+file:///w/core#0.1.0", "build_core", "/w/target/x/release/libbuild_core.so"),
+        STDOUT])
+    artifacts, _ = messages.parse_messages(stdout, {("core", "build_core")})
+    assert [(a.package, a.name, a.kind) for a in artifacts] == [
+        ("core", "build_core", "cdylib"), ("app", "app", "bin")]
+    everything, _ = messages.parse_messages(stdout)  # without the members: what cargo said
+    assert [a.name for a in everything] == ["slug", "build_core", "app"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,9 +22,12 @@ class Artifact:
 _LIBRARY_SUFFIXES = (".so", ".dll", ".dylib")
 
 
-def parse_messages(stdout: str) -> tuple[list[Artifact], bool]:
+def parse_messages(stdout: str, cdylibs: Collection[tuple[str, str]] | None = None
+                   ) -> tuple[list[Artifact], bool]:
     """Executables and cdylibs from cargo's ``compiler-artifact`` messages, and build
-    success."""
+    success. ``cdylibs``: the workspace members' (package, library) pairs — cargo also
+    builds the cdylib of a dependency that declares one (tokei's ``slug``, for wasm),
+    which is not the project's to ship."""
     artifacts: list[Artifact] = []
     success = False
     for line in stdout.splitlines():
@@ -44,11 +48,13 @@ def parse_messages(stdout: str) -> tuple[list[Artifact], bool]:
         elif reason == "compiler-artifact" and "cdylib" in msg["target"]["kind"]:
             library = next((Path(f) for f in msg.get("filenames", [])
                             if Path(f).suffix in _LIBRARY_SUFFIXES), None)
+            package = _package_name(msg.get("package_id", "")) or msg["target"]["name"]
+            if cdylibs is not None and (package, msg["target"]["name"]) not in cdylibs:
+                continue
             if library is not None:
                 artifacts.append(Artifact(
-                    package=_package_name(msg.get("package_id", "")) or msg["target"]["name"],
-                    name=msg["target"]["name"], path=library, fresh=bool(msg.get("fresh")),
-                    kind="cdylib"))
+                    package=package, name=msg["target"]["name"], path=library,
+                    fresh=bool(msg.get("fresh")), kind="cdylib"))
         elif reason == "build-finished":
             success = bool(msg.get("success"))
     return artifacts, success

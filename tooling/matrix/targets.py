@@ -301,6 +301,14 @@ class Target:
     def is_glibc(self) -> bool:
         return self.libc == "gnu"
 
+    def other_c_compiler(self, kind: str) -> str | None:
+        """The linker kind besides ``kind`` that also links this target and compiles its C:
+        zig for a target gcc serves (Linux gnu, MinGW), Debian's gcc for a Linux gnu target
+        zig serves; None for the rest (musl, macOS, BSDs, WASI: zig alone here)."""
+        if kind == "gcc":
+            return "zig"
+        return "gcc" if kind == "zig" and self.is_linux and self.is_glibc else None
+
     @property
     def glibc_loader(self) -> str | None:
         """The interpreter its dynamic executables name: glibc's loader (None: no glibc)."""

@@ -167,9 +167,7 @@ def _c_does_not_compile(stderr: str, target: Target, link: linkers.LinkerPlan,
     crate, error = _BUILD_SCRIPT.search(stderr), _C_ERROR.search(stderr)
     if crate is None or error is None:
         return None
-    other = ("zig" if link.kind == "gcc" else
-             "gcc" if link.kind == "zig" and target.libc == "gnu" and target.os == "linux"
-             else None)
+    other = target.other_c_compiler(link.kind)
     instead = f'the other C compiler (linker = "{other}" in {where}), ' if other else ""
     return (f"the C code of {crate[1]} does not compile for {target.triple} with "
             f"{link.kind} ({Path(error[1]).name}:{error[2]}: error: {error[3].strip()}): a "
@@ -262,7 +260,7 @@ def compile_target(build: Build) -> list[messages.Artifact]:
     diagnose = _diagnose(build, link)
     res = proc.stream(argv, bound="build", env=env, cwd=project.workspace, what="cargo build",
                       check=False)
-    artifacts, success = messages.parse_messages(res.stdout)
+    artifacts, success = messages.parse_messages(res.stdout, build.workspace.cdylibs)
     if not res.ok or not success:
         if not console.shows_output():  # cargo's output went only to the log
             console.recap(messages.error_lines(res.stderr))
