@@ -164,7 +164,10 @@ def _c_does_not_compile(stderr: str, target: Target, link: linkers.LinkerPlan,
     ran): the crate and the compiler's first error, and the other C compiler of the target
     where it has one (gcc and zig differ in their intrinsics and in what a configure check
     finds)."""
-    crate, error = _BUILD_SCRIPT.search(stderr), _C_ERROR.search(stderr)
+    crate = _BUILD_SCRIPT.search(stderr)
+    # make -j interleaves two compilers' lines: skip an error whose text is another location
+    error = next((e for e in _C_ERROR.finditer(stderr)
+                  if not re.match(r"\d+:\d+: ", e[3])), None)
     if crate is None or error is None:
         return None
     other = target.other_c_compiler(link.kind)
