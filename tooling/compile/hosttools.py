@@ -667,7 +667,8 @@ def debian_packages(project: Project, targets: Sequence[Target]) -> list[str]:
 
 # --- cargo's output ----------------------------------------------------------------------
 
-_BUILD_SCRIPT = re.compile(r"failed to run custom build command for `([\w.+-]+) v")
+#: cargo naming the crate whose build script failed
+BUILD_SCRIPT = re.compile(r"failed to run custom build command for `([\w.+-]+) v")
 
 
 @functools.cache
@@ -678,7 +679,7 @@ def _failure(host_tool: HostTool) -> re.Pattern[str] | None:
 def recognise(output: str, target: Target) -> str | None:
     """The fix for a build script that failed for want of a host tool, from cargo's output
     (the crate named when cargo says whose build script it was)."""
-    said = _BUILD_SCRIPT.search(output)
+    said = BUILD_SCRIPT.search(output)
     crate = said[1] if said else None
     found: list[tuple[HostTool, str]] = []
     for host_tool in TOOLS:

@@ -155,7 +155,8 @@ def _missing_cxx(stderr: str, target: Target, link: linkers.LinkerPlan,
 #: a C, C++ or assembler error as gcc and clang print it, in a build script's output
 _C_ERROR = re.compile(r"^\s*(?:cargo:warning=)?(\S+?\.(?:c|cc|cpp|cxx|h|hh|hpp|hxx|inc|S|s))"
                       r":(\d+)(?::\d+)?: (?:fatal )?error: (.+)$", re.M)
-_BUILD_SCRIPT = re.compile(r"failed to run custom build command for `([\w.+-]+) v")
+#: an error "text" that is another location: make -j interleaved two compilers' lines
+_INTERLEAVED = re.compile(r"\d+:\d+: ")
 
 
 def _c_does_not_compile(stderr: str, target: Target, link: linkers.LinkerPlan,
@@ -164,10 +165,8 @@ def _c_does_not_compile(stderr: str, target: Target, link: linkers.LinkerPlan,
     ran): the crate and the compiler's first error, and the other C compiler of the target
     where it has one (gcc and zig differ in their intrinsics and in what a configure check
     finds)."""
-    crate = _BUILD_SCRIPT.search(stderr)
-    # make -j interleaves two compilers' lines: skip an error whose text is another location
-    error = next((e for e in _C_ERROR.finditer(stderr)
-                  if not re.match(r"\d+:\d+: ", e[3])), None)
+    crate = hosttools.BUILD_SCRIPT.search(stderr)
+    error = next((e for e in _C_ERROR.finditer(stderr) if not _INTERLEAVED.match(e[3])), None)
     if crate is None or error is None:
         return None
     other = target.other_c_compiler(link.kind)
