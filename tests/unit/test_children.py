@@ -84,6 +84,20 @@ def test_a_child_that_ends_in_time_keeps_run_and_stream_as_they_were(tmp_path: P
     assert (streamed.returncode, streamed.stdout, streamed.stderr) == (3, "out\n", "err\n")
 
 
+def test_stream_keeps_cargos_error_lines_that_scroll_out_of_the_tail() -> None:
+    """cargo names the failed build script, then prints its output, which can be longer
+    than the kept tail (libz-sys: ~600 lines of C warnings): the naming line is kept."""
+    script = ('echo "error: failed to run custom build command for \\`z v1\\`" >&2; '
+              f'i=0; while [ $i -lt {proc.KEPT_LINES + 100} ]; do '
+              'echo "  warning $i" >&2; i=$((i+1)); done; echo last >&2; exit 101')
+    streamed = proc.stream(["sh", "-c", script], bound="tool", check=False, quiet_stderr=True)
+    lines = streamed.stderr.splitlines()
+    assert lines[0] == "error: failed to run custom build command for `z v1`"
+    assert lines[-1] == "last"
+    assert len(lines) == proc.KEPT_LINES + 1  # the tail, and the one earlier error line
+    assert "  warning 0" not in lines
+
+
 def test_a_child_never_reads_the_terminal() -> None:
     """Its standard input is /dev/null: in a process group of its own, a child that read the
     terminal would be stopped until its bound."""

@@ -148,6 +148,7 @@ def test_a_cxx_compiler_only_warned_about_is_not_the_cause(tmp_path: Path) -> No
         "the C code of libz-ng-sys does not compile for riscv64gc-unknown-linux-gnu with gcc "
         "(functable.c:304: error: 'struct cpu_features' has no member named 'riscv'): "), hint
     assert 'linker = "zig" in [package.metadata.crossmatrix.target.linux-riscv64-gnu]' in hint
+    assert "(`cargo update -p libz-ng-sys`)" in hint
 
 
 def test_a_c_error_names_the_other_compiler_only_where_the_target_has_one(

@@ -174,8 +174,8 @@ def _c_does_not_compile(stderr: str, target: Target, link: linkers.LinkerPlan,
     return (f"the C code of {crate[1]} does not compile for {target.triple} with "
             f"{link.kind} ({Path(error[1]).name}:{error[2]}: error: {error[3].strip()}): a "
             f"defect of the crate's C or of its checks for this target; try {instead}a "
-            "release of the crate that fixes it, or keep it off this target (a "
-            "[target.'cfg(...)'] table)")
+            f"release of the crate that fixes it (`cargo update -p {crate[1]}`), or keep it "
+            "off this target (a [target.'cfg(...)'] table)")
 
 
 def _diagnose(build: Build, link: linkers.LinkerPlan) -> Callable[[str], str]:

@@ -44,6 +44,11 @@ from tooling.util.timeouts import Kind
 ECHO = True
 #: lines of a captured stream written into the target log, at most (its start and end)
 LOGGED_LINES = 200
+#: lines of a long command's stderr kept for its error report: the last ones, and of the
+#: lines before them cargo's own ``error…`` lines, which name what failed (a build script's
+#: output, printed after them, can be longer than the tail)
+KEPT_LINES = 400
+KEPT_ERRORS = 50
 #: seconds a child's process group has between SIGTERM and SIGKILL
 GRACE = 5.0
 #: the same while this process is itself being terminated: whoever sent the SIGTERM (a
@@ -369,7 +374,8 @@ def stream(
     shown = not quiet_stderr and console.shows_output()
     seconds = timeouts.current().of(bound)
     deadline = time.monotonic() + seconds
-    kept: deque[str] = deque(maxlen=400)
+    kept: deque[str] = deque(maxlen=KEPT_LINES)
+    earlier: list[str] = []  # cargo's error lines that fell out of ``kept``
     lines: list[str] = []
     child = _start(args, hint, env=env, cwd=cwd,
                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -377,6 +383,9 @@ def stream(
     def pump_stderr() -> None:
         assert child.stderr is not None
         for line in child.stderr:
+            if len(kept) == KEPT_LINES and kept[0].startswith("error") and (
+                    len(earlier) < KEPT_ERRORS):
+                earlier.append(kept[0])
             kept.append(line)
             console.output(line)
             if shown:
@@ -414,7 +423,7 @@ def stream(
         _CHILDREN.discard(child)
     _raise_if_stopping()
     _close(child.stdout, child.stderr)
-    result = Result(tuple(args), returncode, "".join(lines), "".join(kept))
+    result = Result(tuple(args), returncode, "".join(lines), "".join(earlier) + "".join(kept))
     if returncode != 0:
         console.output(f"  exit code {returncode}")
     if check and not result.ok:
