@@ -22,6 +22,9 @@ from tooling.verify import elf
 RECORDED = json.loads((Path(__file__).parent / "snapshots" / "bare_metal_rustc.json")
                       .read_text())
 
+#: the target table a hint names
+WHERE = "[package.metadata.crossmatrix.target.t]"
+
 
 @pytest.fixture
 def rustc(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FakeRustc]:
@@ -165,11 +168,11 @@ def test_a_crate_that_needs_std_gets_one_line_with_the_fix(rustc: FakeRustc) -> 
     stderr = ("error[E0463]: can't find crate for `std`\n  |\n  = note: the "
               "`thumbv7em-none-eabihf` target may not support the standard library\n"
               "error: could not compile `hello` (bin \"hello\") due to 1 previous error\n")
-    hint = none.link_hint(target, stderr)
+    hint = none.link_hint(target, stderr, WHERE)
     assert hint is not None and "\n" not in hint
     assert hint.startswith("hello needs std, and thumbv7em-none-eabihf (bare metal) has only "
                            "core and alloc: make it #![no_std]")
-    assert none.link_hint(target, "error: linking with `rust-lld` failed") is None
+    assert none.link_hint(target, "error: linking with `rust-lld` failed", WHERE) is None
 
 
 def test_rust_lld_links_with_no_c_toolchain(rustc: FakeRustc, tmp_path: Path) -> None:
@@ -249,7 +252,7 @@ def test_cargo_naming_the_crate_that_needs_std_wins(rustc: FakeRustc) -> None:
     stderr = ("error[E0463]: can't find crate for `std`\n  = note: `std` is required by "
               "`itoa` because it does not declare `#![no_std]`\nerror: could not compile "
               "`itoa` (lib) due to 1 previous error\n")
-    hint = none.link_hint(target, stderr)
+    hint = none.link_hint(target, stderr, WHERE)
     assert hint is not None and hint.startswith("itoa needs std")
 
 

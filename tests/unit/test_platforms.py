@@ -26,6 +26,9 @@ TOOLING = Path(__file__).resolve().parents[2] / "tooling"
 X86_64_GLIBC_HOST = Host(arch=arch_row("x86_64"), machine="EM_X86_64", elf_class=64, libc="gnu",
                          glibc="2.36")
 
+#: the target table a hint names
+WHERE = "[package.metadata.crossmatrix.target.t]"
+
 # --- the dispatch ------------------------------------------------------------------------
 
 
@@ -138,12 +141,12 @@ def test_macos_link_hint_names_the_missing_framework(monkeypatch: pytest.MonkeyP
     mac = by_name()["macos-aarch64"]
     stderr = 'error: unable to find framework "CoreFoundation"'
     monkeypatch.delenv("SDKROOT", raising=False)
-    assert "CoreFoundation is an Apple framework" in (macos.link_hint(mac, stderr) or "")
+    assert "CoreFoundation is an Apple framework" in (macos.link_hint(mac, stderr, WHERE) or "")
     monkeypatch.setenv("SDKROOT", "/sdk")
-    assert macos.link_hint(mac, stderr) == ("CoreFoundation is not in SDKROOT=/sdk: point "
+    assert macos.link_hint(mac, stderr, WHERE) == ("CoreFoundation is not in SDKROOT=/sdk: point "
                                             "SDKROOT at a full macOS SDK")
-    assert linux.link_hint(by_name()["linux-aarch64"], stderr) is None
-    assert macos.link_hint(mac, "error: something else") is None
+    assert linux.link_hint(by_name()["linux-aarch64"], stderr, WHERE) is None
+    assert macos.link_hint(mac, "error: something else", WHERE) is None
 
 
 def test_macos_hint_names_a_header_zig_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -153,13 +156,13 @@ def test_macos_hint_names_a_header_zig_lacks(monkeypatch: pytest.MonkeyPatch) ->
     stderr = ("include/jemalloc/internal/jemalloc_internal_decls.h:23:12: fatal error: "
               "'sys/syscall.h' file not found\n1 error generated.\n")
     monkeypatch.delenv("SDKROOT", raising=False)
-    hint = macos.link_hint(mac, stderr) or ""
+    hint = macos.link_hint(mac, stderr, WHERE) or ""
     assert hint.startswith("sys/syscall.h is not among zig's macOS headers")
     assert "set SDKROOT" in hint
     monkeypatch.setenv("SDKROOT", "/sdk")
-    assert (macos.link_hint(mac, stderr) or "").startswith(
+    assert (macos.link_hint(mac, stderr, WHERE) or "").startswith(
         "sys/syscall.h is not in SDKROOT=/sdk")
-    assert linux.link_hint(by_name()["linux-aarch64"], stderr) is None
+    assert linux.link_hint(by_name()["linux-aarch64"], stderr, WHERE) is None
 
 
 def test_no_strip_names_the_platforms_package(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -380,3 +383,25 @@ def test_the_triple_is_a_condition_only_where_it_is_required(tmp_path: Path) -> 
     named = runner.smoke(target, _program(tmp_path, "echo x86_64-unknown-linux-musl"),
                          ("--version",), tmp_path)
     runner.require_triple(named, target, program, "the hint")  # no error
+
+
+def test_windows_hint_names_the_dll_of_functions_nothing_linked() -> None:
+    """A build script that asks cfg!(windows) (the build machine) names no Windows
+    libraries when it cross-compiles (unrar-ng-sys: powrprof, shell32, advapi32): the DLL
+    that exports each undefined function, from MinGW-w64's module definitions, and the -l
+    that links it; 32-bit x86's decorated names too."""
+    x64, x86 = by_name()["windows-x86_64"], by_name()["windows-x86"]
+    stderr = ("unrar.o: undefined reference to `__imp_CallNtPowerInformation'\n"
+              "unrar.o: undefined reference to `__imp_SHGetFolderPathW'\n"
+              "unrar.o: undefined reference to `_Z10IsWindows10v'\n")
+    hint = windows.link_hint(x64, stderr, WHERE) or ""
+    assert hint.startswith("Windows functions whose DLL nothing links for x86_64-pc-windows-gnu: "
+                           "CallNtPowerInformation (powrprof.dll), SHGetFolderPathW "
+                           "(shell32.dll); 1 other undefined symbol no Windows DLL exports"), hint
+    assert hint.endswith(f'rustflags = ["-l", "powrprof", "-l", "shell32"] in {WHERE}')
+    decorated = "undefined reference to `_imp__CallNtPowerInformation@20'\n"
+    assert '"-l", "powrprof"' in (windows.link_hint(x86, decorated, WHERE) or "")
+    assert windows.exporting(x86, "CallNtPowerInformation") == ("powrprof",)
+    # a symbol of the crate's own, or no link error at all: no hint
+    assert windows.link_hint(x64, "undefined reference to `_Z10IsWindows10v'\n", WHERE) is None
+    assert windows.link_hint(x64, "error: something else", WHERE) is None

@@ -110,8 +110,9 @@ class Platform(Protocol):
     def cmake_system(self, target: Target) -> tuple[str, str]:
         """``CMAKE_SYSTEM_NAME`` and ``CMAKE_SYSTEM_PROCESSOR``, as the cmake crate names
         them when it cross-compiles without a toolchain file."""
-    def link_hint(self, target: Target, stderr: str) -> str | None:
-        """The fix for a failed link this OS is known for."""
+    def link_hint(self, target: Target, stderr: str, where: str) -> str | None:
+        """The fix for a failed link this OS is known for (``where``: the target's table
+        of settings, for a fix that is one)."""
 
     # --- how it strips
     def strip_tools(self, target: Target) -> StripTools: ...

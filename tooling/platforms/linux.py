@@ -81,7 +81,7 @@ def cmake_system(target: Target) -> tuple[str, str]:
     return "Linux", target.arch.target_arch
 
 
-def link_hint(target: Target, stderr: str) -> str | None:
+def link_hint(target: Target, stderr: str, where: str) -> str | None:
     return None
 
 

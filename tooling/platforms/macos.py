@@ -96,7 +96,7 @@ def cmake_system(target: Target) -> tuple[str, str]:
 _HEADER_MISSING = re.compile(r"fatal error: '([\w/.+-]+\.h)' file not found")
 
 
-def link_hint(target: Target, stderr: str) -> str | None:
+def link_hint(target: Target, stderr: str, where: str) -> str | None:
     apple = _APPLE_MISSING.search(stderr)
     if not apple:
         header = _HEADER_MISSING.search(stderr)

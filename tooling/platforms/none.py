@@ -72,7 +72,7 @@ def cmake_system(target: Target) -> tuple[str, str]:
     return "Generic", target.arch.target_arch
 
 
-def link_hint(target: Target, stderr: str) -> str | None:
+def link_hint(target: Target, stderr: str, where: str) -> str | None:
     """A crate that needs std, built for a target that has none: the one fix."""
     if not _NO_STD.search(stderr):
         return None

@@ -100,7 +100,7 @@ def cmake_system(target: Target) -> tuple[str, str]:
     return "WASI", target.arch.target_arch
 
 
-def link_hint(target: Target, stderr: str) -> str | None:
+def link_hint(target: Target, stderr: str, where: str) -> str | None:
     if "undefined symbol" in stderr:
         return ("a C library the crate links is not in wasi-libc (WASI has no sockets, "
                 "threads or signals in preview 1): build the crate without that feature")

@@ -20,6 +20,7 @@ import functools
 import hashlib
 import os
 import platform
+import re
 import shlex
 import shutil
 from collections.abc import Mapping, Sequence
@@ -97,8 +98,68 @@ def cmake_system(target: Target) -> tuple[str, str]:
     return "Windows", _CMAKE_PROCESSOR.get(arch, arch)
 
 
-def link_hint(target: Target, stderr: str) -> str | None:
-    return None
+#: a symbol the linker did not find: GNU ld's words (`__imp_Name'), lld's
+_UNDEFINED = re.compile(r"undefined (?:reference to [`']|symbol: )([A-Za-z_][\w@$]*)")
+#: module definitions that are not a DLL to link: API sets, store apps' umbrella libraries
+_NOT_LINKED = re.compile(r"(?:api|ext)-ms-.*|.*_windowsapp|windowsapp.*|onecore.*|umbrella.*")
+#: undefined symbols looked up, at most (the first ones the linker named)
+_LOOKED_UP = 40
+
+
+def link_hint(target: Target, stderr: str, where: str) -> str | None:
+    """Windows functions no import library was linked for: the DLL that exports each, from
+    MinGW-w64's module definitions (zig's copy), and the ``-l`` that links it (a build
+    script that asks ``cfg!(windows)``, the build machine's, instead of
+    ``CARGO_CFG_TARGET_OS`` names no Windows libraries when it cross-compiles)."""
+    names = list(dict.fromkeys(_undecorated(target, m) for m in _UNDEFINED.findall(stderr)))
+    found = {name: dlls for name in names[:_LOOKED_UP] if (dlls := exporting(target, name))}
+    if not found:
+        return None
+    libraries = sorted({dlls[0] for dlls in found.values()})
+    shown = ", ".join(f"{name} ({dlls[0]}.dll)" for name, dlls in list(found.items())[:4])
+    more = f" and {len(found) - 4} more" if len(found) > 4 else ""
+    flags = ", ".join(f'"-l", "{library}"' for library in libraries)
+    rest = len(names) - len(found)
+    others = (f"; {rest} other undefined symbol{'s' if rest > 1 else ''} no Windows DLL "
+              "exports") if rest > 0 else ""
+    return (f"Windows functions whose DLL nothing links for {target.triple}: {shown}{more}"
+            f"{others}. A build script did not name the libraries (one that asks cfg!(windows), "
+            "the build machine, instead of CARGO_CFG_TARGET_OS: its bug); link them with "
+            f"rustflags = [{flags}] in {where}")
+
+
+def _undecorated(target: Target, symbol: str) -> str:
+    """``__imp_CallNtPowerInformation``, 32-bit x86's ``_imp__CallNtPowerInformation@20``
+    and ``_CallNtPowerInformation@20``: the name a module definition exports."""
+    for prefix in ("__imp_", "_imp__"):
+        if symbol.startswith(prefix):
+            symbol = symbol.removeprefix(prefix)
+            break
+    else:
+        if target.arch.target_arch == "x86":  # cdecl and stdcall names carry one more _
+            symbol = symbol.removeprefix("_")
+    return symbol.split("@", 1)[0]
+
+
+def exporting(target: Target, symbol: str) -> tuple[str, ...]:
+    """The libraries (``powrprof``: ``-l powrprof``, powrprof.dll) whose module definition
+    exports ``symbol`` (undecorated; a ``.def.in``'s ``F_X86_ANY(Name@4)`` counts)."""
+    line = re.compile(rf"^[^;\n]*\b{re.escape(symbol)}(?:@\d+)?\b", re.M)
+    return tuple(dict.fromkeys(stem for stem, text in _module_definitions(zig_def_dirs(target))
+                               if line.search(text)))
+
+
+@functools.cache
+def _module_definitions(folders: tuple[Path, ...]) -> tuple[tuple[str, str], ...]:
+    """(library, text) of each module definition of a DLL to link, the architecture's own
+    folder last (the same library in both: each is searched)."""
+    found = []
+    for folder in folders:
+        for path in sorted(folder.glob("*.def*")):
+            stem = path.name.split(".def", 1)[0].lower()
+            if path.suffix in (".def", ".in") and not _NOT_LINKED.fullmatch(stem):
+                found.append((stem, path.read_text(errors="replace")))
+    return tuple(found)
 
 
 def mingw_lib_dir(target: Target) -> Path | None:

@@ -183,7 +183,7 @@ def _diagnose(build: Build, link: linkers.LinkerPlan) -> Callable[[str], str]:
     where = build.project.table("target", target.name)
 
     def hint(stderr: str) -> str:
-        os_hint = platform_of(target).link_hint(target, stderr)
+        os_hint = platform_of(target).link_hint(target, stderr, where)
         if os_hint:
             return os_hint
         cxx = _missing_cxx(stderr, target, link, where)
