@@ -547,6 +547,49 @@ def test_which_build_scripts_compile_cxx(one: Crate, expected: list[str]) -> Non
     assert [u.tool for u in hosttools.cxx_uses(one, T["linux-aarch64-gnu"], {})] == expected
 
 
+def _registry_crate(home: Path, name: str, version: str, text: str, *,
+                    script: str = "build.rs", build: str | None = None) -> Path:
+    """A crate as `cargo fetch` unpacks it into CARGO_HOME's registry."""
+    root = home / "registry" / "src" / "index.crates.io-0" / f"{name}-{version}"
+    (root / script).parent.mkdir(parents=True, exist_ok=True)
+    (root / "Cargo.toml").write_text(f'[package]\nname = "{name}"\nversion = "{version}"\n'
+                                     + (f"build = {build}\n" if build else ""))
+    (root / script).write_text(text)
+    return root
+
+
+def test_a_build_script_that_tells_cc_to_compile_cxx_needs_gxx(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crate no rule names (unrar-ng-sys, seen in the corpus: setup had not installed
+    aarch64's g++ and its build script failed) is found by its own build script's
+    ``.cpp(true)``, as cargo unpacked it; setup installs the target's g++ for it."""
+    home = tmp_path / "cargo-home"
+    monkeypatch.setenv("CARGO_HOME", str(home))
+    _registry_crate(home, "unrar-ng-sys", "0.7.6",
+                    'cc::Build::new().cpp(true).files(&files).compile("libunrar.a");')
+    own = _registry_crate(home, "own-sys", "1.0.0", "mod helper; fn main() { helper::run() }",
+                          script="build/main.rs", build='"build/main.rs"')
+    (own / "build" / "helper.rs").write_text("pub fn run() { cc::Build::new()\n  .cpp( true ); }")
+    _registry_crate(home, "plain-sys", "1.0.0", 'cc::Build::new().file("a.c").compile("a");')
+    _registry_crate(home, "scriptless-sys", "1.0.0", ".cpp(true)", build="false")
+    aarch64 = T["linux-aarch64-gnu"]
+
+    def compiles_cxx(name: str, version: str = "1.0.0") -> list[str]:
+        return [u.why for u in hosttools.cxx_uses(crate(name, version, build={"cc": "1.2.0"}),
+                                                  aarch64, {})]
+
+    assert compiles_cxx("unrar-ng-sys", "0.7.6") == [
+        "its build script compiles C++ (cc's .cpp(true))"]
+    assert compiles_cxx("own-sys") == ["its build script compiles C++ (cc's .cpp(true))"]
+    assert compiles_cxx("plain-sys") == []
+    assert compiles_cxx("scriptless-sys") == []
+    assert compiles_cxx("unrar-ng-sys", "0.7.5") == []  # not unpacked here: not known
+    project = _project(tmp_path, {"app": ("0.1.0", ["unrar-ng-sys"]),
+                                  "unrar-ng-sys": ("0.7.6", ["cc"]), "cc": ("1.2.0", [])})
+    assert "g++-aarch64-linux-gnu" in install.needs([aarch64], project).packages
+    assert "g++-aarch64-linux-gnu" not in install.needs([T["linux-aarch64"]], project).packages
+
+
 def test_a_pure_rust_or_c_lock_file_needs_no_gxx(tmp_path: Path, fake_cxx_cargo: Path) -> None:
     project = _project(tmp_path, {"app": ("0.1.0", ["cc"]), "cc": ("1.2.0", [])})
     assert hosttools.missing_for(project, T["linux-aarch64-gnu"]) == []

@@ -79,9 +79,16 @@ def setup(c: Context, target: list[str], dry_run: bool = False) -> None:
     from tooling.setup import install  # startup time: each task loads only its own stage
 
     project, chosen = _selected(c, target)
+    # the crates first where a cargo is here: their build scripts' sources tell what they
+    # need (C++ compiled by cc), and setup installs it
+    fetched = not dry_run and install.can_fetch(project)
+    if fetched:
+        install.fetch_crates(project)
     install.setup(chosen, project, dry_run=dry_run)
     if not dry_run:
-        install.fetch_crates(project)
+        if not fetched:  # cargo came with setup (Debian's): what the crates need, now
+            install.fetch_crates(project)
+            install.setup(chosen, project)
         install.python_roots(chosen, project)
 
 

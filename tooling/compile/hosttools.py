@@ -34,6 +34,7 @@ from typing import Any
 
 from tooling.compile import linkers
 from tooling.errors import CrossmatrixError, ToolMissing
+from tooling.matrix import workspace
 from tooling.matrix.config import Project
 from tooling.matrix.targets import Target
 from tooling.std.compiler import default_compiler
@@ -308,10 +309,46 @@ def cxx_uses(crate: Crate, target: Target, environ: Mapping[str, str]) -> list[U
     its build-dependencies' (:data:`CXX_USES`), else running cmake for it (:data:`USES`)
     unless its project is C only."""
     found = uses(crate, target, environ, CXX_USES)
+    if not found and cc_compiles_cxx(crate.name, crate.version):
+        found.append(Use(tool="c++", crate=crate.name,
+                         why="its build script compiles C++ (cc's .cpp(true))"))
     if not found and crate.name not in C_ONLY_CMAKE and any(
             u.tool == "cmake" for u in uses(crate, target, environ)):
         found.append(_BY_CMAKE)
     return found
+
+
+#: cc-rs told to compile C++ (``cc::Build::new().cpp(true)``) in a build script's source
+_CC_CPP = re.compile(rb"\.cpp\(\s*true\s*\)")
+
+
+def cc_compiles_cxx(name: str, version: str) -> bool:
+    """Whether the build script of crates.io's ``name`` ``version``, as cargo unpacked it
+    here (``cargo fetch`` does), tells cc-rs to compile C++: a crate no rule names
+    (unrar-ng-sys). False when it is not unpacked."""
+    sources = workspace.cargo_home() / "registry" / "src"
+    return any(_script_compiles_cxx(root) for root in sources.glob(f"*/{name}-{version}"))
+
+
+@functools.cache
+def _script_compiles_cxx(root: Path) -> bool:
+    try:
+        build = tomllib.loads((root / "Cargo.toml").read_text()).get("package", {}).get(
+            "build", "build.rs")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    if build is False:
+        return False
+    script = root / (build if isinstance(build, str) else "build.rs")
+    # a build script in a folder of its own (build/main.rs) may keep its cc calls beside it
+    files = [script, *(script.parent.glob("*.rs") if script.parent != root else ())]
+    for file in files:
+        try:
+            if _CC_CPP.search(file.read_bytes()):
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def tools_for_build_dep(name: str, version: str) -> tuple[str, ...]:

@@ -77,6 +77,11 @@ def _compiler(project: Project) -> Compiler:
     return compiler
 
 
+def can_fetch(project: Project) -> bool:
+    """Whether a cargo is here to fetch the crates with (before setup installs Debian's)."""
+    return default_compiler(project.workspace) is not None
+
+
 def fetch_crates(project: Project) -> None:
     """Download every crate the workspace's Cargo.lock names, so that builds need no network
     afterwards (they are proven to work with it cut: tests/integration/test_offline.py)."""
