@@ -584,10 +584,22 @@ def test_a_build_script_that_tells_cc_to_compile_cxx_needs_gxx(
     assert compiles_cxx("plain-sys") == []
     assert compiles_cxx("scriptless-sys") == []
     assert compiles_cxx("unrar-ng-sys", "0.7.5") == []  # not unpacked here: not known
-    project = _project(tmp_path, {"app": ("0.1.0", ["unrar-ng-sys"]),
-                                  "unrar-ng-sys": ("0.7.6", ["cc"]), "cc": ("1.2.0", [])})
+    lock = {"app": ("0.1.0", ["unrar-ng-sys"]), "unrar-ng-sys": ("0.7.6", ["cc"]),
+            "cc": ("1.2.0", [])}
+    project = _project(tmp_path, lock)
+    graph = FakeMetadata()
+    graph.add("app", "0.1.0", member=True, deps=["unrar-ng-sys"])
+    graph.add("unrar-ng-sys", "0.7.6", build=["cc"])
+    graph.add("cc", "1.2.0")
+    answer: list[Crate] | None = hosttools.graph_crates(graph.json())
+    monkeypatch.setattr(hosttools, "target_crates", lambda *a, **k: answer)
     assert "g++-aarch64-linux-gnu" in install.needs([aarch64], project).packages
     assert "g++-aarch64-linux-gnu" not in install.needs([T["linux-aarch64"]], project).packages
+    answer = None  # cargo cannot say: the lock file's crates count
+    assert "g++-aarch64-linux-gnu" in install.needs([aarch64], project).packages
+    # the lock file names it, the target's build does not (a Haiku-only dependency)
+    answer = [c for c in hosttools.graph_crates(graph.json()) if c.name != "unrar-ng-sys"]
+    assert "g++-aarch64-linux-gnu" not in install.needs([aarch64], project).packages
 
 
 def test_a_pure_rust_or_c_lock_file_needs_no_gxx(tmp_path: Path, fake_cxx_cargo: Path) -> None:

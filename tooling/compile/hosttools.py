@@ -691,6 +691,10 @@ def debian_packages(project: Project, targets: Sequence[Target]) -> list[str]:
         environ = environment(project, target)
         compiler = cxx_compiler(project, target) if _cxx_in_lock(crates, target, environ) \
             else None
+        if compiler is not None:  # the lock file names every platform's crates: the target's
+            built = target_crates(project, target)  # (iana-time-zone-haiku's C++ is Haiku's)
+            if built is not None and not _cxx_in_lock(built, target, environ):
+                compiler = None
         if compiler is not None and not project.settings_for(target).env.get(
                 f"CXX_{target.cc_key}"):
             packages += compiler.debs  # Debian's g++-<triplet>, for C++ compiled by gcc
