@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -87,10 +88,29 @@ def fetch_crates(project: Project) -> None:
     afterwards (they are proven to work with it cut: tests/integration/test_offline.py)."""
     compiler = _compiler(project)
     locked = ["--locked"] if (project.workspace / "Cargo.lock").is_file() else []
-    proc.run([str(compiler.cargo), "fetch", *locked], bound="fetch", cwd=project.workspace,
-             env=proc.child_env(compiler.env()), what="cargo fetch",
-             hint="cargo could not download the crates; setup needs the network once")
+    res = proc.run([str(compiler.cargo), "fetch", *locked], bound="fetch",
+                   cwd=project.workspace, env=proc.child_env(compiler.env()),
+                   what="cargo fetch", check=False)
+    if not res.ok:
+        if res.tail():
+            console.info(res.tail())
+        raise StepFailed(f"cargo fetch failed with exit code {res.returncode}",
+                         _fetch_hint(res.stderr))
     console.info("setup: every crate of Cargo.lock is on this machine (cargo fetch)")
+
+
+#: cargo finding no release in the registry for what Cargo.lock pins
+_NOT_IN_REGISTRY = re.compile(r"failed to select a version for the requirement `([\w.+-]+) = "
+                              r"\"[^\"]*\"` \(locked to ([\w.+-]+)\)")
+
+
+def _fetch_hint(stderr: str) -> str:
+    gone = _NOT_IN_REGISTRY.search(stderr)
+    if gone:
+        return (f"the registry here has no {gone[1]} {gone[2]}, which Cargo.lock pins (a "
+                f"mirror behind crates.io, or a release taken down): `cargo update -p "
+                f"{gone[1]}` to a version it has, or use a registry that has it")
+    return "cargo could not download the crates; setup needs the network once"
 
 
 def is_installed(package: str) -> bool:
