@@ -12,6 +12,7 @@ docs/CORPUS.md.
     python bench/corpus.py                      # everything (hours on a small machine)
     python bench/corpus.py --only sd,libz-sys --target linux-aarch64 --target windows-x86_64
     python bench/corpus.py --list               # the entries
+    python bench/corpus.py --render             # the table again from docs/corpus.json
 
 Fetching needs crates.io (the only network it uses); building is crossmatrix's own.
 """
@@ -235,7 +236,7 @@ def render(store: dict[str, Any], listed: list[Entry], matrix: list[str]) -> str
     any other target a run used."""
     crates: dict[str, Any] = {e.key: {"kind": e.kind, "why": e.why, "cells": {},
                                       "command": "", "date": "not run yet"} for e in listed}
-    crates.update(store["crates"])
+    crates.update({k: v for k, v in store["crates"].items() if k in crates})  # not dropped ones
     others = sorted({t for c in crates.values() for t in c["cells"]} - set(matrix))
     targets = [*matrix, *others]
     lines = [
@@ -285,6 +286,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per crate")
     parser.add_argument("--out", default=str(REPO / "docs" / "CORPUS.md"))
     parser.add_argument("--list", action="store_true", help="print the entries and stop")
+    parser.add_argument("--render", action="store_true",
+                        help="only write the table again from docs/corpus.json (no builds)")
     args = parser.parse_args()
     chosen = entries()
     if args.only:
@@ -303,6 +306,13 @@ def main() -> None:
     matrix = [t.name for t in TABLE]  # the default matrix: a project with no settings
     store_file = out.with_name("corpus.json")
     store = json.loads(store_file.read_text()) if store_file.is_file() else {"crates": {}}
+    # an entry no longer listed (a version replaced) leaves the record with it
+    store["crates"] = {k: v for k, v in store["crates"].items() if k in {e.key for e in listed}}
+    if args.render:
+        store_file.write_text(json.dumps(store, indent=2, sort_keys=True) + "\n")
+        out.write_text(render(store, listed, matrix))
+        print(f"corpus: {out}")
+        return
     for entry in chosen:
         print(f"corpus: {entry.key} …", flush=True)
         found = release(entry, work, args.target or None, args.timeout)

@@ -75,3 +75,18 @@ def test_a_failed_setup_stops_every_target_and_ignores_an_old_release(tmp_path: 
     assert cells["linux-x86_64"] == corpus.Cell(
         "stopped", "setup: apt-get could not install g++-aarch64-linux-gnu — check the Debian "
         "mirror")
+
+
+def test_the_table_has_only_the_listed_entries() -> None:
+    """A pinned version replaced in bench/corpus.toml (tealdeer 1.9.1, whose lock file pins
+    a release this registry lacks) leaves no stale row behind."""
+    corpus = _corpus()
+    listed = [e for e in corpus.entries() if e.name == "sd"]
+    store = {"crates": {listed[0].key: {"kind": "binary", "why": "w", "command": "c",
+                                        "date": "d", "cells": {"linux-x86_64": {
+                                            "status": "ran", "detail": "natively"}}},
+                        "gone@1.0.0": {"kind": "binary", "why": "w", "command": "c",
+                                       "date": "d", "cells": {}}}}
+    table = corpus.render(store, listed, ["linux-x86_64"])
+    assert f"| `{listed[0].key}` | binary | ✔ ran |" in table
+    assert "gone@1.0.0" not in table
