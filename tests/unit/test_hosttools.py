@@ -607,3 +607,18 @@ def test_a_pure_rust_or_c_lock_file_needs_no_gxx(tmp_path: Path, fake_cxx_cargo:
     assert hosttools.missing_for(project, T["linux-aarch64-gnu"]) == []
     assert not any(p.startswith("g++") for p in
                    install.needs([T["linux-aarch64-gnu"]], project).packages)
+
+
+def test_a_members_own_build_script_that_compiles_cxx_needs_gxx(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workspace's own crate compiling C++ (its build.rs, found by cargo metadata: the
+    lock file does not say where a path package is)."""
+    monkeypatch.setenv("CARGO_HOME", str(tmp_path / "cargo-home"))
+    project = _project(tmp_path, {"app": ("0.1.0", ["cc"]), "cc": ("1.2.0", [])})
+    (tmp_path / "build.rs").write_text(
+        'fn main() { cc::Build::new().cpp(true).file("src/a.cpp").compile("a"); }\n')
+    (app,) = [c for c in hosttools.lock_crates(tmp_path) if c.name == "app"]
+    assert app.build_script == str(tmp_path / "build.rs")
+    assert [u.tool for u in hosttools.cxx_uses(app, T["linux-aarch64-gnu"], {})] == ["c++"]
+    monkeypatch.setattr(hosttools, "target_crates", lambda *a, **k: None)
+    assert "g++-aarch64-linux-gnu" in install.needs([T["linux-aarch64-gnu"]], project).packages

@@ -28,7 +28,7 @@ import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -240,6 +240,9 @@ class Crate:
     features: frozenset[str] | None = None
     #: (name, version) of its build-dependencies; from Cargo.lock: of every dependency
     build_deps: tuple[tuple[str, str], ...] = ()
+    #: its build script's source, where cargo metadata said (None: a crates.io package is
+    #: looked for where cargo unpacks it)
+    build_script: str | None = None
 
 
 def _in_range(use: Use, version: str) -> bool:
@@ -309,7 +312,8 @@ def cxx_uses(crate: Crate, target: Target, environ: Mapping[str, str]) -> list[U
     its build-dependencies' (:data:`CXX_USES`), else running cmake for it (:data:`USES`)
     unless its project is C only."""
     found = uses(crate, target, environ, CXX_USES)
-    if not found and cc_compiles_cxx(crate.name, crate.version):
+    if not found and (_script_compiles_cxx(Path(crate.build_script)) if crate.build_script
+                      else cc_compiles_cxx(crate.name, crate.version)):
         found.append(Use(tool="c++", crate=crate.name,
                          why="its build script compiles C++ (cc's .cpp(true))"))
     if not found and crate.name not in C_ONLY_CMAKE and any(
@@ -327,11 +331,11 @@ def cc_compiles_cxx(name: str, version: str) -> bool:
     here (``cargo fetch`` does), tells cc-rs to compile C++: a crate no rule names
     (unrar-ng-sys). False when it is not unpacked."""
     sources = workspace.cargo_home() / "registry" / "src"
-    return any(_script_compiles_cxx(root) for root in sources.glob(f"*/{name}-{version}"))
+    return any(_package_compiles_cxx(root) for root in sources.glob(f"*/{name}-{version}"))
 
 
 @functools.cache
-def _script_compiles_cxx(root: Path) -> bool:
+def _package_compiles_cxx(root: Path) -> bool:
     try:
         build = tomllib.loads((root / "Cargo.toml").read_text()).get("package", {}).get(
             "build", "build.rs")
@@ -339,9 +343,15 @@ def _script_compiles_cxx(root: Path) -> bool:
         return False
     if build is False:
         return False
-    script = root / (build if isinstance(build, str) else "build.rs")
-    # a build script in a folder of its own (build/main.rs) may keep its cc calls beside it
-    files = [script, *(script.parent.glob("*.rs") if script.parent != root else ())]
+    return _script_compiles_cxx(root / (build if isinstance(build, str) else "build.rs"))
+
+
+@functools.cache
+def _script_compiles_cxx(script: Path) -> bool:
+    """Whether a build script's source tells cc-rs ``.cpp(true)``; a build script in a
+    folder of its own (build/main.rs) may keep its cc calls in the files beside it."""
+    own_folder = not (script.parent / "Cargo.toml").is_file()
+    files = [script, *(sorted(script.parent.glob("*.rs")) if own_folder else ())]
     for file in files:
         try:
             if _CC_CPP.search(file.read_bytes()):
@@ -433,7 +443,18 @@ def lock_crates(workspace: Path) -> tuple[Crate, ...]:
         st = lock.stat()
     except OSError:
         return ()
-    return _lock_crates(lock, st.st_mtime_ns, st.st_size)
+    return _with_members_scripts(_lock_crates(lock, st.st_mtime_ns, st.st_size), workspace)
+
+
+def _with_members_scripts(crates: tuple[Crate, ...], root: Path) -> tuple[Crate, ...]:
+    """The lock file's packages, the workspace members' with their build scripts (the lock
+    file says nothing of where a path package is; ``cargo metadata --no-deps`` does)."""
+    try:
+        scripts = dict(workspace.metadata(root).build_scripts)
+    except (CrossmatrixError, OSError, ValueError, KeyError):
+        return crates
+    return tuple(replace(c, build_script=str(scripts[c.name])) if c.name in scripts and
+                 c.build_script is None else c for c in crates)
 
 
 @functools.cache
@@ -485,20 +506,23 @@ def graph_crates(metadata: Mapping[str, Any], packages: Sequence[str] = (), *,
         build = sorted((by_id[d["pkg"]]["name"], by_id[d["pkg"]]["version"])
                        for d in node.get("deps", []) if d["pkg"] in by_id
                        and any(k.get("kind") == "build" for k in d.get("dep_kinds") or []))
+        script = next((t.get("src_path") for t in by_id[pid].get("targets", [])
+                       if "custom-build" in t.get("kind", [])), None)
         crates.append(Crate(name=by_id[pid]["name"], version=by_id[pid]["version"],
                             features=frozenset(node.get("features", [])),
-                            build_deps=tuple(build)))
+                            build_deps=tuple(build), build_script=script))
     return crates
 
 
 def _as_json(crates: Sequence[Crate]) -> list[Any]:
-    return [[c.name, c.version, sorted(c.features or ()), [list(d) for d in c.build_deps]]
-            for c in crates]
+    return [[c.name, c.version, sorted(c.features or ()), [list(d) for d in c.build_deps],
+             c.build_script] for c in crates]
 
 
 def _from_json(rows: Sequence[Any]) -> list[Crate]:
     return [Crate(name=r[0], version=r[1], features=frozenset(r[2]),
-                  build_deps=tuple((d[0], d[1]) for d in r[3])) for r in rows]
+                  build_deps=tuple((d[0], d[1]) for d in r[3]),
+                  build_script=r[4] if len(r) > 4 else None) for r in rows]
 
 
 def target_crates(project: Project, target: Target, *, dev: bool = False) -> list[Crate] | None:

@@ -33,6 +33,8 @@ class Workspace:
     libraries: tuple[tuple[str, str, tuple[str, ...]], ...] = ()
     #: the root source file of each member's binaries and library: (package, kind, path)
     crate_roots: tuple[tuple[str, str, Path], ...] = ()
+    #: the members' build scripts: (package, its source)
+    build_scripts: tuple[tuple[str, Path], ...] = ()
 
     def rust_version(self, packages: tuple[str, ...] = ()) -> tuple[str, str] | None:
         """The highest ``rust-version`` of ``packages`` (every member when empty), with the
@@ -92,6 +94,9 @@ def metadata(workspace: Path, cargo: str = "cargo") -> Workspace:
         crate_roots=tuple((p["name"], kind, Path(t["src_path"])) for p in members
                           for t in p["targets"] for kind in ("bin", "lib")
                           if kind in t["kind"] and t.get("src_path")),
+        build_scripts=tuple((p["name"], Path(t["src_path"])) for p in members
+                            for t in p["targets"]
+                            if "custom-build" in t["kind"] and t.get("src_path")),
     )
 
 
