@@ -170,3 +170,23 @@ def test_a_c_error_names_the_other_compiler_only_where_the_target_has_one(
     assert compiling._diagnose(_build(tmp_path, "linux-armv7"), zig)(
         "error: failed to run custom build command for `x v1`\n  src/main.rs:3:5: error: no"
     ) == "cargo's own error is above"
+
+
+def test_a_c_error_after_pkg_configs_refusal_is_the_cause(tmp_path: Path) -> None:
+    """libz-sys 1.1.12 for macOS (git-delta, seen in the corpus): pkg-config refuses, and
+    libz-sys goes on to build its bundled zlib 1.2.11, whose zutil.h breaks the macOS
+    headers' fdopen: the C error is the cause; and a pkg-config refusal alone, for a target
+    Debian has no libraries for, is not answered with Debian's multiarch folder."""
+    refusal = ("  cargo-warning=pkg-config has not been configured to support "
+               "cross-compilation.\n\n  Install a sysroot for the target platform\n")
+    stderr = ("error: failed to run custom build command for `libz-sys v1.1.12`\n" + refusal
+              + "  cargo:warning=/x/ziglang/lib/libc/include/any-darwin-any/_stdio.h:322:7: "
+              "error: expected identifier or '('\n")
+    zig = linkers.LinkerPlan(kind="zig", linker="sh", cc="sh", ar="ar")
+    hint = compiling._diagnose(_build(tmp_path, "macos-x86_64"), zig)(stderr)
+    assert hint.startswith("the C code of libz-sys does not compile for x86_64-apple-darwin "
+                           "with zig (_stdio.h:322: error: expected identifier or '(')"), hint
+    alone = compiling._diagnose(_build(tmp_path, "macos-x86_64"), zig)(refusal)
+    assert alone.startswith("pkg-config refuses to cross-compile for x86_64-apple-darwin, "
+                            "and Debian's libraries are for Linux gnu targets"), alone
+    assert "/usr/lib/" not in alone

@@ -405,3 +405,20 @@ def test_windows_hint_names_the_dll_of_functions_nothing_linked() -> None:
     # a symbol of the crate's own, or no link error at all: no hint
     assert windows.link_hint(x64, "undefined reference to `_Z10IsWindows10v'\n", WHERE) is None
     assert windows.link_hint(x64, "error: something else", WHERE) is None
+
+
+def test_windows_hint_names_a_header_included_in_another_case() -> None:
+    """unrar-ng-sys includes <PowrProf.h>, as on Windows, whose file names ignore case;
+    MinGW-w64 ships powrprof.h (seen in the corpus, with gcc's and clang's words)."""
+    x64 = by_name()["windows-x86_64"]
+    for said in ("os.hpp:54:10: fatal error: PowrProf.h: No such file or directory",
+                 "os.hpp:54:10: fatal error: 'PowrProf.h' file not found"):
+        hint = windows.link_hint(x64, said, WHERE) or ""
+        assert hint.startswith("PowrProf.h is /"), hint
+        assert "/powrprof.h here: a build script's C includes it as on Windows" in hint
+        assert "CXXFLAGS_x86_64_pc_windows_gnu" in hint and WHERE in hint
+    # a header that is not there in any case, or is there as named: not this
+    assert windows.link_hint(x64, "fatal error: nothere.h: No such file or directory",
+                             WHERE) is None
+    assert windows.link_hint(x64, "fatal error: windows.h: No such file or directory",
+                             WHERE) is None

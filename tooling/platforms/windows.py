@@ -106,7 +106,53 @@ _NOT_LINKED = re.compile(r"(?:api|ext)-ms-.*|.*_windowsapp|windowsapp.*|onecore.
 _LOOKED_UP = 40
 
 
+#: a header gcc (``X.h: No such file or directory``) or clang (``'X.h' file not found``)
+#: did not find
+_HEADER_NOT_FOUND = re.compile(r"fatal error: '?([\w./+-]+\.(?:h|hh|hpp|hxx))'?"
+                               r"(?:: No such file or directory| file not found)")
+
+
 def link_hint(target: Target, stderr: str, where: str) -> str | None:
+    return _header_case(target, stderr, where) or _unlinked_dlls(target, stderr, where)
+
+
+def _header_case(target: Target, stderr: str, where: str) -> str | None:
+    """A header named as on Windows, whose file names ignore case (``PowrProf.h``), that
+    MinGW-w64 ships in another case (``powrprof.h``): Linux's file names do not."""
+    for header in dict.fromkeys(_HEADER_NOT_FOUND.findall(stderr)):
+        real = next((f"{folder}/{name}" for folder in _include_dirs(target)
+                     if (name := _header_names(folder).get(header.lower())) and
+                     name != header), None)
+        if real:
+            return (f"{header} is {real} here: a build script's C includes it as on Windows, "
+                    "whose file names ignore case, and Linux's do not (the crate's bug: the "
+                    "#include's case); a folder with a link of that name to it, named by -I "
+                    f"in CFLAGS_{target.cc_key} and CXXFLAGS_{target.cc_key} (the env of "
+                    f"{where}), works around it")
+    return None
+
+
+def _include_dirs(target: Target) -> tuple[Path, ...]:
+    """MinGW-w64's headers: Debian's for the target, zig's (``any-windows-any``)."""
+    import importlib.util  # ziglang only where zig is asked about
+
+    lib = mingw_lib_dir(target)
+    folders = [lib.parent / "include"] if lib else []
+    spec = importlib.util.find_spec("ziglang")
+    if spec is not None and spec.origin is not None:
+        folders.append(Path(spec.origin).parent / "lib" / "libc" / "include" / "any-windows-any")
+    return tuple(folder for folder in folders if folder.is_dir())
+
+
+@functools.cache
+def _header_names(folder: Path) -> dict[str, str]:
+    """Its headers, two folders deep, by their lower-case path."""
+    names = [p.relative_to(folder).as_posix() for pattern in ("*", "*/*")
+             for p in folder.glob(pattern) if p.is_file()]
+    return {name.lower(): name for name in names}
+
+
+def _unlinked_dlls(target: Target, stderr: str, where: str) -> str | None:
     """Windows functions no import library was linked for: the DLL that exports each, from
     MinGW-w64's module definitions (zig's copy), and the ``-l`` that links it (a build
     script that asks ``cfg!(windows)``, the build machine's, instead of

@@ -81,7 +81,14 @@ def _known_failure(stderr: str, target: Target, where: str | None = None) -> str
         return ("Cargo.lock does not match the manifests (crossmatrix builds --locked, so a "
                 "release uses the versions the lock file names): run `cargo update "
                 "--workspace` (with --offline when offline) and commit Cargo.lock")
-    if _PKG_CONFIG_CROSS in stderr:
+    # a build script that goes on without pkg-config (libz-sys builds its own zlib) says
+    # so too: a C error after it is the cause
+    if _PKG_CONFIG_CROSS in stderr and not _first_c_error(stderr):
+        if not platform_of(target).debian_libraries(target):
+            return (f"pkg-config refuses to cross-compile for {target.triple}, and Debian's "
+                    "libraries are for Linux gnu targets: use the crate's vendored feature, or "
+                    "point PKG_CONFIG_SYSROOT_DIR and PKG_CONFIG_PATH at a sysroot of the "
+                    f"target (the env of {where})")
         lib = f"/usr/lib/{target.arch.gnu_prefix}/pkgconfig"
         return ("pkg-config refuses to cross-compile: set PKG_CONFIG_ALLOW_CROSS = \"1\", "
                 f"PKG_CONFIG_SYSROOT_DIR = \"/\" and PKG_CONFIG_LIBDIR = \"{lib}\" in the "
@@ -159,6 +166,10 @@ _C_ERROR = re.compile(r"^\s*(?:cargo:warning=)?(\S+?\.(?:c|cc|cpp|cxx|h|hh|hpp|h
 _INTERLEAVED = re.compile(r"\d+:\d+: ")
 
 
+def _first_c_error(stderr: str) -> re.Match[str] | None:
+    return next((e for e in _C_ERROR.finditer(stderr) if not _INTERLEAVED.match(e[3])), None)
+
+
 def _c_does_not_compile(stderr: str, target: Target, link: linkers.LinkerPlan,
                         where: str) -> str | None:
     """A build script whose C did not compile for the target (its compiler was there and
@@ -166,7 +177,7 @@ def _c_does_not_compile(stderr: str, target: Target, link: linkers.LinkerPlan,
     where it has one (gcc and zig differ in their intrinsics and in what a configure check
     finds)."""
     crate = hosttools.BUILD_SCRIPT.search(stderr)
-    error = next((e for e in _C_ERROR.finditer(stderr) if not _INTERLEAVED.match(e[3])), None)
+    error = _first_c_error(stderr)
     if crate is None or error is None:
         return None
     other = target.other_c_compiler(link.kind)
