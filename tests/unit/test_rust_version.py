@@ -325,3 +325,39 @@ def test_installed_toolchains_from_rustup_remembered(tmp_path: Path,
         assert len(asked) == before  # remembered: no rustup, no rustc asked again
     finally:
         compiler.rustup_toolchains.cache_clear()
+
+
+def test_a_pinned_toolchain_not_here_does_not_stop_reading_the_workspace(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """ouch 0.8.3 pins 1.93.0 in rust-toolchain.toml (seen in the corpus): rustup's cargo
+    proxy fails at once there, and crossmatrix builds with a compiler that meets its
+    rust-version; its manifests are read with rustup's default toolchain."""
+    monkeypatch.setenv("CROSSMATRIX_CACHE_DIR", str(tmp_path / "cache"))
+    home = tmp_path / "rustup"
+    home.mkdir()
+    (home / "settings.toml").write_text('default_toolchain = "stable-x86_64-unknown-linux-gnu"\n')
+    monkeypatch.setenv("RUSTUP_HOME", str(home))
+    monkeypatch.delenv("RUSTUP_TOOLCHAIN", raising=False)
+    answer = {"workspace_root": str(tmp_path), "target_directory": str(tmp_path / "target"),
+              "workspace_members": ["ouch 1"], "packages": [
+                  {"id": "ouch 1", "name": "ouch", "version": "0.8.3", "targets": [],
+                   "dependencies": [], "rust_version": "1.93.0",
+                   "manifest_path": str(tmp_path / "Cargo.toml")}]}
+    asked: list[str | None] = []
+
+    def proxy(argv: list[str], **kw: object) -> Result:
+        env = kw.get("env")
+        pinned = env.get("RUSTUP_TOOLCHAIN") if isinstance(env, dict) else None
+        asked.append(pinned)
+        if argv[0] == "cargo" and pinned is None:
+            return Result(tuple(argv), 1, "", "error: toolchain '1.93.0-x86_64-unknown-linux-"
+                                              "gnu' is not installed\n")
+        return Result(tuple(argv), 0, json.dumps(answer), "")
+
+    monkeypatch.setattr(proc, "run", proxy)
+    workspace.metadata.cache_clear()
+    try:
+        assert workspace.metadata(tmp_path).rust_versions == (("ouch", "1.93.0"),)
+        assert asked == [None, "stable-x86_64-unknown-linux-gnu"]
+    finally:
+        workspace.metadata.cache_clear()

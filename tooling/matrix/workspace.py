@@ -46,15 +46,38 @@ class Workspace:
         return max(asked, key=lambda item: versions.parse(item[1]))
 
 
+#: rustup's words for a toolchain that a rust-toolchain file pins and is not installed here
+_PIN_MISSING = "is not installed"
+#: Debian's cargo (rustc-web's), which reads a workspace's manifests as well as any
+DEBIAN_CARGO = "/usr/bin/cargo"
+
+
+def _other_cargos(cargo: str) -> list[tuple[str, dict[str, str]]]:
+    """Where the workspace pins a toolchain that is not here (crossmatrix builds with
+    another one that meets its rust-version): rustup's default toolchain, Debian's cargo."""
+    home = Path(os.environ.get("RUSTUP_HOME") or Path.home() / ".rustup")
+    try:
+        default = tomllib.loads((home / "settings.toml").read_text()).get("default_toolchain")
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        default = None
+    found = [(cargo, {"RUSTUP_TOOLCHAIN": str(default)})] if default else []
+    return found + ([(DEBIAN_CARGO, {})] if Path(DEBIAN_CARGO).is_file() else [])
+
+
 @functools.cache
 def metadata(workspace: Path, cargo: str = "cargo") -> Workspace:
     def ask() -> tuple[dict[str, Any], list[Path]]:
         hint = "install Rust with rustup, or Debian's cargo-web (`inv setup`)"
-        res = proc.run([cargo, "metadata", "--format-version", "1", "--no-deps", "--offline"],
-                       bound="tool", cwd=workspace, echo=False, check=False, hint=hint)
+        argv = [cargo, "metadata", "--format-version", "1", "--no-deps"]
+        res = proc.run([*argv, "--offline"], bound="tool", cwd=workspace, echo=False,
+                       check=False, hint=hint)
+        for other, env in _other_cargos(cargo) if _PIN_MISSING in res.stderr else []:
+            res = proc.run([other, *argv[1:], "--offline"], bound="tool", cwd=workspace,
+                           env=proc.child_env(env), echo=False, check=False)
+            if res.ok:
+                break
         if not res.ok:  # it may download the registry's index
-            res = proc.run([cargo, "metadata", "--format-version", "1", "--no-deps"],
-                           bound="fetch", cwd=workspace, echo=False, what="cargo metadata",
+            res = proc.run(argv, bound="fetch", cwd=workspace, echo=False, what="cargo metadata",
                            hint=f"is {workspace} a cargo workspace?")
         answer: dict[str, Any] = json.loads(res.stdout)
         manifests = [Path(p["manifest_path"]) for p in answer["packages"]]
