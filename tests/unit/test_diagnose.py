@@ -190,3 +190,45 @@ def test_a_c_error_after_pkg_configs_refusal_is_the_cause(tmp_path: Path) -> Non
     assert alone.startswith("pkg-config refuses to cross-compile for x86_64-apple-darwin, "
                             "and Debian's libraries are for Linux gnu targets"), alone
     assert "/usr/lib/" not in alone
+
+
+def test_functions_defined_in_sources_the_build_script_left_out(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """unrar-ng-sys for windows-gnu (ouch, seen in the corpus): its build.rs asks
+    cfg!(windows), the build machine, so isnt.cpp and motw.cpp are never compiled and the
+    link lacks what they define; named with the files, from the crate's own sources."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("CARGO_HOME", str(home))
+    project = tmp_path / "app"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "main.rs").write_text("fn main() {}\n")
+    build = _build(project, "windows-x86_64")
+    (project / "Cargo.lock").write_text(
+        'version = 4\n\n[[package]]\nname = "x"\nversion = "0.1.0"\ndependencies = '
+        '["unrar-ng-sys"]\n\n[[package]]\nname = "unrar-ng-sys"\nversion = "0.7.6"\n')
+    unrar = home / "registry" / "src" / "index" / "unrar-ng-sys-0.7.6" / "vendor" / "unrar"
+    unrar.mkdir(parents=True)
+    (unrar / "isnt.cpp").write_text("#include \"rar.hpp\"\n\nDWORD WinNT()\n{\n  return 6;\n}\n")
+    (unrar / "motw.cpp").write_text("bool MarkOfTheWeb::IsNameConflicting(const std::wstring "
+                                    "&Name)\n{\n  return false;\n}\n")
+    (unrar / "extinfo.cpp").write_text("void f()\n{\n  if (WinNT() > 5) g();\n}\nvoid g() {}\n")
+    out = (build.workspace.target_dir / "x86_64-pc-windows-gnu" / "release" / "build"
+           / "unrar-ng-sys-c29be8b2" / "out")
+    out.mkdir(parents=True)
+    (out / "0934600a39780889-extinfo.o").write_bytes(b"")
+    rlib = "/t/deps/rustcRWZ/libunrar_ng_sys-c4f179bd88991fcb.rlib"
+    stderr = (f"  = note: /usr/bin/x86_64-w64-mingw32-ld: {rlib}(0934600a39780889-extinfo.o):"
+              "extinfo.cpp:(.text$_Z1fv+0x14c): undefined reference to `WinNT()'\n"
+              f"          /usr/bin/x86_64-w64-mingw32-ld: {rlib}(0934600a39780889-extinfo.o):"
+              "extinfo.cpp:(.text+0x148): undefined reference to `MarkOfTheWeb::"
+              "IsNameConflicting(std::__cxx11::basic_string<wchar_t> const&)'\n"
+              "          collect2: error: ld returned 1 exit status\n")
+    gcc = linkers.LinkerPlan(kind="gcc", linker="sh", cc="sh", ar="ar")
+    hint = compiling._diagnose(build, gcc)(stderr)
+    assert hint.startswith("unrar-ng-sys's C/C++ calls functions defined in its own sources "
+                           "that its build script did not compile for x86_64-pc-windows-gnu "
+                           "(WinNT in vendor/unrar/isnt.cpp; IsNameConflicting in "
+                           "vendor/unrar/motw.cpp): its bug"), hint
+    # defined only in what was compiled (extinfo.cpp's g): not this
+    assert compiling._uncompiled_sources(build, stderr.replace("WinNT()", "g()").replace(
+        "MarkOfTheWeb::IsNameConflicting", "g")) is None

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tooling.compile import buildenv, hosttools, linkers, messages, nostd, syslibs
 from tooling.errors import StepFailed, ToolMissing
+from tooling.matrix import workspace
 from tooling.matrix.config import PYPROJECT_TABLE
 from tooling.matrix.targets import Target
 from tooling.plan import cargo_call
@@ -166,6 +167,56 @@ _C_ERROR = re.compile(r"^\s*(?:cargo:warning=)?(\S+?\.(?:c|cc|cpp|cxx|h|hh|hpp|h
 _INTERLEAVED = re.compile(r"\d+:\d+: ")
 
 
+#: GNU ld naming what a crate's native library lacks: the library's archive (its rlib,
+#: ``lib<crate>-<hash>.rlib(obj.o)``) and the symbol, demangled
+_UNDEFINED_IN = re.compile(r"lib(\w+?)-[0-9a-f]+\.rlib\([^)]*\):[^\n]*?undefined reference to "
+                           r"[`']([A-Za-z_][\w:~]*)")
+_C_SOURCES = ("*.c", "*.cc", "*.cpp", "*.cxx")
+
+
+def _uncompiled_sources(build: Build, stderr: str) -> str | None:
+    """Symbols a crate's C or C++ lacks at link time that are defined in its own source
+    files which its build script did not compile for this target (unrar-ng-sys leaves out
+    isnt.cpp and motw.cpp: its build.rs asks ``cfg!(windows)``, the build machine)."""
+    found = list(dict.fromkeys(_UNDEFINED_IN.findall(stderr)))
+    if not found:
+        return None
+    lib = found[0][0]
+    crate = next((c for c in hosttools.lock_crates(build.project.workspace)
+                  if c.name.replace("-", "_") == lib), None)
+    if crate is None:
+        return None
+    roots = sorted((workspace.cargo_home() / "registry" / "src").glob(
+        f"*/{crate.name}-{crate.version}"))
+    if not roots:
+        return None
+    built = {p.name.split("-", 1)[-1].rsplit(".", 1)[0]
+             for p in (build.workspace.target_dir / build.target.triple).glob(
+                 f"*/build/{crate.name}-*/out/**/*.o")}
+    sources = [p for pattern in _C_SOURCES for p in roots[0].rglob(pattern)
+               if p.stem not in built]
+    where: dict[str, list[str]] = {}
+    for _, symbol in found[:20]:
+        name = symbol.split("::")[-1] if "::" in symbol else symbol
+        defined = re.compile(rf"^[^;\n]*\b{re.escape(symbol)}\s*\([^;]*$", re.M)
+        for source in sources:
+            try:
+                if defined.search(source.read_text(errors="replace")):
+                    where.setdefault(source.relative_to(roots[0]).as_posix(), []).append(name)
+                    break
+            except OSError:
+                continue
+    if not where:
+        return None
+    said = "; ".join(f"{', '.join(dict.fromkeys(names))} in {file}"
+                     for file, names in where.items())
+    return (f"{crate.name}'s C/C++ calls functions defined in its own sources that its build "
+            f"script did not compile for {build.target.triple} ({said}): its bug (a build "
+            "script that asks cfg!(...), the build machine, instead of CARGO_CFG_TARGET_OS); "
+            "a release of the crate that fixes it, or keep it off this target (a "
+            "[target.'cfg(...)'] table)")
+
+
 def _first_c_error(stderr: str) -> re.Match[str] | None:
     return next((e for e in _C_ERROR.finditer(stderr) if not _INTERLEAVED.match(e[3])), None)
 
@@ -208,7 +259,8 @@ def _diagnose(build: Build, link: linkers.LinkerPlan) -> Callable[[str], str]:
                 "can't find crate for `std`" in stderr):
             return (f"std for {target.triple} is missing: run `inv install-targets --target "
                     f"{target.name}` (after `inv setup`)")
-        known = _known_failure(stderr, target, where) or _misnamed_static(build, stderr)
+        known = (_known_failure(stderr, target, where) or _misnamed_static(build, stderr)
+                 or _uncompiled_sources(build, stderr))
         if known:
             return known
         if not link.present():
