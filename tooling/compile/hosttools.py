@@ -330,8 +330,8 @@ def cc_compiles_cxx(name: str, version: str) -> bool:
     """Whether the build script of crates.io's ``name`` ``version``, as cargo unpacked it
     here (``cargo fetch`` does), tells cc-rs to compile C++: a crate no rule names
     (unrar-ng-sys). False when it is not unpacked."""
-    sources = workspace.cargo_home() / "registry" / "src"
-    return any(_package_compiles_cxx(root) for root in sources.glob(f"*/{name}-{version}"))
+    return any(_package_compiles_cxx(root)
+               for root in workspace.registry_sources(f"{name}-{version}"))
 
 
 @functools.cache

@@ -130,6 +130,12 @@ def cargo_home(env: Mapping[str, str] | None = None) -> Path:
                 or Path.home() / ".cargo")
 
 
+def registry_sources(pattern: str = "*") -> list[Path]:
+    """The crates.io packages cargo unpacked here (``cargo fetch`` does) whose folder,
+    ``<name>-<version>``, matches ``pattern``: one per registry index that has it."""
+    return sorted((cargo_home() / "registry" / "src").glob(f"*/{pattern}"))
+
+
 def _config_files(workspace: Path, env: Mapping[str, str]) -> list[Path]:
     """The cargo config files a cargo started in ``workspace`` reads, nearest first: in it
     and every folder above, then CARGO_HOME's (in one folder ``config`` wins over

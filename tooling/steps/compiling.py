@@ -186,8 +186,7 @@ def _uncompiled_sources(build: Build, stderr: str) -> str | None:
                   if c.name.replace("-", "_") == lib), None)
     if crate is None:
         return None
-    roots = sorted((workspace.cargo_home() / "registry" / "src").glob(
-        f"*/{crate.name}-{crate.version}"))
+    roots = workspace.registry_sources(f"{crate.name}-{crate.version}")
     if not roots:
         return None
     built = {p.name.split("-", 1)[-1].rsplit(".", 1)[0]

@@ -83,9 +83,8 @@ def metadata_dlls() -> frozenset[str]:
     (windows-link), with no import library anywhere (fd imports combase.dll so), and each
     is a Windows system DLL by that metadata. Redistributables left out; none when no such
     crate is unpacked."""
-    sources = workspace.cargo_home() / "registry" / "src"
     crates = tuple(sorted(str(path) for pattern in ("windows-sys-*", "windows-[0-9]*")
-                          for path in sources.glob(f"*/{pattern}")))
+                          for path in workspace.registry_sources(pattern)))
     return _declared(crates) if crates else frozenset()
 
 
