@@ -49,19 +49,19 @@ class Workspace:
 #: rustup's words for a toolchain that a rust-toolchain file pins and is not installed here
 _PIN_MISSING = "is not installed"
 #: Debian's cargo (rustc-web's), which reads a workspace's manifests as well as any
-DEBIAN_CARGO = "/usr/bin/cargo"
+DEBIAN_CARGO = Path("/usr/bin/cargo")
 
 
 def _other_cargos(cargo: str) -> list[tuple[str, dict[str, str]]]:
     """Where the workspace pins a toolchain that is not here (crossmatrix builds with
     another one that meets its rust-version): rustup's default toolchain, Debian's cargo."""
-    home = Path(os.environ.get("RUSTUP_HOME") or Path.home() / ".rustup")
     try:
-        default = tomllib.loads((home / "settings.toml").read_text()).get("default_toolchain")
+        default = tomllib.loads((rustup_home() / "settings.toml").read_text()).get(
+            "default_toolchain")
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         default = None
     found = [(cargo, {"RUSTUP_TOOLCHAIN": str(default)})] if default else []
-    return found + ([(DEBIAN_CARGO, {})] if Path(DEBIAN_CARGO).is_file() else [])
+    return found + ([(str(DEBIAN_CARGO), {})] if DEBIAN_CARGO.is_file() else [])
 
 
 @functools.cache
@@ -128,6 +128,11 @@ def cargo_home(env: Mapping[str, str] | None = None) -> Path:
     ~/.cargo."""
     return Path((os.environ if env is None else env).get("CARGO_HOME")
                 or Path.home() / ".cargo")
+
+
+def rustup_home() -> Path:
+    """rustup's home: $RUSTUP_HOME (an empty value counts as unset), else ~/.rustup."""
+    return Path(os.environ.get("RUSTUP_HOME") or Path.home() / ".rustup")
 
 
 def registry_sources(pattern: str = "*") -> list[Path]:

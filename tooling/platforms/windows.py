@@ -134,14 +134,20 @@ def _header_case(target: Target, stderr: str, where: str) -> str | None:
 
 def _include_dirs(target: Target) -> tuple[Path, ...]:
     """MinGW-w64's headers: Debian's for the target, zig's (``any-windows-any``)."""
+    lib, zig = mingw_lib_dir(target), _zig_libc()
+    folders = [*([lib.parent / "include"] if lib else []),
+               *([zig / "include" / "any-windows-any"] if zig else [])]
+    return tuple(folder for folder in folders if folder.is_dir())
+
+
+def _zig_libc() -> Path | None:
+    """zig's libc folder (its MinGW-w64 headers and module definitions); None: no ziglang."""
     import importlib.util  # ziglang only where zig is asked about
 
-    lib = mingw_lib_dir(target)
-    folders = [lib.parent / "include"] if lib else []
     spec = importlib.util.find_spec("ziglang")
-    if spec is not None and spec.origin is not None:
-        folders.append(Path(spec.origin).parent / "lib" / "libc" / "include" / "any-windows-any")
-    return tuple(folder for folder in folders if folder.is_dir())
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent / "lib" / "libc"
 
 
 @functools.cache
@@ -222,12 +228,10 @@ _ZIG_DEF_DIRS = {"aarch64": "libarm64", "x86_64": "lib64", "x86": "lib32", "arm"
 
 def zig_def_dirs(target: Target) -> tuple[Path, ...]:
     """The folders of zig's MinGW-w64 ``.def`` files for the target (those that exist)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("ziglang")
-    if spec is None or spec.origin is None:
+    zig = _zig_libc()
+    if zig is None:
         return ()
-    mingw = Path(spec.origin).parent / "lib" / "libc" / "mingw"
+    mingw = zig / "mingw"
     folders = [mingw / "lib-common", mingw / _ZIG_DEF_DIRS.get(target.arch.target_arch, "")]
     return tuple(folder for folder in folders if folder != mingw and folder.is_dir())
 

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Literal
 
 from tooling.matrix.host import debian_system
+from tooling.matrix.workspace import DEBIAN_CARGO, rustup_home
 from tooling.util import memo, proc
 
 DEBIAN_RUSTC = Path("/usr/bin/rustc")
 
 
-DEBIAN_CARGO = Path("/usr/bin/cargo")
 #: The lines of ``cargo -vV`` that say which cargo it is.
 CARGO_VERSION_FIELDS = ("release", "commit-hash", "commit-date", "host")
 
@@ -71,7 +71,7 @@ def rustup_compiler(workspace: Path) -> Compiler | None:
     rustup = proc.which("rustup")
     if rustup is None:
         return None
-    home = Path(os.environ.get("RUSTUP_HOME", Path.home() / ".rustup"))
+    home = rustup_home()
 
     def which() -> tuple[list[str] | None, list[Path]]:
         paths = []
@@ -91,10 +91,6 @@ def rustup_compiler(workspace: Path) -> Compiler | None:
     return _compiler("rustup", Path(found[0]), Path(found[1]))
 
 
-def _rustup_home() -> Path:
-    return Path(os.environ.get("RUSTUP_HOME", Path.home() / ".rustup"))
-
-
 @functools.cache
 def rustup_toolchains() -> tuple[Compiler, ...]:
     """Every installed rustup toolchain's compiler (``rustup toolchain list``, remembered
@@ -102,7 +98,7 @@ def rustup_toolchains() -> tuple[Compiler, ...]:
     rustup = proc.which("rustup")
     if rustup is None:
         return ()
-    home = _rustup_home()
+    home = rustup_home()
 
     def listed() -> tuple[list[str], list[Path]]:
         res = proc.run(["rustup", "toolchain", "list"], bound="tool", check=False, echo=False)
@@ -144,7 +140,7 @@ def toolchain_pin(workspace: Path) -> str | None:
     if os.environ.get("RUSTUP_TOOLCHAIN"):
         return f"RUSTUP_TOOLCHAIN={os.environ['RUSTUP_TOOLCHAIN']}"
     try:
-        settings = tomllib.loads((_rustup_home() / "settings.toml").read_text(encoding="utf-8"))
+        settings = tomllib.loads((rustup_home() / "settings.toml").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         settings = {}
     overrides = settings.get("overrides", {})

@@ -7,6 +7,7 @@ JSON messages. Cargo decides what is fresh; this step always asks it.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -192,19 +193,17 @@ def _uncompiled_sources(build: Build, stderr: str) -> str | None:
     built = {p.name.split("-", 1)[-1].rsplit(".", 1)[0]
              for p in (build.workspace.target_dir / build.target.triple).glob(
                  f"*/build/{crate.name}-*/out/**/*.o")}
-    sources = [p for pattern in _C_SOURCES for p in roots[0].rglob(pattern)
-               if p.stem not in built]
+    texts = {}  # the sources not compiled, each read once
+    for source in (p for pattern in _C_SOURCES for p in roots[0].rglob(pattern)
+                   if p.stem not in built):
+        with contextlib.suppress(OSError):
+            texts[source.relative_to(roots[0]).as_posix()] = source.read_text(errors="replace")
     where: dict[str, list[str]] = {}
     for _, symbol in found[:20]:
-        name = symbol.split("::")[-1] if "::" in symbol else symbol
         defined = re.compile(rf"^[^;\n]*\b{re.escape(symbol)}\s*\([^;]*$", re.M)
-        for source in sources:
-            try:
-                if defined.search(source.read_text(errors="replace")):
-                    where.setdefault(source.relative_to(roots[0]).as_posix(), []).append(name)
-                    break
-            except OSError:
-                continue
+        file = next((f for f, text in texts.items() if defined.search(text)), None)
+        if file is not None:
+            where.setdefault(file, []).append(symbol.split("::")[-1])
     if not where:
         return None
     said = "; ".join(f"{', '.join(dict.fromkeys(names))} in {file}"
